@@ -1,0 +1,19 @@
+"""poolnd: PyTorch-exact N-dimensional pooling for NumPy, forward and backward.
+
+>>> import numpy as np, poolnd
+>>> x = np.array([[1., 2, -1, 0, 2, 3, -2, 0]])
+>>> poolnd.functional.max_pool1d(x, 2)
+array([[2., 0., 3., 0.]])
+>>> poolnd.functional.avg_pool1d(x, 2)
+array([[ 1.5, -0.5,  2.5, -1. ]])
+"""
+
+from __future__ import annotations
+
+from . import functional, nn
+from ._autodiff import vjp
+from ._pooling import avg_pool, max_pool
+from ._shape import pooled_length
+
+__all__ = ["avg_pool", "functional", "max_pool", "nn", "pooled_length", "vjp"]
+__version__ = "0.1.0"

@@ -1,0 +1,220 @@
+"""Argument canonicalisation: every public op turns its arguments into a `Window` here, once.
+
+Nothing past this module sees a raw user argument. Each check raises `TypeError` (wrong
+kind of value) or `ValueError` (right kind, wrong value) with a message that names the op,
+the argument, the rule and the value.
+"""
+
+from __future__ import annotations
+
+import operator
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from ._shape import effective_kernel, pooled_length
+
+__all__ = [
+    "Window",
+    "as_bool",
+    "as_input",
+    "as_int_tuple",
+    "as_optional_divisor",
+    "make_window",
+    "require_differentiable",
+    "spatial_rank",
+]
+
+_FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+
+@dataclass(frozen=True)
+class Window:
+    """Canonical geometry of one pooling call: per spatial dimension, all ints.
+
+    Attributes
+    ----------
+    kernel, stride, dilation : tuple of int
+        Positive window parameters.
+    pad : tuple of (int, int)
+        Padding ``(lo, hi)`` before and after each dimension.
+    in_shape, out_shape : tuple of int
+        Spatial input and output sizes (every output size >= 1).
+    """
+
+    kernel: tuple[int, ...]
+    stride: tuple[int, ...]
+    dilation: tuple[int, ...]
+    pad: tuple[tuple[int, int], ...]
+    in_shape: tuple[int, ...]
+    out_shape: tuple[int, ...]
+
+    @property
+    def ndim(self) -> int:
+        """Number of spatial dimensions."""
+        return len(self.kernel)
+
+
+def _as_int(op: str, name: str, value: object, whole: object) -> int:
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}(): {name} must contain ints, not bools; got {whole!r}")
+    try:
+        return operator.index(value)  # type: ignore[arg-type]
+    except TypeError:
+        raise TypeError(
+            f"{op}(): {name} must be an int or a tuple of ints; got {whole!r} "
+            f"(an element of type {type(value).__name__})"
+        ) from None
+
+
+def as_int_tuple(op: str, name: str, value: object, ndim: int) -> tuple[int, ...]:
+    """An int or a sequence of ``ndim`` (or 1, broadcast) ints, as a tuple of ints.
+
+    Examples
+    --------
+    >>> as_int_tuple("max_pool2d", "kernel_size", 3, 2)
+    (3, 3)
+    >>> as_int_tuple("max_pool2d", "stride", [2], 2)
+    (2, 2)
+    """
+    if isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
+        items = tuple(_as_int(op, name, v, value) for v in value)
+        if len(items) == 1:
+            return items * ndim
+        if len(items) != ndim:
+            raise ValueError(
+                f"{op}(): {name} must be a single int or a tuple of {ndim} ints for "
+                f"{ndim} spatial dimension(s); got {value!r} of length {len(items)}"
+            )
+        return items
+    if isinstance(value, np.ndarray) and value.ndim == 1:
+        return as_int_tuple(op, name, value.tolist(), ndim)
+    return (_as_int(op, name, value, value),) * ndim
+
+
+def as_bool(op: str, name: str, value: object) -> bool:
+    """A flag argument: ``True``/``False`` (NumPy bools too), nothing else."""
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    raise TypeError(f"{op}(): {name} must be a bool; got {value!r} of type {type(value).__name__}")
+
+
+def as_optional_divisor(op: str, value: object) -> int | None:
+    """``divisor_override``: ``None`` or a non-zero int."""
+    if value is None:
+        return None
+    divisor = _as_int(op, "divisor_override", value, value)
+    if divisor == 0:
+        raise ValueError(f"{op}(): divisor_override must be a non-zero int or None; got 0")
+    return divisor
+
+
+def spatial_rank(op: str, kernel_size: object, ndim: int | None) -> int:
+    """Spatial rank of a call: ``ndim`` if given, else ``len(kernel_size)``."""
+    if ndim is not None:
+        rank = _as_int(op, "ndim", ndim, ndim)
+        if rank < 1:
+            raise ValueError(f"{op}(): ndim must be a positive int; got {ndim!r}")
+        return rank
+    if isinstance(kernel_size, Sequence) and not isinstance(kernel_size, (str, bytes)):
+        if len(kernel_size) == 0:
+            raise ValueError(f"{op}(): kernel_size must not be empty; got {kernel_size!r}")
+        return len(kernel_size)
+    raise TypeError(
+        f"{op}(): an int kernel_size needs ndim= to say how many trailing axes to pool; "
+        f"got kernel_size={kernel_size!r} and ndim=None (pass a tuple such as (2, 2), or ndim=2)"
+    )
+
+
+def as_input(op: str, x: object, ndim: int) -> np.ndarray:
+    """The input as an ndarray of a supported dtype and rank ``ndim + 1`` or ``ndim + 2``.
+
+    The array is not copied when it already is an ndarray.
+    """
+    if isinstance(x, np.ndarray):
+        arr = x
+    elif isinstance(x, (str, bytes)):
+        raise TypeError(f"{op}(): input must be a real numeric array; got a {type(x).__name__}")
+    else:
+        try:
+            arr = np.asarray(x)
+        except (TypeError, ValueError) as exc:
+            raise TypeError(
+                f"{op}(): input must be a real numeric array; got {type(x).__name__} ({exc})"
+            ) from None
+    if not (arr.dtype.kind in "iu" or arr.dtype.newbyteorder("=") in _FLOAT_DTYPES):
+        raise TypeError(
+            f"{op}(): input dtype must be float16, float32, float64 or an integer type; "
+            f"got {arr.dtype}"
+        )
+    if arr.ndim not in (ndim + 1, ndim + 2):
+        raise ValueError(
+            f"{op}(): input must have {ndim + 1} dims (C, *spatial) or {ndim + 2} dims "
+            f"(N, C, *spatial) for {ndim} spatial dimension(s); got shape {arr.shape}"
+        )
+    non_batch = arr.shape[-(ndim + 1):]
+    if 0 in non_batch:
+        raise ValueError(
+            f"{op}(): input channel and spatial sizes must be positive (only the batch may be 0); "
+            f"got shape {arr.shape}"
+        )
+    return arr
+
+
+def make_window(
+    op: str,
+    in_shape: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...] | None,
+    padding: tuple[int, ...],
+    dilation: tuple[int, ...],
+    ceil_mode: bool,
+) -> Window:
+    """Check window values against each other and the input; compute the output shape.
+
+    ``stride=None`` means the kernel size. Padding may be up to half the *dilated* kernel.
+    """
+    for name, values in (("kernel_size", kernel), ("dilation", dilation)):
+        if min(values) < 1:
+            raise ValueError(f"{op}(): {name} must be positive; got {values}")
+    if stride is None:
+        stride = kernel
+    elif min(stride) < 1:
+        raise ValueError(f"{op}(): stride must be positive; got {stride}")
+    if min(padding) < 0:
+        raise ValueError(f"{op}(): padding must be non-negative; got {padding}")
+    for k, d, p in zip(kernel, dilation, padding):
+        if p > effective_kernel(k, d) // 2:
+            raise ValueError(
+                f"{op}(): padding must be at most half the dilated kernel "
+                f"((kernel_size - 1) * dilation + 1) // 2; got padding={padding} with "
+                f"kernel_size={kernel} and dilation={dilation}"
+            )
+    out_shape = tuple(
+        pooled_length(n, k, s, p, p, d, ceil_mode)
+        for n, k, s, p, d in zip(in_shape, kernel, stride, padding, dilation)
+    )
+    if min(out_shape) < 1:
+        raise ValueError(
+            f"{op}(): output size must be at least 1 in every spatial dimension; input size "
+            f"{in_shape} with kernel_size={kernel}, stride={stride}, padding={padding}, "
+            f"dilation={dilation}, ceil_mode={ceil_mode} gives output size {out_shape}"
+        )
+    return Window(
+        kernel=kernel,
+        stride=stride,
+        dilation=dilation,
+        pad=tuple((p, p) for p in padding),
+        in_shape=in_shape,
+        out_shape=out_shape,
+    )
+
+
+def require_differentiable(op: str, dtype: np.dtype) -> None:
+    """Gradients exist for floating inputs only."""
+    if dtype.kind != "f":
+        raise TypeError(
+            f"{op}(): gradients need a floating input (float16, float32 or float64); "
+            f"got input dtype {dtype}"
+        )

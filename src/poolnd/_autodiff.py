@@ -1,0 +1,108 @@
+"""Reverse-mode gradients: `vjp` for every poolnd op, through one registry.
+
+Each differentiable public function is registered with the implementation that can return a
+pullback. `vjp` binds the caller's arguments to the public signature (so positional and
+keyword calls behave exactly as the forward does) and asks the implementation for both.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+import numpy as np
+
+__all__ = ["differentiable", "pullback_grad", "vjp"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+@dataclass(frozen=True)
+class _Rule:
+    impl: Callable[..., tuple[Any, Callable[[Any], np.ndarray] | None]]
+    op: str
+    ndim: int | None
+    signature: inspect.Signature
+
+
+_RULES: dict[Callable[..., Any], _Rule] = {}
+
+
+def differentiable(
+    impl: Callable[..., tuple[Any, Callable[[Any], np.ndarray] | None]],
+    ndim: int | None = None,
+) -> Callable[[F], F]:
+    """Register a public op whose forward and pullback ``impl`` computes.
+
+    ``impl`` takes the op's parameters by name plus keyword-only ``op`` (the public name, for
+    messages), ``ndim`` (fixed here for rank-specific wrappers) and ``grad``.
+    """
+
+    def register(fn: F) -> F:
+        _RULES[fn] = _Rule(impl, fn.__name__, ndim, inspect.signature(fn))
+        return fn
+
+    return register
+
+
+def vjp(fn: Callable[..., Any], x: Any, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], np.ndarray]]:
+    """Run a poolnd op and return its output with a pullback for the input gradient.
+
+    Parameters
+    ----------
+    fn : callable
+        A poolnd pooling op, e.g. ``poolnd.max_pool`` or ``poolnd.functional.avg_pool2d``.
+    x : array_like
+        The input, a floating array.
+    *args, **kwargs
+        The op's other arguments, exactly as ``fn`` takes them.
+
+    Returns
+    -------
+    out : ndarray or tuple of ndarray
+        What ``fn(x, *args, **kwargs)`` returns (``(values, indices)`` with
+        ``return_indices=True``).
+    pullback : callable
+        ``pullback(grad_out)`` returns the gradient with respect to ``x`` given the gradient
+        of the (values) output, as PyTorch's autograd computes it.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> x = np.array([[1., 2, -1, 0, 2, 3, -2, 0]])
+    >>> out, pullback = poolnd.vjp(poolnd.functional.max_pool1d, x, 2)
+    >>> pullback(np.ones_like(out))
+    array([[0., 1., 0., 1., 0., 1., 0., 1.]])
+    >>> out, pullback = poolnd.vjp(poolnd.functional.avg_pool1d, x, 2)
+    >>> pullback(np.ones_like(out))
+    array([[0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]])
+    """
+    rule = _RULES.get(fn) if callable(fn) else None
+    if rule is None:
+        raise TypeError(f"vjp(): fn must be a differentiable poolnd op; got {fn!r}")
+    arguments = dict(rule.signature.bind(x, *args, **kwargs).arguments)
+    ndim = arguments.pop("ndim", rule.ndim)
+    out, pullback = rule.impl(**arguments, op=rule.op, ndim=ndim, grad=True)
+    assert pullback is not None
+    return out, pullback
+
+
+def pullback_grad(op: str, grad_output: Any, like: np.ndarray, batched: bool) -> np.ndarray:
+    """Check a pullback's cotangent against the output it belongs to; return it batched.
+
+    It must have the output's shape and a real numeric dtype; it is cast to the output dtype.
+    """
+    g = np.asarray(grad_output)
+    if g.dtype.kind not in "fiu":
+        raise TypeError(
+            f"{op}() backward: grad_output must be a real numeric array; got dtype {g.dtype}"
+        )
+    if g.shape != like.shape:
+        raise ValueError(
+            f"{op}() backward: grad_output must have the output's shape {like.shape}; "
+            f"got shape {g.shape}"
+        )
+    g = g.astype(like.dtype.newbyteorder("="), copy=False)
+    return g if batched else g[np.newaxis]

@@ -1,0 +1,1 @@
+"""Compute kernels, kept apart from the API: they take canonical `Window` geometry only."""

@@ -1,0 +1,170 @@
+"""NumPy kernels: the generic windowed reduction as one strided pass per kernel offset.
+
+For each kernel offset (row-major over the window), the outputs whose window reads the
+input through that offset form a box, and the input cells they read form a strided box of
+the same shape. One vectorised update per offset combines that input view into the output
+accumulator, so the work is ``prod(kernel)`` passes over the output and the extra memory is
+a few output-sized arrays: no window copies of the input are ever made.
+
+Every op is a `Reducer` over `passes`; the backward of a windowed sum is `scatter_passes`,
+the same passes in reverse order.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from .._args import Window
+from .._shape import window_bounds
+
+__all__ = [
+    "MaxReducer",
+    "Pass",
+    "SumReducer",
+    "passes",
+    "reduce_windows",
+    "scatter_indices",
+    "scatter_passes",
+]
+
+
+@dataclass(frozen=True)
+class Pass:
+    """One kernel offset: the output box it feeds and the strided input box it reads."""
+
+    out_index: tuple[slice, ...]
+    in_index: tuple[slice, ...]
+    in_starts: tuple[int, ...]
+    counts: tuple[int, ...]
+
+
+def passes(win: Window, *, reverse: bool = False) -> Iterator[Pass]:
+    """Kernel offsets in row-major window order (or its reverse) that touch the input."""
+    offsets = itertools.product(*(range(k) for k in win.kernel))
+    if reverse:
+        offsets = reversed(list(offsets))
+    for offset in offsets:
+        bounds = [
+            window_bounds(o, n, s, p[0], d, j)
+            for o, n, s, p, d, j in zip(
+                win.out_shape, win.in_shape, win.stride, win.pad, win.dilation, offset
+            )
+        ]
+        if any(count == 0 for _, count, _ in bounds):
+            continue
+        yield Pass(
+            out_index=(Ellipsis, *(slice(f, f + c) for f, c, _ in bounds)),
+            in_index=(Ellipsis, *(
+                slice(a, a + (c - 1) * s + 1, s) for (_, c, a), s in zip(bounds, win.stride)
+            )),
+            in_starts=tuple(a for _, _, a in bounds),
+            counts=tuple(c for _, c, _ in bounds),
+        )
+
+
+class Reducer(Protocol):
+    """What a windowed reduction does with each pass."""
+
+    def step(self, x: np.ndarray, pas: Pass) -> None: ...
+
+
+def reduce_windows(x: np.ndarray, win: Window, reducer: Reducer) -> None:
+    """Feed every pass of ``win`` over ``x`` (spatial axes trailing) to ``reducer``."""
+    for pas in passes(win):
+        reducer.step(x, pas)
+
+
+def _plane_flat_index(win: Window, pas: Pass) -> np.ndarray:
+    """Plane-flat input index of every cell a pass reads, shaped like its output box."""
+    plane_strides = np.cumprod((1, *win.in_shape[:0:-1]))[::-1]
+    flat = np.zeros((), dtype=np.int64)
+    for axis, (start, count, step, pstride) in enumerate(
+        zip(pas.in_starts, pas.counts, win.stride, plane_strides)
+    ):
+        shape = [1] * win.ndim
+        shape[axis] = count
+        positions = np.arange(start, start + count * step, step, dtype=np.int64)
+        flat = flat + (positions * int(pstride)).reshape(shape)
+    return flat
+
+
+def lowest(dtype: np.dtype) -> float | int:
+    """The identity of max: ``-inf`` for floats, the minimum for integers."""
+    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+
+
+class MaxReducer:
+    """Running maximum: a cell replaces it when greater or NaN; first maximum wins ties.
+
+    With ``with_indices`` it also tracks the plane-flat index of the winner; index -1 marks
+    a window that read no input cell (its value stays ``lowest``).
+    """
+
+    def __init__(self, x: np.ndarray, win: Window, with_indices: bool) -> None:
+        shape = x.shape[: x.ndim - win.ndim] + win.out_shape
+        self.win = win
+        self.values = np.full(shape, lowest(x.dtype), dtype=x.dtype)
+        self.indices = np.full(shape, -1, dtype=np.int64) if with_indices else None
+        self._float = x.dtype.kind == "f"
+
+    def step(self, x: np.ndarray, pas: Pass) -> None:
+        cur = self.values[pas.out_index]
+        new = x[pas.in_index]
+        take = new > cur
+        if self._float:
+            take |= np.isnan(new)
+        if self.indices is not None:
+            idx = self.indices[pas.out_index]
+            take |= idx < 0  # a window's first cell always seeds it
+            np.copyto(idx, np.broadcast_to(_plane_flat_index(self.win, pas), idx.shape),
+                      where=take)
+        np.copyto(cur, new, where=take)
+
+
+class SumReducer:
+    """Sequential sum in ``acc_dtype``, window cells added in row-major order from zero."""
+
+    def __init__(self, x: np.ndarray, win: Window, acc_dtype: np.dtype) -> None:
+        shape = x.shape[: x.ndim - win.ndim] + win.out_shape
+        self.total = np.zeros(shape, dtype=acc_dtype)
+
+    def step(self, x: np.ndarray, pas: Pass) -> None:
+        acc = self.total[pas.out_index]
+        np.add(acc, x[pas.in_index], out=acc, casting="unsafe")
+
+
+def scatter_passes(values: np.ndarray, win: Window, lead_shape: tuple[int, ...]) -> np.ndarray:
+    """Adjoint of the windowed sum: add every output value to each input cell of its window.
+
+    Each input cell receives its contributions in output raster order (offsets in reverse
+    row-major order), accumulated in ``values.dtype``, as PyTorch's backward does.
+    """
+    grad = np.zeros(lead_shape + win.in_shape, dtype=values.dtype)
+    for pas in passes(win, reverse=True):
+        target = grad[pas.in_index]
+        np.add(target, values[pas.out_index], out=target)
+    return grad
+
+
+def scatter_indices(
+    grad_out: np.ndarray, indices: np.ndarray, in_shape: tuple[int, ...]
+) -> np.ndarray:
+    """Add each output gradient to the input cell its plane-flat index names (-1: nowhere).
+
+    Additions run in output raster order within each plane, in ``grad_out.dtype``.
+    """
+    lead = grad_out.shape[: grad_out.ndim - len(in_shape)]
+    plane = int(np.prod(in_shape))
+    planes = int(np.prod(lead))
+    grad = np.zeros(planes * plane, dtype=grad_out.dtype)
+    per_plane = int(np.prod(indices.shape[len(lead):]))
+    flat_idx = indices.reshape(planes, per_plane)
+    keep = flat_idx >= 0
+    base = (np.arange(planes, dtype=np.int64) * plane)[:, None]
+    np.add.at(grad, (flat_idx + base)[keep], grad_out.reshape(planes, per_plane)[keep])
+    return grad.reshape(lead + in_shape)

@@ -1,0 +1,284 @@
+"""Max and average pooling over any number of trailing spatial axes, forward and backward.
+
+The public `max_pool` and `avg_pool` and every rank-specific wrapper in `poolnd.functional`
+go through `max_pool_impl` / `avg_pool_impl`, which canonicalise the arguments once, run the
+generic windowed reduction of the kernel backend, and (when asked) return a pullback.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _args
+from ._autodiff import differentiable, pullback_grad
+from ._kernels import strided
+from ._shape import window_sizes
+
+__all__ = ["avg_pool", "avg_pool_impl", "max_pool", "max_pool_impl"]
+
+Pullback = Callable[[Any], np.ndarray]
+
+
+def _prepare(
+    op: str,
+    input: Any,
+    kernel_size: Any,
+    stride: Any,
+    padding: Any,
+    dilation: Any,
+    ceil_mode: Any,
+    ndim: int | None,
+) -> tuple[np.ndarray, _args.Window, bool]:
+    """Canonicalise a windowed call: (batched native-endian input, window, was it batched)."""
+    rank = _args.spatial_rank(op, kernel_size, ndim)
+    kernel = _args.as_int_tuple(op, "kernel_size", kernel_size, rank)
+    strides = None if stride is None else _args.as_int_tuple(op, "stride", stride, rank)
+    if isinstance(stride, (list, tuple)) and len(stride) == 0:
+        strides = None  # torch treats an empty stride like None
+    pads = _args.as_int_tuple(op, "padding", padding, rank)
+    dilations = _args.as_int_tuple(op, "dilation", dilation, rank)
+    ceil = _args.as_bool(op, "ceil_mode", ceil_mode)
+    x = _args.as_input(op, input, rank)
+    batched = x.ndim == rank + 2
+    if not batched:
+        x = x[np.newaxis]
+    if not x.dtype.isnative:
+        x = x.astype(x.dtype.newbyteorder("="))
+    win = _args.make_window(op, x.shape[2:], kernel, strides, pads, dilations, ceil)
+    return x, win, batched
+
+
+def _unbatch(a: np.ndarray, batched: bool) -> np.ndarray:
+    return a if batched else a[0]
+
+
+def max_pool_impl(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: Any = False,
+    return_indices: Any = False,
+    *,
+    op: str,
+    ndim: int | None,
+    grad: bool,
+) -> tuple[Any, Pullback | None]:
+    """Max pooling; returns ``(out, pullback)`` with ``pullback`` None unless ``grad``."""
+    x, win, batched = _prepare(op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim)
+    want_indices = _args.as_bool(op, "return_indices", return_indices)
+    if grad:
+        _args.require_differentiable(op, x.dtype)
+    reducer = strided.MaxReducer(x, win, with_indices=want_indices or grad)
+    strided.reduce_windows(x, win, reducer)
+    values = _unbatch(reducer.values, batched)
+    out = (values, _unbatch(reducer.indices, batched)) if want_indices else values
+    if not grad:
+        return out, None
+    indices = reducer.indices
+
+    def pullback(grad_output: Any) -> np.ndarray:
+        g = pullback_grad(op, grad_output, values, batched)
+        return _unbatch(strided.scatter_indices(g, indices, win.in_shape), batched)
+
+    return out, pullback
+
+
+def _sum_dtype(dtype: np.dtype) -> np.dtype:
+    """Accumulator of a window sum: float32 for float16/32, int64 (uint64) for integers."""
+    if dtype.kind == "f":
+        return np.dtype(np.float64 if dtype == np.float64 else np.float32)
+    return np.dtype(np.uint64 if dtype == np.uint64 else np.int64)
+
+
+def _divisors(win: _args.Window, count_include_pad: bool) -> np.ndarray:
+    """Per-output divisor (int64, spatial shape): window size with or without padding."""
+    div = np.ones((), dtype=np.int64)
+    for axis, (o, n, k, s, (lo, hi)) in enumerate(
+        zip(win.out_shape, win.in_shape, win.kernel, win.stride, win.pad)
+    ):
+        padded, valid = window_sizes(o, n, k, s, lo, hi)
+        sizes = np.asarray(padded if count_include_pad else valid, dtype=np.int64)
+        shape = [1] * win.ndim
+        shape[axis] = o
+        div = div * sizes.reshape(shape)
+    return div
+
+
+def _divide(total: np.ndarray, divisor: np.ndarray | int, dtype: np.dtype) -> np.ndarray:
+    """``total / divisor`` cast to ``dtype``; integers truncate toward zero like C++."""
+    if dtype.kind == "f":
+        return (total / np.asarray(divisor, dtype=total.dtype)).astype(dtype, copy=False)
+    div = np.asarray(divisor, dtype=total.dtype)
+    if total.dtype.kind == "u":
+        return (total // div).astype(dtype, copy=False)
+    quotient = np.abs(total) // np.abs(div)
+    return np.where((total < 0) != (div < 0), -quotient, quotient).astype(dtype, copy=False)
+
+
+def avg_pool_impl(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: Any = False,
+    count_include_pad: Any = True,
+    divisor_override: Any = None,
+    *,
+    op: str,
+    ndim: int | None,
+    grad: bool,
+) -> tuple[Any, Pullback | None]:
+    """Average pooling; returns ``(out, pullback)`` with ``pullback`` None unless ``grad``."""
+    x, win, batched = _prepare(op, input, kernel_size, stride, padding, 1, ceil_mode, ndim)
+    include_pad = _args.as_bool(op, "count_include_pad", count_include_pad)
+    override = _args.as_optional_divisor(op, divisor_override)
+    if grad:
+        _args.require_differentiable(op, x.dtype)
+    if override is not None and override < 0 and x.dtype.kind == "u":
+        raise ValueError(
+            f"{op}(): divisor_override must be positive for unsigned input ({x.dtype}); "
+            f"got {override}"
+        )
+    reducer = strided.SumReducer(x, win, _sum_dtype(x.dtype))
+    strided.reduce_windows(x, win, reducer)
+    divisor = override if override is not None else _divisors(win, include_pad)
+    out = _unbatch(_divide(reducer.total, divisor, x.dtype), batched)
+    if not grad:
+        return out, None
+
+    def pullback(grad_output: Any) -> np.ndarray:
+        g = pullback_grad(op, grad_output, out, batched)
+        delta = (g / np.asarray(divisor, dtype=_sum_dtype(g.dtype))).astype(g.dtype, copy=False)
+        return _unbatch(strided.scatter_passes(delta, win, g.shape[:2]), batched)
+
+    return out, pullback
+
+
+@differentiable(max_pool_impl)
+def max_pool(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    *,
+    ndim: int | None = None,
+) -> Any:
+    """Max pooling over the trailing spatial axes of an ``(N, C, *spatial)`` or ``(C, *spatial)`` array.
+
+    Takes PyTorch's ``max_pool{1,2,3}d`` arguments for any number of spatial dimensions: the
+    trailing ``len(kernel_size)`` axes are pooled, or ``ndim`` of them for an int kernel.
+    Values and indices are bit-identical to PyTorch's CPU results.
+
+    Parameters
+    ----------
+    input : array_like
+        ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``; float16/32/64 or any integer dtype.
+    kernel_size : int or tuple of int
+        Window size per spatial dimension.
+    stride : int or tuple of int, optional
+        Step between windows; defaults to ``kernel_size``.
+    padding : int or tuple of int, default 0
+        Implicit ``-inf`` padding on both sides, at most half the dilated kernel.
+    dilation : int or tuple of int, default 1
+        Spacing between window cells.
+    ceil_mode : bool, default False
+        Round the number of windows up; a window starting in the right padding is dropped.
+    return_indices : bool, default False
+        Also return the int64 flat index of each maximum within its ``(n, c)`` plane.
+    ndim : int, optional
+        Number of spatial dimensions; needed only when ``kernel_size`` is an int.
+
+    Returns
+    -------
+    out : ndarray or tuple of ndarray
+        The pooled values (input dtype); with ``return_indices``, ``(values, indices)``.
+        A window that covers only padding gives the dtype's lowest value and index -1.
+
+    Notes
+    -----
+    A cell replaces the running maximum when it is greater or NaN, scanning the window in
+    row-major order, so the first maximum wins ties and NaN propagates.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.max_pool(np.array([[1., 2, -1, 0, 2, 3, -2, 0]]), (2,))
+    array([[2., 0., 3., 0.]])
+    >>> x = np.arange(16.).reshape(1, 1, 4, 4)
+    >>> values, indices = poolnd.max_pool(x, 2, ndim=2, return_indices=True)
+    >>> values[0, 0]
+    array([[ 5.,  7.],
+           [13., 15.]])
+    >>> indices[0, 0]
+    array([[ 5,  7],
+           [13, 15]])
+    """
+    return max_pool_impl(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+        op="max_pool", ndim=ndim, grad=False,
+    )[0]
+
+
+@differentiable(avg_pool_impl)
+def avg_pool(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+    *,
+    ndim: int | None = None,
+) -> np.ndarray:
+    """Average pooling over the trailing spatial axes of an ``(N, C, *spatial)`` or ``(C, *spatial)`` array.
+
+    Takes PyTorch's ``avg_pool{1,2,3}d`` arguments for any number of spatial dimensions.
+    Window sums accumulate left to right in float32 (float64 for float64 input, int64 for
+    integers, which then divide with truncation toward zero), as PyTorch does.
+
+    Parameters
+    ----------
+    input : array_like
+        ``(N, C, *spatial)`` or unbatched ``(C, *spatial)``; float16/32/64 or any integer dtype.
+    kernel_size : int or tuple of int
+        Window size per spatial dimension.
+    stride : int or tuple of int, optional
+        Step between windows; defaults to ``kernel_size``.
+    padding : int or tuple of int, default 0
+        Implicit zero padding on both sides, at most half the kernel.
+    ceil_mode : bool, default False
+        Round the number of windows up; a window starting in the right padding is dropped.
+    count_include_pad : bool, default True
+        Count padding cells in the divisor (never the ceil-mode overhang past the padding).
+    divisor_override : int, optional
+        Divide every window sum by this non-zero int instead.
+    ndim : int, optional
+        Number of spatial dimensions; needed only when ``kernel_size`` is an int.
+
+    Returns
+    -------
+    ndarray
+        The pooled averages, in the input dtype.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.avg_pool(np.array([[1., 2, -1, 0, 2, 3, -2, 0]]), (2,))
+    array([[ 1.5, -0.5,  2.5, -1. ]])
+    >>> poolnd.avg_pool(np.ones((1, 3, 3)), 2, padding=1, count_include_pad=False, ndim=2)
+    array([[[1., 1.],
+            [1., 1.]]])
+    """
+    return avg_pool_impl(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+        op="avg_pool", ndim=ndim, grad=False,
+    )[0]

@@ -1,0 +1,180 @@
+"""PyTorch's ``torch.nn.functional`` pooling functions, with the same signatures.
+
+Each is a thin wrapper of the N-dimensional `poolnd.max_pool` / `poolnd.avg_pool` that fixes
+the number of spatial dimensions; all of them work with `poolnd.vjp`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._autodiff import differentiable
+from ._pooling import avg_pool_impl, max_pool_impl
+
+__all__ = [
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+]
+
+
+@differentiable(max_pool_impl, ndim=1)
+def max_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """1D max pooling of a ``(N, C, L)`` or ``(C, L)`` array, as ``torch.nn.functional.max_pool1d``.
+
+    Parameters and results are those of `poolnd.max_pool` with one spatial dimension.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.max_pool1d(np.array([[1., 2, -1, 0, 2, 3, -2, 0]]), 2)
+    array([[2., 0., 3., 0.]])
+    """
+    return max_pool_impl(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+        op="max_pool1d", ndim=1, grad=False,
+    )[0]
+
+
+@differentiable(max_pool_impl, ndim=2)
+def max_pool2d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """2D max pooling of a ``(N, C, H, W)`` or ``(C, H, W)`` array, as ``torch.nn.functional.max_pool2d``.
+
+    Parameters and results are those of `poolnd.max_pool` with two spatial dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.max_pool2d(np.arange(16.).reshape(1, 4, 4), 2)
+    array([[[ 5.,  7.],
+            [13., 15.]]])
+    """
+    return max_pool_impl(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+        op="max_pool2d", ndim=2, grad=False,
+    )[0]
+
+
+@differentiable(max_pool_impl, ndim=3)
+def max_pool3d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+) -> Any:
+    """3D max pooling of a ``(N, C, D, H, W)`` or ``(C, D, H, W)`` array, as ``torch.nn.functional.max_pool3d``.
+
+    Parameters and results are those of `poolnd.max_pool` with three spatial dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.max_pool3d(np.arange(8.).reshape(1, 2, 2, 2), 2)
+    array([[[[7.]]]])
+    """
+    return max_pool_impl(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+        op="max_pool3d", ndim=3, grad=False,
+    )[0]
+
+
+@differentiable(avg_pool_impl, ndim=1)
+def avg_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+) -> np.ndarray:
+    """1D average pooling of a ``(N, C, L)`` or ``(C, L)`` array, as ``torch.nn.functional.avg_pool1d``.
+
+    Parameters and results are those of `poolnd.avg_pool` with one spatial dimension (torch's avg_pool1d has no divisor_override).
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.avg_pool1d(np.array([[1., 2, -1, 0, 2, 3, -2, 0]]), 2)
+    array([[ 1.5, -0.5,  2.5, -1. ]])
+    """
+    return avg_pool_impl(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, None,
+        op="avg_pool1d", ndim=1, grad=False,
+    )[0]
+
+
+@differentiable(avg_pool_impl, ndim=2)
+def avg_pool2d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """2D average pooling of a ``(N, C, H, W)`` or ``(C, H, W)`` array, as ``torch.nn.functional.avg_pool2d``.
+
+    Parameters and results are those of `poolnd.avg_pool` with two spatial dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.avg_pool2d(np.arange(16.).reshape(1, 4, 4), 2)
+    array([[[ 2.5,  4.5],
+            [10.5, 12.5]]])
+    """
+    return avg_pool_impl(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+        op="avg_pool2d", ndim=2, grad=False,
+    )[0]
+
+
+@differentiable(avg_pool_impl, ndim=3)
+def avg_pool3d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+) -> np.ndarray:
+    """3D average pooling of a ``(N, C, D, H, W)`` or ``(C, D, H, W)`` array, as ``torch.nn.functional.avg_pool3d``.
+
+    Parameters and results are those of `poolnd.avg_pool` with three spatial dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.avg_pool3d(np.arange(8.).reshape(1, 2, 2, 2), 2)
+    array([[[[3.5]]]])
+    """
+    return avg_pool_impl(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+        op="avg_pool3d", ndim=3, grad=False,
+    )[0]
