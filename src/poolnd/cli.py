@@ -1,0 +1,25 @@
+"""The ``poolnd`` command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+__all__ = ["main"]
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the ``poolnd`` command; returns the exit status."""
+    parser = argparse.ArgumentParser(prog="poolnd", description="PyTorch-exact N-d pooling.")
+    sub = parser.add_subparsers(dest="command", required=True)
+    sub.add_parser("demo", help="the lecture's pooling examples, computed and drawn as text")
+    args = parser.parse_args(argv)
+    if args.command == "demo":
+        from ._demo import demo_text
+
+        print(demo_text())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
