@@ -14,6 +14,16 @@ from . import functional, nn
 from ._autodiff import vjp
 from ._pooling import avg_pool, max_pool
 from ._shape import pooled_length
+from ._threads import get_num_threads, set_num_threads
 
-__all__ = ["avg_pool", "functional", "max_pool", "nn", "pooled_length", "vjp"]
+__all__ = [
+    "avg_pool",
+    "functional",
+    "get_num_threads",
+    "max_pool",
+    "nn",
+    "pooled_length",
+    "set_num_threads",
+    "vjp",
+]
 __version__ = "0.1.0"

@@ -47,7 +47,9 @@ def differentiable(
     return register
 
 
-def vjp(fn: Callable[..., Any], x: Any, *args: Any, **kwargs: Any) -> tuple[Any, Callable[[Any], np.ndarray]]:
+def vjp(
+    fn: Callable[..., Any], x: Any, *args: Any, **kwargs: Any
+) -> tuple[Any, Callable[[Any], np.ndarray]]:
     """Run a poolnd op and return its output with a pullback for the input gradient.
 
     Parameters

@@ -21,8 +21,8 @@ def draw_windows_1d(x: np.ndarray, kernel: int, rows: dict[str, np.ndarray]) -> 
     Examples
     --------
     >>> print(draw_windows_1d(np.array([1., 2, 3, 4]), 2, {"max": np.array([2., 4])}))
-    input | 1  2 | 3  4 |
-    max   |  2   |  4   |
+    input | 1 2 | 3 4 |
+    max   |  2  |  4  |
     """
     cell = max(len(_fmt(v)) for v in x) + 1
     blocks = [x[i:i + kernel] for i in range(0, len(x) - kernel + 1, kernel)]

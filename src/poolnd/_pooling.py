@@ -13,8 +13,8 @@ from typing import Any
 import numpy as np
 
 from . import _args
+from . import _kernels as kernels
 from ._autodiff import differentiable, pullback_grad
-from ._kernels import strided
 from ._shape import window_sizes
 
 __all__ = ["avg_pool", "avg_pool_impl", "max_pool", "max_pool_impl"]
@@ -73,51 +73,27 @@ def max_pool_impl(
     want_indices = _args.as_bool(op, "return_indices", return_indices)
     if grad:
         _args.require_differentiable(op, x.dtype)
-    reducer = strided.MaxReducer(x, win, with_indices=want_indices or grad)
-    strided.reduce_windows(x, win, reducer)
-    values = _unbatch(reducer.values, batched)
-    out = (values, _unbatch(reducer.indices, batched)) if want_indices else values
+    values, indices = kernels.max_forward(x, win, with_indices=want_indices or grad)
+    out_values = _unbatch(values, batched)
+    out = (out_values, _unbatch(indices, batched)) if want_indices else out_values
     if not grad:
         return out, None
-    indices = reducer.indices
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, values, batched)
-        return _unbatch(strided.scatter_indices(g, indices, win.in_shape), batched)
+        g = pullback_grad(op, grad_output, out_values, batched)
+        return _unbatch(kernels.max_backward(g, indices, win), batched)
 
     return out, pullback
 
 
-def _sum_dtype(dtype: np.dtype) -> np.dtype:
-    """Accumulator of a window sum: float32 for float16/32, int64 (uint64) for integers."""
-    if dtype.kind == "f":
-        return np.dtype(np.float64 if dtype == np.float64 else np.float32)
-    return np.dtype(np.uint64 if dtype == np.uint64 else np.int64)
-
-
-def _divisors(win: _args.Window, count_include_pad: bool) -> np.ndarray:
-    """Per-output divisor (int64, spatial shape): window size with or without padding."""
-    div = np.ones((), dtype=np.int64)
-    for axis, (o, n, k, s, (lo, hi)) in enumerate(
-        zip(win.out_shape, win.in_shape, win.kernel, win.stride, win.pad)
-    ):
-        padded, valid = window_sizes(o, n, k, s, lo, hi)
-        sizes = np.asarray(padded if count_include_pad else valid, dtype=np.int64)
-        shape = [1] * win.ndim
-        shape[axis] = o
-        div = div * sizes.reshape(shape)
-    return div
-
-
-def _divide(total: np.ndarray, divisor: np.ndarray | int, dtype: np.dtype) -> np.ndarray:
-    """``total / divisor`` cast to ``dtype``; integers truncate toward zero like C++."""
-    if dtype.kind == "f":
-        return (total / np.asarray(divisor, dtype=total.dtype)).astype(dtype, copy=False)
-    div = np.asarray(divisor, dtype=total.dtype)
-    if total.dtype.kind == "u":
-        return (total // div).astype(dtype, copy=False)
-    quotient = np.abs(total) // np.abs(div)
-    return np.where((total < 0) != (div < 0), -quotient, quotient).astype(dtype, copy=False)
+def _divisors(win: _args.Window, count_include_pad: bool) -> list[np.ndarray]:
+    """Per spatial dim, each output's window size with or without padding (int64)."""
+    return [
+        np.asarray(window_sizes(o, n, k, s, lo, hi)[0 if count_include_pad else 1], np.int64)
+        for o, n, k, s, (lo, hi) in zip(
+            win.out_shape, win.in_shape, win.kernel, win.stride, win.pad
+        )
+    ]
 
 
 def avg_pool_impl(
@@ -144,17 +120,17 @@ def avg_pool_impl(
             f"{op}(): divisor_override must be positive for unsigned input ({x.dtype}); "
             f"got {override}"
         )
-    reducer = strided.SumReducer(x, win, _sum_dtype(x.dtype))
-    strided.reduce_windows(x, win, reducer)
-    divisor = override if override is not None else _divisors(win, include_pad)
-    out = _unbatch(_divide(reducer.total, divisor, x.dtype), batched)
+    if override is None:
+        divisors, scale = _divisors(win, include_pad), 1
+    else:
+        divisors, scale = [np.ones(n, np.int64) for n in win.out_shape], override
+    out = _unbatch(kernels.sum_forward(x, win, divisors, scale), batched)
     if not grad:
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out, batched)
-        delta = (g / np.asarray(divisor, dtype=_sum_dtype(g.dtype))).astype(g.dtype, copy=False)
-        return _unbatch(strided.scatter_passes(delta, win, g.shape[:2]), batched)
+        return _unbatch(kernels.sum_backward(g, win, divisors, scale), batched)
 
     return out, pullback
 
@@ -171,7 +147,7 @@ def max_pool(
     *,
     ndim: int | None = None,
 ) -> Any:
-    """Max pooling over the trailing spatial axes of an ``(N, C, *spatial)`` or ``(C, *spatial)`` array.
+    """Max pooling over the trailing spatial axes of ``(N, C, *spatial)`` or ``(C, *spatial)``.
 
     Takes PyTorch's ``max_pool{1,2,3}d`` arguments for any number of spatial dimensions: the
     trailing ``len(kernel_size)`` axes are pooled, or ``ndim`` of them for an int kernel.
@@ -239,7 +215,7 @@ def avg_pool(
     *,
     ndim: int | None = None,
 ) -> np.ndarray:
-    """Average pooling over the trailing spatial axes of an ``(N, C, *spatial)`` or ``(C, *spatial)`` array.
+    """Average pooling over the trailing spatial axes of ``(N, C, *spatial)`` or ``(C, *spatial)``.
 
     Takes PyTorch's ``avg_pool{1,2,3}d`` arguments for any number of spatial dimensions.
     Window sums accumulate left to right in float32 (float64 for float64 input, int64 for

@@ -33,7 +33,7 @@ def max_pool1d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Any:
-    """1D max pooling of a ``(N, C, L)`` or ``(C, L)`` array, as ``torch.nn.functional.max_pool1d``.
+    """1D max pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``max_pool1d``.
 
     Parameters and results are those of `poolnd.max_pool` with one spatial dimension.
 
@@ -59,7 +59,7 @@ def max_pool2d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Any:
-    """2D max pooling of a ``(N, C, H, W)`` or ``(C, H, W)`` array, as ``torch.nn.functional.max_pool2d``.
+    """2D max pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``max_pool2d``.
 
     Parameters and results are those of `poolnd.max_pool` with two spatial dimensions.
 
@@ -86,7 +86,7 @@ def max_pool3d(
     ceil_mode: bool = False,
     return_indices: bool = False,
 ) -> Any:
-    """3D max pooling of a ``(N, C, D, H, W)`` or ``(C, D, H, W)`` array, as ``torch.nn.functional.max_pool3d``.
+    """3D max pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``max_pool3d``.
 
     Parameters and results are those of `poolnd.max_pool` with three spatial dimensions.
 
@@ -111,9 +111,10 @@ def avg_pool1d(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
 ) -> np.ndarray:
-    """1D average pooling of a ``(N, C, L)`` or ``(C, L)`` array, as ``torch.nn.functional.avg_pool1d``.
+    """1D average pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``avg_pool1d``.
 
-    Parameters and results are those of `poolnd.avg_pool` with one spatial dimension (torch's avg_pool1d has no divisor_override).
+    Parameters and results are those of `poolnd.avg_pool` with one spatial dimension;
+    like torch's ``avg_pool1d`` it has no ``divisor_override``.
 
     Examples
     --------
@@ -137,7 +138,7 @@ def avg_pool2d(
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> np.ndarray:
-    """2D average pooling of a ``(N, C, H, W)`` or ``(C, H, W)`` array, as ``torch.nn.functional.avg_pool2d``.
+    """2D average pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``avg_pool2d``.
 
     Parameters and results are those of `poolnd.avg_pool` with two spatial dimensions.
 
@@ -164,7 +165,7 @@ def avg_pool3d(
     count_include_pad: bool = True,
     divisor_override: int | None = None,
 ) -> np.ndarray:
-    """3D average pooling of a ``(N, C, D, H, W)`` or ``(C, D, H, W)`` array, as ``torch.nn.functional.avg_pool3d``.
+    """3D average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``avg_pool3d``.
 
     Parameters and results are those of `poolnd.avg_pool` with three spatial dimensions.
 

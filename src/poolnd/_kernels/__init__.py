@@ -1,1 +1,153 @@
-"""Compute kernels, kept apart from the API: they take canonical `Window` geometry only."""
+"""Compute kernels, kept apart from the API: they see canonical `Window` geometry only.
+
+This module picks the kernel for each call: the compiled Numba kernels (`compiled`) for up
+to three spatial dimensions and the dtypes they are built for, otherwise the NumPy strided
+passes (`strided`), which serve any rank and dtype. Both give identical results.
+"""
+
+from __future__ import annotations
+
+import importlib
+from types import ModuleType
+
+import numpy as np
+
+from .._args import Window
+from . import strided
+from .strided import lowest
+
+__all__ = ["max_backward", "max_forward", "sum_backward", "sum_forward"]
+
+_COMPILED_DTYPES = frozenset(
+    np.dtype(t)
+    for t in (np.float32, np.float64, np.int8, np.int16, np.int32, np.int64,
+              np.uint8, np.uint16, np.uint32, np.uint64)
+)
+
+
+def _jit() -> ModuleType:
+    """The compiled kernels, imported on first use so that ``import poolnd`` stays light."""
+    return importlib.import_module("poolnd._kernels.compiled")
+
+
+def _compiled(win: Window, dtype: np.dtype) -> bool:
+    return win.ndim <= 3 and dtype in _COMPILED_DTYPES
+
+
+def _geometry(win: Window) -> np.ndarray:
+    """``(4, 3)`` int64: kernel, stride, low padding, dilation, padded to three dims."""
+    lead = 3 - win.ndim
+    rows = (win.kernel, win.stride, tuple(lo for lo, _ in win.pad), win.dilation)
+    return np.array([(1,) * lead + r if i != 2 else (0,) * lead + r for i, r in enumerate(rows)],
+                    dtype=np.int64)
+
+
+def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
+    """A C-contiguous ``(planes, D, H, W)`` view (or copy) of ``a``."""
+    planes = int(np.prod(a.shape[: a.ndim - len(spatial)]))
+    return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(spatial)) + spatial)
+
+
+def _chunks(rows: int) -> int:
+    from .._threads import get_num_threads
+
+    return max(1, min(rows, 8 * get_num_threads()))
+
+
+def max_forward(
+    x: np.ndarray, win: Window, with_indices: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Max over each window of ``x`` (batch axes, then spatial); indices when asked."""
+    lead = x.shape[: x.ndim - win.ndim]
+    if not _compiled(win, x.dtype) or x.size == 0:
+        reducer = strided.MaxReducer(x, win, with_indices)
+        strided.reduce_windows(x, win, reducer)
+        return reducer.values, reducer.indices
+    values = np.empty(lead + win.out_shape, dtype=x.dtype)
+    src, dst = _planes(x, win.in_shape), _planes(values, win.out_shape)
+    geom = _geometry(win)
+    rows = dst.shape[0] * dst.shape[1] * dst.shape[2]
+    if with_indices:
+        indices = np.empty(values.shape, dtype=np.int64)
+        _jit().argmax_rows(src, dst, _planes(indices, win.out_shape), geom,
+                             lowest(x.dtype), _chunks(rows))
+        return values, indices
+    _jit().max_rows(src, dst, geom, lowest(x.dtype), x.dtype.kind == "f", _chunks(rows))
+    return values, None
+
+
+def _sum_dtype(dtype: np.dtype) -> np.dtype:
+    """Accumulator of a window sum: float32 for float16/32, int64 (uint64) for integers."""
+    if dtype.kind == "f":
+        return np.dtype(np.float64 if dtype == np.float64 else np.float32)
+    return np.dtype(np.uint64 if dtype == np.uint64 else np.int64)
+
+
+def _padded3(divisors: list[np.ndarray]) -> list[np.ndarray]:
+    one = np.ones(1, dtype=np.int64)
+    return [one] * (3 - len(divisors)) + [np.ascontiguousarray(d, dtype=np.int64) for d in divisors]
+
+
+def _outer(divisors: list[np.ndarray], scale: int) -> np.ndarray:
+    div = np.asarray(scale, dtype=np.int64)
+    for axis, d in enumerate(divisors):
+        shape = [1] * len(divisors)
+        shape[axis] = d.size
+        div = div * d.reshape(shape)
+    return div
+
+
+def _divide(total: np.ndarray, divisor: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """``total / divisor`` cast to ``dtype``; integers truncate toward zero like C++."""
+    div = divisor.astype(total.dtype)
+    if dtype.kind == "f":
+        return (total / div).astype(dtype, copy=False)
+    if total.dtype.kind == "u":
+        return (total // div).astype(dtype, copy=False)
+    quotient = np.abs(total) // np.abs(div)
+    return np.where((total < 0) != (div < 0), -quotient, quotient).astype(dtype, copy=False)
+
+
+def sum_forward(
+    x: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int
+) -> np.ndarray:
+    """Each window's sum divided by ``scale`` times the outer product of ``divisors``."""
+    acc = _sum_dtype(x.dtype)
+    if not _compiled(win, x.dtype) or acc == np.uint64 or x.size == 0:
+        reducer = strided.SumReducer(x, win, acc)
+        strided.reduce_windows(x, win, reducer)
+        return _divide(reducer.total, _outer(divisors, scale), x.dtype)
+    lead = x.shape[: x.ndim - win.ndim]
+    out = np.empty(lead + win.out_shape, dtype=x.dtype)
+    dst = _planes(out, win.out_shape)
+    rows = dst.shape[0] * dst.shape[1] * dst.shape[2]
+    _jit().sum_rows(_planes(x, win.in_shape), dst, np.zeros(1, acc), acc.kind == "f",
+                      _geometry(win), *_padded3(divisors), scale, _chunks(rows))
+    return out
+
+
+def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
+    """Scatter-add each output gradient to the input cell its index names (-1: nowhere)."""
+    lead = g.shape[: g.ndim - win.ndim]
+    if not _compiled(win, g.dtype) or g.size == 0:
+        return strided.scatter_indices(g, indices, win.in_shape)
+    grad = np.zeros(lead + win.in_shape, dtype=g.dtype)
+    planes = int(np.prod(lead))
+    _jit().scatter_argmax(np.ascontiguousarray(g).reshape(planes, -1),
+                            np.ascontiguousarray(indices).reshape(planes, -1),
+                            grad.reshape(planes, -1))
+    return grad
+
+
+def sum_backward(
+    g: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int
+) -> np.ndarray:
+    """Adjoint of `sum_forward` for floating ``g``: each ``g / divisor`` spread on its window."""
+    lead = g.shape[: g.ndim - win.ndim]
+    if not _compiled(win, g.dtype) or g.size == 0:
+        delta = (g / _outer(divisors, scale).astype(_sum_dtype(g.dtype))).astype(g.dtype)
+        return strided.scatter_passes(delta, win, lead)
+    grad = np.zeros(lead + win.in_shape, dtype=g.dtype)
+    _jit().scatter_windows(_planes(g, win.out_shape), _planes(grad, win.in_shape),
+                             _geometry(win), *_padded3(divisors), scale)
+    return grad

@@ -26,6 +26,7 @@ __all__ = [
     "MaxReducer",
     "Pass",
     "SumReducer",
+    "lowest",
     "passes",
     "reduce_windows",
     "scatter_indices",
@@ -95,7 +96,7 @@ def _plane_flat_index(win: Window, pas: Pass) -> np.ndarray:
 
 def lowest(dtype: np.dtype) -> float | int:
     """The identity of max: ``-inf`` for floats, the minimum for integers."""
-    return -np.inf if dtype.kind == "f" else np.iinfo(dtype).min
+    return -np.inf if dtype.kind == "f" else int(np.iinfo(dtype).min)
 
 
 class MaxReducer:
