@@ -8,7 +8,7 @@ passes (`strided`), which serve any rank and dtype. Both give identical results.
 from __future__ import annotations
 
 import importlib
-from types import ModuleType
+from typing import Any
 
 import numpy as np
 
@@ -25,9 +25,27 @@ _COMPILED_DTYPES = frozenset(
 )
 
 
-def _jit() -> ModuleType:
+class _Scheduled:
+    """A compiled kernel called with dynamic scheduling of its parallel chunks."""
+
+    def __init__(self, kernel: Any) -> None:
+        self.kernel = kernel
+
+    def __call__(self, *args: Any) -> None:
+        import numba
+
+        with numba.parallel_chunksize(1):
+            self.kernel(*args)
+
+
+class _Kernels:
     """The compiled kernels, imported on first use so that ``import poolnd`` stays light."""
-    return importlib.import_module("poolnd._kernels.compiled")
+
+    def __getattr__(self, name: str) -> _Scheduled:
+        return _Scheduled(getattr(importlib.import_module("poolnd._kernels.compiled"), name))
+
+
+_JIT = _Kernels()
 
 
 def _compiled(win: Window, dtype: np.dtype) -> bool:
@@ -51,7 +69,7 @@ def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
 def _chunks(rows: int) -> int:
     from .._threads import get_num_threads
 
-    return max(1, min(rows, 8 * get_num_threads()))
+    return max(1, min(rows, 16 * get_num_threads()))
 
 
 def max_forward(
@@ -69,10 +87,10 @@ def max_forward(
     rows = dst.shape[0] * dst.shape[1] * dst.shape[2]
     if with_indices:
         indices = np.empty(values.shape, dtype=np.int64)
-        _jit().argmax_rows(src, dst, _planes(indices, win.out_shape), geom,
+        _JIT.argmax_rows(src, dst, _planes(indices, win.out_shape), geom,
                              lowest(x.dtype), _chunks(rows))
         return values, indices
-    _jit().max_rows(src, dst, geom, lowest(x.dtype), x.dtype.kind == "f", _chunks(rows))
+    _JIT.max_rows(src, dst, geom, lowest(x.dtype), x.dtype.kind == "f", _chunks(rows))
     return values, None
 
 
@@ -121,7 +139,7 @@ def sum_forward(
     out = np.empty(lead + win.out_shape, dtype=x.dtype)
     dst = _planes(out, win.out_shape)
     rows = dst.shape[0] * dst.shape[1] * dst.shape[2]
-    _jit().sum_rows(_planes(x, win.in_shape), dst, np.zeros(1, acc), acc.kind == "f",
+    _JIT.sum_rows(_planes(x, win.in_shape), dst, np.zeros(1, acc), acc.kind == "f",
                       _geometry(win), *_padded3(divisors), scale, _chunks(rows))
     return out
 
@@ -133,9 +151,9 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
         return strided.scatter_indices(g, indices, win.in_shape)
     grad = np.zeros(lead + win.in_shape, dtype=g.dtype)
     planes = int(np.prod(lead))
-    _jit().scatter_argmax(np.ascontiguousarray(g).reshape(planes, -1),
-                            np.ascontiguousarray(indices).reshape(planes, -1),
-                            grad.reshape(planes, -1))
+    _JIT.scatter_argmax(np.ascontiguousarray(g).reshape(planes, -1),
+                          np.ascontiguousarray(indices).reshape(planes, -1),
+                          grad.reshape(planes, -1), _chunks(planes))
     return grad
 
 
@@ -148,6 +166,6 @@ def sum_backward(
         delta = (g / _outer(divisors, scale).astype(_sum_dtype(g.dtype))).astype(g.dtype)
         return strided.scatter_passes(delta, win, lead)
     grad = np.zeros(lead + win.in_shape, dtype=g.dtype)
-    _jit().scatter_windows(_planes(g, win.out_shape), _planes(grad, win.in_shape),
-                             _geometry(win), *_padded3(divisors), scale)
+    _JIT.scatter_windows(_planes(g, win.out_shape), _planes(grad, win.in_shape),
+                           _geometry(win), *_padded3(divisors), scale, _chunks(int(np.prod(lead))))
     return grad

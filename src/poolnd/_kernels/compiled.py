@@ -7,9 +7,10 @@ stride, low padding and dilation per spatial dimension.
 
 The unit of work is one output row ``(plane, od, oh)``. Rows are split into contiguous
 chunks that run in parallel, so many small planes and a few large ones both keep every
-thread busy; each output is computed by exactly one thread in a fixed order, so results are
-bitwise identical for any thread count. `window_rows` lists, in row-major order, the input
-rows ``(id, ih)`` that a row's windows read: every kernel below walks that list.
+thread busy; the caller schedules chunks dynamically, so a thread stalled by a busy machine
+does not hold up the rest. Each output is computed by exactly one thread in a fixed order,
+so results are bitwise identical for any thread count. `window_rows` lists, in row-major
+order, the input rows ``(id, ih)`` that a row's windows read: every kernel walks that list.
 
 Exactness. Max pooling's combine step (take the new cell when it is greater or NaN) is
 associative, and row-major order is what PyTorch scans, so:
@@ -205,23 +206,28 @@ def sum_rows(  # pragma: no cover - compiled
 
 
 @nb.njit(**_PARALLEL)
-def scatter_argmax(grad_out, idx, grad_in):  # pragma: no cover - compiled
+def scatter_argmax(grad_out, idx, grad_in, n_chunks):  # pragma: no cover - compiled
     """``grad_in[p, idx[p, j]] += grad_out[p, j]`` in raster order of ``j``, skipping -1.
 
-    Arrays are (planes, cells); ``grad_in`` starts zeroed. Parallel over planes.
+    Arrays are (planes, cells); ``grad_in`` starts zeroed. Parallel over chunks of planes.
     """
-    for p in nb.prange(grad_out.shape[0]):
-        g = grad_out[p]
-        ix = idx[p]
-        gi = grad_in[p]
-        for j in range(g.shape[0]):
-            i = ix[j]
-            if i >= 0:
-                gi[i] += g[j]
+    planes = grad_out.shape[0]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, planes)
+        for p in range(start, stop):
+            g = grad_out[p]
+            ix = idx[p]
+            gi = grad_in[p]
+            for j in range(g.shape[0]):
+                i = ix[j]
+                if i >= 0:
+                    gi[i] += g[j]
 
 
 @nb.njit(**_PARALLEL)
-def scatter_windows(grad_out, grad_in, geom, div_d, div_h, div_w, div_scale):  # pragma: no cover
+def scatter_windows(  # pragma: no cover - compiled
+    grad_out, grad_in, geom, div_d, div_h, div_w, div_scale, n_chunks
+):
     """Backward of average pooling: add each output's ``grad / divisor`` to its window.
 
     ``grad_out`` (P, Do, Ho, Wo); ``grad_in`` (P, D, H, W) starts zeroed. Each input cell
@@ -233,22 +239,24 @@ def scatter_windows(grad_out, grad_in, geom, div_d, div_h, div_w, div_scale):  #
     out_d, out_h, out_w = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    for p in nb.prange(planes):
+    for chunk in nb.prange(n_chunks):
         rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
         delta = np.empty(out_w, grad_out.dtype)
         divisor = np.empty(out_w, grad_out.dtype)
-        for od in range(out_d):
-            for oh in range(out_h):
-                n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-                scale = div_d[od] * div_h[oh] * div_scale
-                for ow in range(out_w):
-                    divisor[ow] = scale * div_w[ow]
-                g = grad_out[p, od, oh]
-                for ow in range(out_w):
-                    delta[ow] = g[ow] / divisor[ow]
-                for t in range(n_rows):
-                    dst = grad_in[p, rows[t, 0], rows[t, 1]]
-                    for c in range(kw - 1, -1, -1):
-                        off = c * dw - pw
-                        for ow in range(col_first[c], col_first[c] + col_count[c]):
-                            dst[ow * sw + off] += delta[ow]
+        start, stop = _chunk(chunk, n_chunks, planes)
+        for p in range(start, stop):
+            for od in range(out_d):
+                for oh in range(out_h):
+                    n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+                    scale = div_d[od] * div_h[oh] * div_scale
+                    for ow in range(out_w):
+                        divisor[ow] = scale * div_w[ow]
+                    g = grad_out[p, od, oh]
+                    for ow in range(out_w):
+                        delta[ow] = g[ow] / divisor[ow]
+                    for t in range(n_rows):
+                        dst = grad_in[p, rows[t, 0], rows[t, 1]]
+                        for c in range(kw - 1, -1, -1):
+                            off = c * dw - pw
+                            for ow in range(col_first[c], col_first[c] + col_count[c]):
+                                dst[ow * sw + off] += delta[ow]
