@@ -820,13 +820,13 @@ def _parser() -> argparse.ArgumentParser:
                     "round-robin, and print one Markdown table of medians per op.",
     )
     p.add_argument("--quick", action="store_true",
-                   help="smoke test: batch / 8, at least 3 rounds, budget 0.2 s")
+                   help="smoke test: batch / 8, at least 3 rounds, budget 0.1 s")
     p.add_argument("--repeat", type=int, metavar="N",
                    help="exactly N rounds per case and op (default: at least 5, or 3 with "
                         "--quick, and at most 100, until --budget seconds are spent)")
     p.add_argument("--budget", type=float, metavar="S",
                    help="seconds of rounds per case and op when --repeat is not given "
-                        "(default 3, or 0.2 with --quick)")
+                        "(default 3, or 0.1 with --quick)")
     p.add_argument("--threads", type=int, default=2, metavar="N",
                    help="threads for poolnd, torch and onnxruntime (default 2)")
     p.add_argument("--cases", metavar="SUBSTRING",
@@ -930,7 +930,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     repeat = args.repeat
     if args.budget is None:
-        args.budget = 0.2 if args.quick else 3.0
+        args.budget = 0.1 if args.quick else 3.0
 
     libs = _Libs.load()
     threads = _set_threads(libs, args.threads)
@@ -970,6 +970,14 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(header + "\n")
     print(_tables(results))
+    loads = [r["loadavg_1min"] for r in results if r["loadavg_1min"] is not None]
+    cpus = machine["cpus_usable"] or machine["cpu_count"] or 1
+    if loads and statistics.median(loads) > cpus:
+        print(f"\nwarning: the 1-minute load average was {statistics.median(loads):.1f} "
+              f"(median over cases) on {cpus} usable CPUs. Other processes were competing, "
+              "which penalises multi-threaded competitors most (a descheduled thread stalls "
+              "the whole parallel region for a scheduler tick): rerun on a quiet machine"
+              + (", or with --threads 1." if args.threads > 1 else "."))
     if failed:
         print("\npoolnd failed or (with --check) differs from PyTorch: see the messages above")
     if args.json:
