@@ -15,8 +15,8 @@ order, the input rows ``(id, ih)`` that a row's windows read: every kernel walks
 Exactness. Max pooling's combine step (take the new cell when it is greater or NaN) is
 associative, and row-major order is what PyTorch scans, so:
 
-* `argmax_rows` and `sum_rows` fold the window in row-major order, vectorised across the
-  output columns of a row.
+* `argmax_rows` and `sum_rows` fold the window in row-major order, across the output
+  columns of a row.
 * `max_rows` (values only) is the fast path: it first folds the window's input rows
   elementwise (contiguous, vectorised), then folds the columns. That is column-major order,
   which can pick a different cell only among equal values; equal floats have equal bits
@@ -44,7 +44,7 @@ _PARALLEL = {**_SERIAL, "parallel": True}
 
 @nb.njit(**_SERIAL)
 def _column_ranges(out_w, in_w, k, s, p, d):  # pragma: no cover - compiled
-    """Per kernel column ``c``: the first output column reading inside the input, and how
+    """For each kernel column: the first output column reading inside the input, and how
     many consecutive output columns do."""
     first = np.zeros(k, np.int64)
     count = np.zeros(k, np.int64)
@@ -81,89 +81,190 @@ def _chunk(chunk, n_chunks, total):  # pragma: no cover - compiled
     return chunk * total // n_chunks, (chunk + 1) * total // n_chunks
 
 
-@nb.njit(**_PARALLEL)
-def max_rows(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
-    """Max values of every window of ``x`` into ``out`` (planes, Do, Ho, Wo)."""
-    planes, in_d, in_h, in_w = x.shape
+@nb.njit(**_SERIAL)
+def _split(src, buf, s):  # pragma: no cover - compiled
+    """The row ``src`` by phase of stride ``s``: ``buf[q, j] = src[j * s + q]``, so that a
+    kernel column reads contiguous memory. Strides 2 to 4 read whole groups of ``s`` cells
+    per step, which LLVM turns into shuffles."""
+    n = src.shape[0] // s
+    if s == 2:
+        b0, b1 = buf[0], buf[1]
+        for j in range(n):
+            b0[j], b1[j] = src[2 * j], src[2 * j + 1]
+    elif s == 3:
+        b0, b1, b2 = buf[0], buf[1], buf[2]
+        for j in range(n):
+            b0[j], b1[j], b2[j] = src[3 * j], src[3 * j + 1], src[3 * j + 2]
+    elif s == 4:
+        b0, b1, b2, b3 = buf[0], buf[1], buf[2], buf[3]
+        for j in range(n):
+            b0[j], b1[j] = src[4 * j], src[4 * j + 1]
+            b2[j], b3[j] = src[4 * j + 2], src[4 * j + 3]
+    else:
+        for j in range(n):
+            for q in range(s):
+                buf[q, j] = src[j * s + q]
+    for m in range(n * s, src.shape[0]):
+        buf[m - n * s, n] = src[m]
+
+
+# The loops below count from zero over slices that start where the outputs' reads start:
+# Numba checks every signed index for negative wrap-around unless it can prove the index
+# non-negative, and that check keeps LLVM from vectorising. Stride 1 gets its own loop
+# (contiguous reads vectorise); other strides read ``a[j * s]``.
+
+
+@nb.njit(**_SERIAL)
+def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no cover - compiled
+    """Output rows ``start .. stop - 1`` of `max_rows`."""
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    total = planes * out_d * out_h
+    rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
+    fold = np.empty(in_w, x.dtype)
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+        fold[:] = lowest
+        for t in range(n_rows):
+            src = x[p, rows[t, 0], rows[t, 1]]
+            for i in range(in_w):
+                v, cur = src[i], fold[i]
+                fold[i] = v if (v > cur) | (v != v) else cur
+        dst = out[p, od, oh]
+        dst[:] = lowest
+        for c in range(kw):
+            f, n = col_first[c], col_count[c]
+            a, d = fold[f * sw + c * dw - pw:], dst[f:]
+            if sw == 1:
+                for j in range(n):
+                    v, cur = a[j], d[j]
+                    d[j] = v if (v > cur) | (v != v) else cur
+            else:
+                for j in range(n):
+                    v, cur = a[j * sw], d[j]
+                    d[j] = v if (v > cur) | (v != v) else cur
+        if floating:
+            for ow in range(out_w):
+                if dst[ow] == 0 or dst[ow] != dst[ow]:
+                    _refold(x[p], dst, geom, lowest, ow, rows, n_rows)
+
+
+@nb.njit(**_SERIAL)
+def _refold(plane, dst, geom, lowest, ow, rows, n_rows):  # pragma: no cover - compiled
+    """Recompute output ``ow`` of a row in row-major order (signed zeros tie; NaN payloads
+    differ): the cell PyTorch's scan takes."""
+    in_w = plane.shape[2]
+    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
+    best = lowest
+    for t in range(n_rows):
+        src = plane[rows[t, 0], rows[t, 1]]
+        for c in range(kw):
+            i = ow * sw + c * dw - pw
+            if 0 <= i < in_w:
+                u = src[i]
+                best = u if (u > best) | (u != u) else best
+    dst[ow] = best
+
+
+@nb.njit(**_PARALLEL)
+def max_rows(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
+    """Max values of every window of ``x`` (planes, D, H, W) into ``out`` (planes, Do, Ho, Wo)."""
+    total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
-        fold = np.empty(in_w, x.dtype)
         start, stop = _chunk(chunk, n_chunks, total)
-        for r in range(start, stop):
-            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-            n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-            fold[:] = lowest
-            for t in range(n_rows):
-                src = x[p, rows[t, 0], rows[t, 1]]
-                for i in range(in_w):
-                    v = src[i]
-                    cur = fold[i]
-                    fold[i] = v if (v > cur) | (v != v) else cur
-            dst = out[p, od, oh]
-            dst[:] = lowest
+        _max_rows_chunk(x, out, geom, lowest, floating, start, stop)
+
+
+@nb.njit(**_SERIAL)
+def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no cover - compiled
+    """Output rows ``start .. stop - 1`` of `argmax_rows`."""
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
+    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
+    rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
+    phases = np.empty((sw, in_w // sw + 1), x.dtype)
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+        acc, arg = out[p, od, oh], idx[p, od, oh]
+        acc[:] = lowest
+        arg[:] = -1
+        for t in range(n_rows):
+            src = x[p, rows[t, 0], rows[t, 1]]
+            if sw > 1:
+                _split(src, phases, sw)
             for c in range(kw):
-                off = c * dw - pw
-                for ow in range(col_first[c], col_first[c] + col_count[c]):
-                    v = fold[ow * sw + off]
-                    cur = dst[ow]
-                    dst[ow] = v if (v > cur) | (v != v) else cur
-            if floating:
-                for ow in range(out_w):
-                    v = dst[ow]
-                    if v == 0 or v != v:  # ties of signed zeros or NaN payloads: row-major
-                        best = lowest
-                        for t in range(n_rows):
-                            src = x[p, rows[t, 0], rows[t, 1]]
-                            for c in range(kw):
-                                i = ow * sw + c * dw - pw
-                                if 0 <= i < in_w:
-                                    u = src[i]
-                                    best = u if (u > best) | (u != u) else best
-                        dst[ow] = best
+                f, n = col_first[c], col_count[c]
+                start_i = f * sw + c * dw - pw
+                first = (rows[t, 0] * in_h + rows[t, 1]) * in_w + start_i
+                # stride > 1: read the row's phase of this column, contiguous
+                a = src[start_i:] if sw == 1 else phases[start_i % sw, start_i // sw:]
+                d, g = acc[f:], arg[f:]
+                for j in range(n):
+                    v = a[j]
+                    take = (v > d[j]) | (v != v)
+                    d[j] = v if take else d[j]
+                    g[j] = first + j * sw if take else g[j]
+        if n_rows > 0:
+            for ow in range(out_w):
+                if arg[ow] < 0:  # every cell equals the lowest value: PyTorch's scan keeps
+                    for c in range(kw):  # the first in-bounds cell; none: index -1
+                        i = ow * sw + c * dw - pw
+                        if 0 <= i < in_w:
+                            arg[ow] = (rows[0, 0] * in_h + rows[0, 1]) * in_w + i
+                            break
 
 
 @nb.njit(**_PARALLEL)
 def argmax_rows(x, out, idx, geom, lowest, n_chunks):  # pragma: no cover - compiled
     """Max values and plane-flat argmax indices (-1: a window reading no input cell)."""
-    planes, in_d, in_h, in_w = x.shape
+    total = x.shape[0] * out.shape[1] * out.shape[2]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop)
+
+
+@nb.njit(**_SERIAL)
+def _sum_rows_chunk(  # pragma: no cover - compiled
+    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
+):
+    """Output rows ``start .. stop - 1`` of `sum_rows`."""
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    total = planes * out_d * out_h
-    for chunk in nb.prange(n_chunks):
-        rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
-        start, stop = _chunk(chunk, n_chunks, total)
-        for r in range(start, stop):
-            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-            n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-            acc = out[p, od, oh]
-            arg = idx[p, od, oh]
-            acc[:] = lowest
-            arg[:] = -1
-            for t in range(n_rows):
-                src = x[p, rows[t, 0], rows[t, 1]]
-                base = (rows[t, 0] * in_h + rows[t, 1]) * in_w
-                for c in range(kw):
-                    off = c * dw - pw
-                    f, n = col_first[c], col_count[c]
-                    if t == 0:  # the first in-bounds cell of each window seeds it
-                        for ow in range(f, f + n):
-                            i = ow * sw + off
-                            v = src[i]
-                            take = (v > acc[ow]) | (v != v) | (arg[ow] < 0)
-                            acc[ow] = v if take else acc[ow]
-                            arg[ow] = base + i if take else arg[ow]
-                    else:
-                        for ow in range(f, f + n):
-                            i = ow * sw + off
-                            v = src[i]
-                            take = (v > acc[ow]) | (v != v)
-                            acc[ow] = v if take else acc[ow]
-                            arg[ow] = base + i if take else arg[ow]
+    rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
+    acc = np.empty(out_w, zero.dtype)
+    divisor = np.empty(out_w, zero.dtype)
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+        acc[:] = zero[0]
+        for t in range(n_rows):
+            src = x[p, rows[t, 0], rows[t, 1]]
+            for c in range(kw):
+                f, n = col_first[c], col_count[c]
+                a, d = src[f * sw + c * dw - pw:], acc[f:]
+                if sw == 1:
+                    for j in range(n):
+                        d[j] += a[j]
+                else:
+                    for j in range(n):
+                        d[j] += a[j * sw]
+        scale = div_d[od] * div_h[oh] * div_scale
+        for ow in range(out_w):
+            divisor[ow] = scale * div_w[ow]
+        dst = out[p, od, oh]
+        if floating:
+            for ow in range(out_w):
+                dst[ow] = acc[ow] / divisor[ow]
+        else:
+            for ow in range(out_w):
+                q = abs(acc[ow]) // abs(divisor[ow])
+                dst[ow] = -q if (acc[ow] < 0) != (divisor[ow] < 0) else q
 
 
 @nb.njit(**_PARALLEL)
@@ -172,37 +273,22 @@ def sum_rows(  # pragma: no cover - compiled
 ):
     """Window sums in row-major order, accumulated in ``zero.dtype``, divided per output by
     ``div_d[od] * div_h[oh] * div_w[ow] * div_scale`` (integers truncate toward zero)."""
-    planes, in_d, in_h, in_w = x.shape
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    total = planes * out_d * out_h
+    total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
-        acc = np.empty(out_w, zero.dtype)
-        divisor = np.empty(out_w, zero.dtype)
         start, stop = _chunk(chunk, n_chunks, total)
-        for r in range(start, stop):
-            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-            n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-            acc[:] = zero[0]
-            for t in range(n_rows):
-                src = x[p, rows[t, 0], rows[t, 1]]
-                for c in range(kw):
-                    off = c * dw - pw
-                    for ow in range(col_first[c], col_first[c] + col_count[c]):
-                        acc[ow] += src[ow * sw + off]
-            scale = div_d[od] * div_h[oh] * div_scale
-            for ow in range(out_w):
-                divisor[ow] = scale * div_w[ow]
-            dst = out[p, od, oh]
-            if floating:
-                for ow in range(out_w):
-                    dst[ow] = acc[ow] / divisor[ow]
-            else:
-                for ow in range(out_w):
-                    q = abs(acc[ow]) // abs(divisor[ow])
-                    dst[ow] = -q if (acc[ow] < 0) != (divisor[ow] < 0) else q
+        _sum_rows_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
+                        start, stop)
+
+
+@nb.njit(**_SERIAL)
+def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no cover - compiled
+    """Planes ``start .. stop - 1`` of `scatter_argmax`."""
+    for p in range(start, stop):
+        g, ix, gi = grad_out[p], idx[p], grad_in[p]
+        for j in range(g.shape[0]):
+            i = ix[j]
+            if i >= 0:
+                gi[i] += g[j]
 
 
 @nb.njit(**_PARALLEL)
@@ -211,17 +297,45 @@ def scatter_argmax(grad_out, idx, grad_in, n_chunks):  # pragma: no cover - comp
 
     Arrays are (planes, cells); ``grad_in`` starts zeroed. Parallel over chunks of planes.
     """
-    planes = grad_out.shape[0]
+    total = grad_out.shape[0]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, planes)
-        for p in range(start, stop):
-            g = grad_out[p]
-            ix = idx[p]
-            gi = grad_in[p]
-            for j in range(g.shape[0]):
-                i = ix[j]
-                if i >= 0:
-                    gi[i] += g[j]
+        start, stop = _chunk(chunk, n_chunks, total)
+        _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop)
+
+
+@nb.njit(**_SERIAL)
+def _scatter_windows_chunk(  # pragma: no cover - compiled
+    grad_out, grad_in, geom, div_d, div_h, div_w, div_scale, start, stop
+):
+    """Planes ``start .. stop - 1`` of `scatter_windows`."""
+    in_d, in_h, in_w = grad_in.shape[1], grad_in.shape[2], grad_in.shape[3]
+    out_d, out_h, out_w = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
+    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
+    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
+    rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
+    delta = np.empty(out_w, grad_out.dtype)
+    divisor = np.empty(out_w, grad_out.dtype)
+    for p in range(start, stop):
+        for od in range(out_d):
+            for oh in range(out_h):
+                n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+                scale = div_d[od] * div_h[oh] * div_scale
+                for ow in range(out_w):
+                    divisor[ow] = scale * div_w[ow]
+                g = grad_out[p, od, oh]
+                for ow in range(out_w):
+                    delta[ow] = g[ow] / divisor[ow]
+                for t in range(n_rows):
+                    dst = grad_in[p, rows[t, 0], rows[t, 1]]
+                    for c in range(kw - 1, -1, -1):
+                        f, n = col_first[c], col_count[c]
+                        a, e = dst[f * sw + c * dw - pw:], delta[f:]
+                        if sw == 1:
+                            for j in range(n):
+                                a[j] += e[j]
+                        else:
+                            for j in range(n):
+                                a[j * sw] += e[j]
 
 
 @nb.njit(**_PARALLEL)
@@ -233,30 +347,10 @@ def scatter_windows(  # pragma: no cover - compiled
     ``grad_out`` (P, Do, Ho, Wo); ``grad_in`` (P, D, H, W) starts zeroed. Each input cell
     receives its contributions in output raster order (kernel columns run backwards so that
     output columns ascend), in the gradient dtype, as PyTorch accumulates. Parallel over
-    planes.
+    chunks of planes.
     """
-    planes, in_d, in_h, in_w = grad_in.shape
-    out_d, out_h, out_w = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
-    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
+    total = grad_in.shape[0]
     for chunk in nb.prange(n_chunks):
-        rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
-        delta = np.empty(out_w, grad_out.dtype)
-        divisor = np.empty(out_w, grad_out.dtype)
-        start, stop = _chunk(chunk, n_chunks, planes)
-        for p in range(start, stop):
-            for od in range(out_d):
-                for oh in range(out_h):
-                    n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-                    scale = div_d[od] * div_h[oh] * div_scale
-                    for ow in range(out_w):
-                        divisor[ow] = scale * div_w[ow]
-                    g = grad_out[p, od, oh]
-                    for ow in range(out_w):
-                        delta[ow] = g[ow] / divisor[ow]
-                    for t in range(n_rows):
-                        dst = grad_in[p, rows[t, 0], rows[t, 1]]
-                        for c in range(kw - 1, -1, -1):
-                            off = c * dw - pw
-                            for ow in range(col_first[c], col_first[c] + col_count[c]):
-                                dst[ow * sw + off] += delta[ow]
+        start, stop = _chunk(chunk, n_chunks, total)
+        _scatter_windows_chunk(grad_out, grad_in, geom, div_d, div_h, div_w, div_scale,
+                               start, stop)
