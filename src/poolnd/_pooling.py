@@ -35,9 +35,10 @@ def _prepare(
     """Canonicalise a windowed call: (batched native-endian input, window, was it batched)."""
     rank = _args.spatial_rank(op, kernel_size, ndim)
     kernel = _args.as_int_tuple(op, "kernel_size", kernel_size, rank)
-    strides = None if stride is None else _args.as_int_tuple(op, "stride", stride, rank)
-    if isinstance(stride, (list, tuple)) and len(stride) == 0:
-        strides = None  # torch treats an empty stride like None
+    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
+        strides = None  # torch treats an empty stride like None: the kernel size
+    else:
+        strides = _args.as_int_tuple(op, "stride", stride, rank)
     pads = _args.as_int_tuple(op, "padding", padding, rank)
     dilations = _args.as_int_tuple(op, "dilation", dilation, rank)
     ceil = _args.as_bool(op, "ceil_mode", ceil_mode)

@@ -25,27 +25,26 @@ _COMPILED_DTYPES = frozenset(
 )
 
 
-class _Scheduled:
-    """A compiled kernel called with dynamic scheduling of its parallel chunks."""
-
-    def __init__(self, kernel: Any) -> None:
-        self.kernel = kernel
-
-    def __call__(self, *args: Any) -> None:
-        import numba
-
-        with numba.parallel_chunksize(1):
-            self.kernel(*args)
+_SERIAL_WORK = 1 << 16  # below this many cell visits a parallel launch costs more than it saves
 
 
-class _Kernels:
-    """The compiled kernels, imported on first use so that ``import poolnd`` stays light."""
+def _run(name: str, work: int, total: int, *args: Any) -> None:
+    """Run compiled kernel ``name`` over ``total`` work items.
 
-    def __getattr__(self, name: str) -> _Scheduled:
-        return _Scheduled(getattr(importlib.import_module("poolnd._kernels.compiled"), name))
+    Small jobs run the serial body on the calling thread. Larger ones run in parallel
+    chunks, scheduled dynamically (one chunk at a time) so that a thread stalled by a busy
+    machine does not hold up the others. The kernels are imported on first use, so that
+    ``import poolnd`` stays light.
+    """
+    import numba
 
-
-_JIT = _Kernels()
+    kernels = importlib.import_module("poolnd._kernels.compiled")
+    if work < _SERIAL_WORK or numba.get_num_threads() == 1:
+        getattr(kernels, f"_{name}_chunk")(*args, 0, total)
+        return
+    n_chunks = max(1, min(total, 16 * numba.get_num_threads()))
+    with numba.parallel_chunksize(1):
+        getattr(kernels, name)(*args, n_chunks)
 
 
 def _compiled(win: Window, dtype: np.dtype) -> bool:
@@ -66,10 +65,9 @@ def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(spatial)) + spatial)
 
 
-def _chunks(rows: int) -> int:
-    from .._threads import get_num_threads
-
-    return max(1, min(rows, 16 * get_num_threads()))
+def _work(win: Window, planes: int) -> int:
+    """Cells visited: outputs times the kernel volume."""
+    return planes * int(np.prod(win.out_shape)) * int(np.prod(win.kernel))
 
 
 def max_forward(
@@ -83,14 +81,13 @@ def max_forward(
         return reducer.values, reducer.indices
     values = np.empty(lead + win.out_shape, dtype=x.dtype)
     src, dst = _planes(x, win.in_shape), _planes(values, win.out_shape)
-    geom = _geometry(win)
-    rows = dst.shape[0] * dst.shape[1] * dst.shape[2]
+    work, rows = _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
     if with_indices:
         indices = np.empty(values.shape, dtype=np.int64)
-        _JIT.argmax_rows(src, dst, _planes(indices, win.out_shape), geom,
-                             lowest(x.dtype), _chunks(rows))
+        _run("argmax_rows", work, rows, src, dst, _planes(indices, win.out_shape),
+             _geometry(win), lowest(x.dtype))
         return values, indices
-    _JIT.max_rows(src, dst, geom, lowest(x.dtype), x.dtype.kind == "f", _chunks(rows))
+    _run("max_rows", work, rows, src, dst, _geometry(win), lowest(x.dtype), x.dtype.kind == "f")
     return values, None
 
 
@@ -116,10 +113,15 @@ def _outer(divisors: list[np.ndarray], scale: int) -> np.ndarray:
 
 
 def _divide(total: np.ndarray, divisor: np.ndarray, dtype: np.dtype) -> np.ndarray:
-    """``total / divisor`` cast to ``dtype``; integers truncate toward zero like C++."""
+    """``total / divisor`` cast to ``dtype``; integers truncate toward zero like C++.
+
+    Float results get ``+ 0``: PyTorch adds them into a zeroed output, so a quotient that
+    is (or rounds to) ``-0.0`` comes out ``+0.0``.
+    """
     div = divisor.astype(total.dtype)
     if dtype.kind == "f":
-        return (total / div).astype(dtype, copy=False)
+        out = (total / div).astype(dtype)
+        return np.add(out, 0, out=out)
     if total.dtype.kind == "u":
         return (total // div).astype(dtype, copy=False)
     quotient = np.abs(total) // np.abs(div)
@@ -132,15 +134,16 @@ def sum_forward(
     """Each window's sum divided by ``scale`` times the outer product of ``divisors``."""
     acc = _sum_dtype(x.dtype)
     if not _compiled(win, x.dtype) or acc == np.uint64 or x.size == 0:
-        reducer = strided.SumReducer(x, win, acc)
-        strided.reduce_windows(x, win, reducer)
-        return _divide(reducer.total, _outer(divisors, scale), x.dtype)
+        with np.errstate(all="ignore"):  # inf - inf and float16 overflow, as in PyTorch
+            reducer = strided.SumReducer(x, win, acc)
+            strided.reduce_windows(x, win, reducer)
+            return _divide(reducer.total, _outer(divisors, scale), x.dtype)
     lead = x.shape[: x.ndim - win.ndim]
     out = np.empty(lead + win.out_shape, dtype=x.dtype)
-    dst = _planes(out, win.out_shape)
-    rows = dst.shape[0] * dst.shape[1] * dst.shape[2]
-    _JIT.sum_rows(_planes(x, win.in_shape), dst, np.zeros(1, acc), acc.kind == "f",
-                      _geometry(win), *_padded3(divisors), scale, _chunks(rows))
+    src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
+    _run("sum_rows", _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2],
+         src, dst, np.zeros(1, acc), acc.kind == "f", _geometry(win), *_padded3(divisors),
+         scale)
     return out
 
 
@@ -148,12 +151,12 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
     """Scatter-add each output gradient to the input cell its index names (-1: nowhere)."""
     lead = g.shape[: g.ndim - win.ndim]
     if not _compiled(win, g.dtype) or g.size == 0:
-        return strided.scatter_indices(g, indices, win.in_shape)
+        with np.errstate(all="ignore"):
+            return strided.scatter_indices(g, indices, win.in_shape)
     grad = np.zeros(lead + win.in_shape, dtype=g.dtype)
     planes = int(np.prod(lead))
-    _JIT.scatter_argmax(np.ascontiguousarray(g).reshape(planes, -1),
-                          np.ascontiguousarray(indices).reshape(planes, -1),
-                          grad.reshape(planes, -1), _chunks(planes))
+    _run("scatter_argmax", g.size, planes, np.ascontiguousarray(g).reshape(planes, -1),
+         np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1))
     return grad
 
 
@@ -163,9 +166,11 @@ def sum_backward(
     """Adjoint of `sum_forward` for floating ``g``: each ``g / divisor`` spread on its window."""
     lead = g.shape[: g.ndim - win.ndim]
     if not _compiled(win, g.dtype) or g.size == 0:
-        delta = (g / _outer(divisors, scale).astype(_sum_dtype(g.dtype))).astype(g.dtype)
-        return strided.scatter_passes(delta, win, lead)
+        with np.errstate(all="ignore"):
+            delta = (g / _outer(divisors, scale).astype(_sum_dtype(g.dtype))).astype(g.dtype)
+            return strided.scatter_passes(delta, win, lead)
     grad = np.zeros(lead + win.in_shape, dtype=g.dtype)
-    _JIT.scatter_windows(_planes(g, win.out_shape), _planes(grad, win.in_shape),
-                           _geometry(win), *_padded3(divisors), scale, _chunks(int(np.prod(lead))))
+    dst = _planes(grad, win.in_shape)
+    _run("scatter_windows", _work(win, dst.shape[0]), dst.shape[0],
+         _planes(g, win.out_shape), dst, _geometry(win), *_padded3(divisors), scale)
     return grad

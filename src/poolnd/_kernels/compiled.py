@@ -259,8 +259,8 @@ def _sum_rows_chunk(  # pragma: no cover - compiled
             divisor[ow] = scale * div_w[ow]
         dst = out[p, od, oh]
         if floating:
-            for ow in range(out_w):
-                dst[ow] = acc[ow] / divisor[ow]
+            for ow in range(out_w):  # + 0: PyTorch adds into a zeroed output (no -0.0)
+                dst[ow] = acc[ow] / divisor[ow] + 0
         else:
             for ow in range(out_w):
                 q = abs(acc[ow]) // abs(divisor[ow])

@@ -1,0 +1,34 @@
+"""pytest configuration: Hypothesis profile and shared fixtures."""
+
+from __future__ import annotations
+
+import contextlib
+import warnings
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+# When a Hypothesis test fails, its pytest plugin imports hypothesis.extra._patching (which
+# imports libcst -> mypy_extensions, emitting a DeprecationWarning) inside a report hook.
+# With filterwarnings=error that warning becomes an INTERNALERROR that aborts the whole run
+# and hides the real failure; importing the module here, warnings silenced, avoids that.
+with warnings.catch_warnings(), contextlib.suppress(ImportError):
+    # ImportError (no libcst): the plugin then skips patch writing by itself
+    warnings.simplefilter("ignore")
+    import hypothesis.extra._patching  # noqa: F401
+
+# One profile for the whole suite: no deadline (the first call of a compiled kernel may JIT
+# or load from cache), and data-generation health checks relaxed for the composite strategies.
+settings.register_profile(
+    "poolnd",
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
+settings.load_profile("poolnd")
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    """A fresh, seeded generator per test (deterministic runs)."""
+    return np.random.default_rng(20240613)
