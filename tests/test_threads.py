@@ -1,0 +1,59 @@
+"""Thread control of the compiled kernels, and bitwise-identical results for any count."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import poolnd
+import poolnd.functional as F
+
+
+@pytest.fixture
+def restore_threads():
+    before = poolnd.get_num_threads()
+    yield
+    poolnd.set_num_threads(before)
+
+
+def _all_results(x: np.ndarray) -> list[np.ndarray]:
+    out = []
+    for fn, args in ((F.max_pool2d, (3, 2, 1)), (F.avg_pool2d, (3, 2, 1)),
+                     (F.max_pool2d, (2, 1, 0, 2)), (F.avg_pool2d, (2, 2, 1, True, False))):
+        values, pullback = poolnd.vjp(fn, x, *args)
+        out += [values, pullback(np.cos(values))]
+    values, indices = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+    return [*out, values, indices]
+
+
+def test_results_are_bitwise_identical_for_any_thread_count(restore_threads):
+    # large enough to take the parallel path; ties and NaN included
+    rng = np.random.default_rng(7)
+    x = rng.integers(-4, 5, size=(3, 5, 61, 67)).astype(np.float32)
+    x[0, 0, 3, 3] = np.nan
+    x += rng.standard_normal(x.shape).astype(np.float32) * (rng.random(x.shape) < 0.5)
+    results = {}
+    for n in sorted({1, 2, poolnd.get_num_threads()}):
+        poolnd.set_num_threads(n)
+        assert poolnd.get_num_threads() == n
+        results[n] = _all_results(x)
+    first = results.pop(1)
+    for other in results.values():
+        for a, b in zip(first, other, strict=True):
+            assert a.dtype == b.dtype and a.shape == b.shape
+            assert a.tobytes() == b.tobytes()
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        (0, ValueError, r"set_num_threads\(\): n must be between 1 and \S+=\d+; got 0"),
+        (10**6, ValueError, r"n must be between 1 and NUMBA_NUM_THREADS=\d+; got 1000000"),
+        (1.5, TypeError, r"set_num_threads\(\): n must be an int; got 1.5"),
+        (True, TypeError, r"set_num_threads\(\): n must be an int; got True"),
+        ("2", TypeError, r"n must be an int; got '2'"),
+    ],
+)
+def test_set_num_threads_rejects_bad_counts(value, error, match, restore_threads):
+    with pytest.raises(error, match=match):
+        poolnd.set_num_threads(value)
