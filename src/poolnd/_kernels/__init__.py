@@ -153,7 +153,7 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
     if not _compiled(win, g.dtype) or g.size == 0:
         with np.errstate(all="ignore"):
             return strided.scatter_indices(g, indices, win.in_shape)
-    grad = np.zeros(lead + win.in_shape, dtype=g.dtype)
+    grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     planes = int(np.prod(lead))
     _run("scatter_argmax", g.size, planes, np.ascontiguousarray(g).reshape(planes, -1),
          np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1))
@@ -169,7 +169,7 @@ def sum_backward(
         with np.errstate(all="ignore"):
             delta = (g / _outer(divisors, scale).astype(_sum_dtype(g.dtype))).astype(g.dtype)
             return strided.scatter_passes(delta, win, lead)
-    grad = np.zeros(lead + win.in_shape, dtype=g.dtype)
+    grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     dst = _planes(grad, win.in_shape)
     _run("scatter_windows", _work(win, dst.shape[0]), dst.shape[0],
          _planes(g, win.out_shape), dst, _geometry(win), *_padded3(divisors), scale)

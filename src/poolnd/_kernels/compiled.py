@@ -302,6 +302,7 @@ def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no co
     """Planes ``start .. stop - 1`` of `scatter_argmax`."""
     for p in range(start, stop):
         g, ix, gi = grad_out[p], idx[p], grad_in[p]
+        gi[:] = 0  # zeroed here, plane by plane, while it is in cache
         for j in range(g.shape[0]):
             i = ix[j]
             if i >= 0:
@@ -312,7 +313,7 @@ def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no co
 def scatter_argmax(grad_out, idx, grad_in, n_chunks):  # pragma: no cover - compiled
     """``grad_in[p, idx[p, j]] += grad_out[p, j]`` in raster order of ``j``, skipping -1.
 
-    Arrays are (planes, cells); ``grad_in`` starts zeroed. Parallel over chunks of planes.
+    Arrays are (planes, cells); ``grad_in`` is overwritten. Parallel over chunks of planes.
     """
     total = grad_out.shape[0]
     for chunk in nb.prange(n_chunks):
@@ -333,6 +334,7 @@ def _scatter_windows_chunk(  # pragma: no cover - compiled
     delta = np.empty(out_w, grad_out.dtype)
     divisor = np.empty(out_w, grad_out.dtype)
     for p in range(start, stop):
+        grad_in[p] = 0  # zeroed here, plane by plane, while it is in cache
         for od in range(out_d):
             for oh in range(out_h):
                 n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
@@ -361,7 +363,7 @@ def scatter_windows(  # pragma: no cover - compiled
 ):
     """Backward of average pooling: add each output's ``grad / divisor`` to its window.
 
-    ``grad_out`` (P, Do, Ho, Wo); ``grad_in`` (P, D, H, W) starts zeroed. Each input cell
+    ``grad_out`` (P, Do, Ho, Wo); ``grad_in`` (P, D, H, W) is overwritten. Each input cell
     receives its contributions in output raster order (kernel columns run backwards so that
     output columns ascend), in the gradient dtype, as PyTorch accumulates. Parallel over
     chunks of planes.
