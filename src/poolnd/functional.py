@@ -1,7 +1,8 @@
 """PyTorch's ``torch.nn.functional`` pooling functions, with the same signatures.
 
-Each is a thin wrapper of the N-dimensional `poolnd.max_pool` / `poolnd.avg_pool` that fixes
-the number of spatial dimensions; all of them work with `poolnd.vjp`.
+Max and average pooling are thin wrappers of the N-dimensional `poolnd.max_pool` /
+`poolnd.avg_pool` that fix the number of spatial dimensions; the rest of the family lives in
+its own modules and is re-exported here. All of them work with `poolnd.vjp`.
 """
 
 from __future__ import annotations
@@ -11,15 +12,23 @@ from typing import Any
 import numpy as np
 
 from ._autodiff import differentiable
+from ._lp import lp_pool1d, lp_pool2d, lp_pool3d
 from ._pooling import avg_pool_impl, max_pool_impl
+from ._unpool import max_unpool1d, max_unpool2d, max_unpool3d
 
 __all__ = [
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
+    "lp_pool1d",
+    "lp_pool2d",
+    "lp_pool3d",
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",
+    "max_unpool1d",
+    "max_unpool2d",
+    "max_unpool3d",
 ]
 
 

@@ -53,7 +53,8 @@ class Module:
         if np.asarray(input).dtype.kind != "f":
             self._pullback = None
             self._no_grad_reason = (
-                "the last forward input was not floating point, so it has no gradient"
+                "backward(): the last forward input was not floating point, so it has no "
+                "gradient"
             )
             return type(self)._fn(input, *args)
         out, self._pullback = vjp(type(self)._fn, input, *args)

@@ -1,0 +1,137 @@
+"""Max unpooling kernels: the scatter of the forward pass and the gather of its gradient.
+
+Arrays arrive as C-contiguous ``(planes, n)`` blocks, the indices int64 and already checked
+to lie in ``[0, plane_size)``. Both operations only move data, so they run on an unsigned
+integer view of the same item size: every dtype is served by four compiled signatures, and
+every bit (signed zeros, NaN payloads) is copied unchanged, as PyTorch copies it.
+
+* `scatter`: a zeroed ``(planes, plane_size)`` output, then ``out[p, idx[p, i]] = src[p, i]``
+  for ``i`` in increasing (raster) order, so the last of duplicate indices wins. PyTorch's
+  CPU kernel does the same serially (with several threads it may split a plane between
+  them, which makes duplicates nondeterministic there; here one plane is always written by
+  one thread, so the result is the serial one for any thread count).
+* `gather`: ``grad_in[p, i] = grad_out[p, idx[p, i]]``; every duplicate receives the
+  gradient of the cell it names (pytorch/pytorch#80204).
+
+Calls with at least `COMPILED_MIN_SIZE` elements run the Numba kernels, parallel over
+planes; smaller ones (and empty ones) the NumPy versions, which give identical results.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = [
+    "COMPILED_MIN_SIZE",
+    "gather",
+    "gather_numpy",
+    "scatter",
+    "scatter_numpy",
+]
+
+# Below this many moved elements NumPy is as fast as a parallel launch.
+COMPILED_MIN_SIZE = 1 << 14
+
+_OPTIONS = {"nogil": True, "cache": True, "parallel": True}
+
+
+def _bits(a: np.ndarray) -> np.ndarray:
+    """``a`` viewed as unsigned integers of its item size (same bytes)."""
+    return a.view(np.dtype(f"u{a.dtype.itemsize}"))
+
+
+@nb.njit(**_OPTIONS)
+def _scatter_planes(src, idx, dst):  # pragma: no cover - compiled
+    for p in nb.prange(src.shape[0]):
+        s, k, d = src[p], idx[p], dst[p]
+        for i in range(s.shape[0]):
+            d[k[i]] = s[i]
+
+
+@nb.njit(**_OPTIONS)
+def _gather_planes(src, idx, dst):  # pragma: no cover - compiled
+    for p in nb.prange(dst.shape[0]):
+        s, k, d = src[p], idx[p], dst[p]
+        for i in range(d.shape[0]):
+            d[i] = s[k[i]]
+
+
+def scatter_numpy(values: np.ndarray, indices: np.ndarray, plane_size: int) -> np.ndarray:
+    """NumPy `scatter`: duplicates are resolved explicitly (the last one in raster order),
+    since NumPy does not define which write of a repeated fancy index survives."""
+    planes = values.shape[0]
+    out = np.zeros((planes, plane_size), dtype=values.dtype)
+    if values.size == 0:
+        return out
+    targets = (np.arange(planes, dtype=np.int64)[:, None] * plane_size + indices).ravel()
+    # np.unique's return_index gives each target's first occurrence: in the reversed order,
+    # that is the last write
+    unique, first = np.unique(targets[::-1], return_index=True)
+    out.reshape(-1)[unique] = values.reshape(-1)[::-1][first]
+    return out
+
+
+def gather_numpy(grad: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """NumPy `gather`."""
+    return np.take_along_axis(grad, indices, axis=1)
+
+
+def scatter(values: np.ndarray, indices: np.ndarray, plane_size: int) -> np.ndarray:
+    """``(planes, plane_size)`` zeros with ``values[p, i]`` written at ``indices[p, i]``.
+
+    Parameters
+    ----------
+    values : ndarray
+        ``(planes, n)``, C-contiguous, native byte order, any dtype of item size 1, 2, 4, 8.
+    indices : ndarray
+        ``(planes, n)`` int64, C-contiguous, every entry in ``[0, plane_size)``.
+    plane_size : int
+        Number of cells of each output plane.
+
+    Returns
+    -------
+    ndarray
+        ``(planes, plane_size)`` in the dtype of ``values``; the last of duplicate indices
+        (in raster order) wins.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scatter(np.array([[5., 7., 9.]]), np.array([[3, 0, 3]]), 4)
+    array([[7., 0., 0., 9.]])
+    """
+    if values.size < COMPILED_MIN_SIZE:
+        return scatter_numpy(values, indices, plane_size)
+    out = np.zeros((values.shape[0], plane_size), dtype=values.dtype)
+    _scatter_planes(_bits(values), indices, _bits(out))
+    return out
+
+
+def gather(grad: np.ndarray, indices: np.ndarray) -> np.ndarray:
+    """``grad[p, indices[p, i]]`` for every ``(p, i)``: the adjoint of `scatter` (without
+    its overwrite: every duplicate index receives its cell's gradient).
+
+    Parameters
+    ----------
+    grad : ndarray
+        ``(planes, plane_size)``, C-contiguous, native byte order.
+    indices : ndarray
+        ``(planes, n)`` int64, C-contiguous, every entry in ``[0, plane_size)``.
+
+    Returns
+    -------
+    ndarray
+        ``(planes, n)`` in the dtype of ``grad``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> gather(np.array([[1., 2., 3., 4.]]), np.array([[3, 0, 3]]))
+    array([[4., 1., 4.]])
+    """
+    if indices.size < COMPILED_MIN_SIZE:
+        return gather_numpy(grad, indices)
+    out = np.empty(indices.shape, dtype=grad.dtype)
+    _gather_planes(_bits(grad), indices, _bits(out))
+    return out

@@ -1,0 +1,339 @@
+"""LP (power-average) pooling, composed over poolnd's max and average pooling as PyTorch does.
+
+PyTorch's ``lp_pool{1,2,3}d`` is Python code over other ops; this module replays the same
+ops in the same order and dtypes, with each op's autograd formula for the pullback:
+
+* ``norm_type = +inf``: ``max_pool(|x|)``; ``-inf``: ``-max_pool(-|x|)`` (the minimum of
+  ``|x|``), both with padding 0 and dilation 1.
+* otherwise ``out = avg_pool(x ** p)`` (padding 0, ``count_include_pad=True``), then
+  ``(sign(out) * relu(|out|) * K) ** (1 / p)`` with ``K`` the **full** kernel volume. In
+  ceil mode a partial window's average divides by its clipped cell count, so the result is
+  ``(sum * K / n_valid) ** (1 / p)``, not the window's norm; odd or fractional ``p`` with a
+  negative sum gives NaN; ``sign * relu`` only serves to give a zero gradient where the
+  power sum is zero.
+
+Elementwise powers follow ``torch.pow`` with a scalar exponent: ``0`` fills ones, ``1``
+copies; for float32/float64, ``0.5``, ``-0.5``, ``-1``, ``2``, ``3``, ``-2`` are ``sqrt``,
+``1 / sqrt``, ``1 / x``, ``x * x``, ``x * x * x``, ``1 / (x * x)``, and any other exponent a
+``pow`` with the exponent in the input's precision; float16 computes ``pow`` in float32 with
+the exponent rounded to float16 (via float32), for every exponent. Integer inputs take an
+integer ``pow`` for an int ``norm_type`` (wrapping on overflow, truncating average) and are
+converted to float32 for a float one; the root is always taken in floating point (float32
+for integer inputs). PyTorch's vectorised ``pow`` and ``sqrt`` may differ from the
+correctly rounded NumPy ones by one unit in the last place, so LP results can differ from
+PyTorch's by a few ulps; the pooling itself is exact.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+import operator
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+
+from . import _args
+from ._autodiff import differentiable, pullback_grad
+from ._pooling import avg_pool_impl, max_pool_impl
+
+__all__ = ["lp_pool1d", "lp_pool2d", "lp_pool3d", "lp_pool_impl"]
+
+Pullback = Callable[[Any], np.ndarray]
+
+_HALF_MAX = float(np.finfo(np.float16).max)
+
+
+def _as_norm_type(op: str, value: Any) -> int | float:
+    """An int stays an int (integer inputs then take an integer power), a real a float."""
+    if isinstance(value, (bool, np.bool_)):
+        raise TypeError(f"{op}(): norm_type must be a real number, not a bool; got {value!r}")
+    if isinstance(value, numbers.Integral):
+        p: int | float = operator.index(value)
+    elif isinstance(value, numbers.Real):
+        p = float(value)
+    else:
+        raise TypeError(
+            f"{op}(): norm_type must be a real number (int or float); got {value!r} of type "
+            f"{type(value).__name__}"
+        )
+    if p == 0:
+        raise ValueError(
+            f"{op}(): norm_type must be non-zero (the result is a 1 / norm_type power); "
+            f"got {value!r}"
+        )
+    return p
+
+
+def _check_half_exponent(op: str, what: str, e: float) -> None:
+    """torch converts a float16 tensor's exponent to float16 and refuses one that overflows."""
+    if math.isfinite(e) and abs(e) > _HALF_MAX:
+        raise ValueError(
+            f"{op}(): for float16 input the exponent {what} must fit float16 (magnitude at "
+            f"most {_HALF_MAX:g}); got {e!r}"
+        )
+
+
+def _sign(a: np.ndarray) -> np.ndarray:
+    """``torch.sign``: 1, -1, or +0 (for zeros of either sign and NaN)."""
+    return (a > 0).astype(a.dtype) - (a < 0).astype(a.dtype)
+
+
+def _mul_scalar(a: np.ndarray, c: int | float) -> np.ndarray:
+    """``tensor * python_scalar`` as torch computes it for ``a``'s dtype.
+
+    float16 multiplies in float32 and rounds once; float32/float64 cast the scalar to the
+    tensor's dtype; integers cast it with wrap-around.
+    """
+    if a.dtype == np.float16:
+        return (a.astype(np.float32) * np.float32(c)).astype(np.float16)
+    if a.dtype.kind == "f":
+        return a * a.dtype.type(c)
+    return a * np.array(c).astype(a.dtype)
+
+
+def _pow(a: np.ndarray, e: int | float) -> np.ndarray:
+    """``torch.pow(a, e)`` for a floating ``a`` and a Python scalar exponent ``e``."""
+    if e == 0:
+        return np.ones_like(a)
+    if e == 1:
+        return a.copy()
+    if a.dtype == np.float16:  # std::pow in float32, the exponent rounded to float16
+        e16 = np.float32(np.float16(np.float32(e)))  # c10::Half(float(double))
+        wide = a.astype(np.float32)
+        if e16 == 0.5:  # NumPy's power takes sqrt here; C's pow gives +inf for -inf, +0 for -0
+            out = np.where(wide == -np.inf, np.float32(np.inf), np.sqrt(wide)) + np.float32(0)
+        else:
+            out = np.power(wide, e16)
+        return out.astype(np.float16)
+    if e == 0.5:
+        return np.sqrt(a)
+    if e == -0.5:
+        return 1 / np.sqrt(a)
+    if e == -1:
+        return 1 / a
+    if e == 2:
+        return a * a
+    if e == 3:
+        return a * a * a
+    if e == -2:
+        return 1 / (a * a)
+    return np.power(a, a.dtype.type(e))
+
+
+def _pow_input(op: str, x: np.ndarray, p: int | float) -> np.ndarray:
+    """``x.pow(p)``: integer power for integer ``x`` and int ``p``, else floating."""
+    if x.dtype.kind in "iu":
+        if isinstance(p, float):
+            return _pow(x.astype(np.float32), p)  # torch promotes to the default float32
+        info = np.iinfo(x.dtype)
+        if p < 0:
+            raise ValueError(
+                f"{op}(): an integer input needs a positive norm_type (integers to negative "
+                f"integer powers are not allowed); got norm_type={p} for input dtype {x.dtype}"
+            )
+        if p > info.max:
+            raise ValueError(
+                f"{op}(): norm_type must fit the integer input dtype {x.dtype} (at most "
+                f"{info.max}); got norm_type={p}"
+            )
+        return x.copy() if p == 1 else np.power(x, x.dtype.type(p))
+    return _pow(x, p)
+
+
+def lp_pool_impl(
+    input: Any,
+    norm_type: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: Any = False,
+    *,
+    op: str,
+    ndim: int | None,
+    grad: bool,
+) -> tuple[np.ndarray, Pullback | None]:
+    """LP pooling; returns ``(out, pullback)`` with ``pullback`` None unless ``grad``."""
+    rank = _args.spatial_rank(op, kernel_size, ndim)
+    p = _as_norm_type(op, norm_type)
+    volume = math.prod(_args.as_int_tuple(op, "kernel_size", kernel_size, rank))
+    x = _args.as_input(op, input, rank)
+    if not x.dtype.isnative:
+        x = x.astype(x.dtype.newbyteorder("="))
+    if grad:
+        _args.require_differentiable(op, x.dtype)
+    if x.dtype == np.float16:
+        _check_half_exponent(op, "norm_type", p)
+        _check_half_exponent(op, "1 / norm_type", 1.0 / p)
+    with np.errstate(all="ignore"):
+        if math.isinf(p):
+            return _lp_extreme(op, x, p > 0, kernel_size, stride, ceil_mode, rank, grad)
+        return _lp_finite(op, x, p, volume, kernel_size, stride, ceil_mode, rank, grad)
+
+
+def _lp_extreme(
+    op: str, x: np.ndarray, largest: bool, kernel_size: Any, stride: Any, ceil_mode: Any,
+    rank: int, grad: bool,
+) -> tuple[np.ndarray, Pullback | None]:
+    """``max_pool(|x|)`` for ``+inf``, ``-max_pool(-|x|)`` for ``-inf``."""
+    a = np.abs(x)
+    src = a if largest else np.negative(a)
+    m, pool_pullback = max_pool_impl(
+        src, kernel_size, stride, 0, 1, ceil_mode, False, op=op, ndim=rank, grad=grad
+    )
+    out = m if largest else np.negative(m)
+    if pool_pullback is None:
+        return out, None
+    sgn = _sign(x)  # abs backward: grad * sgn(x)
+
+    def pullback(grad_output: Any) -> np.ndarray:
+        g = pullback_grad(op, grad_output, out, True)
+        with np.errstate(all="ignore"):
+            if largest:
+                return pool_pullback(g) * sgn
+            return np.negative(pool_pullback(np.negative(g))) * sgn
+
+    return out, pullback
+
+
+def _lp_finite(
+    op: str, x: np.ndarray, p: int | float, volume: int, kernel_size: Any, stride: Any,
+    ceil_mode: Any, rank: int, grad: bool,
+) -> tuple[np.ndarray, Pullback | None]:
+    """``(sign(out) * relu(|out|) * K) ** (1 / p)`` with ``out = avg_pool(x ** p)``."""
+    powered = _pow_input(op, x, p)
+    out, avg_pullback = avg_pool_impl(
+        powered, kernel_size, stride, 0, ceil_mode, True, None, op=op, ndim=rank, grad=grad
+    )
+    sg = _sign(out)
+    relu = np.maximum(np.abs(out), out.dtype.type(0))  # NaN stays NaN, as torch's relu
+    scaled = _mul_scalar(sg * relu, volume)
+    if scaled.dtype.kind != "f":
+        scaled = scaled.astype(np.float32)  # int ** float: torch's default dtype
+    q = 1.0 / p
+    y = _pow(scaled, q)
+    if avg_pullback is None:
+        return y, None
+    # torch's pow backward: grad * (exponent * base.pow(exponent - 1)); the input's factor is
+    # taken now, so that the pullback does not depend on the caller's array later on
+    dy_dscaled = _mul_scalar(_pow(scaled, q - 1), q)
+    dpowered_dx = _mul_scalar(_pow(x, p - 1), p)
+    zero = y.dtype.type(0)
+
+    def pullback(grad_output: Any) -> np.ndarray:
+        g = pullback_grad(op, grad_output, y, True)
+        with np.errstate(all="ignore"):
+            g_prod = _mul_scalar(g * dy_dscaled, volume)  # mul(K) backward
+            g_relu = np.where(relu <= 0, zero, g_prod * sg)  # relu backward (NaN passes)
+            g_out = g_relu * sg + zero  # abs backward (sgn), added to sign()'s zero gradient
+            return avg_pullback(g_out) * dpowered_dx
+
+    return y, pullback
+
+
+_DOC_PARAMETERS = """
+    Parameters
+    ----------
+    input : array_like
+        ``(N, C, {spatial})`` or unbatched ``(C, {spatial})``; float16/32/64 or any integer
+        dtype.
+    norm_type : int or float
+        The power ``p``, non-zero; ``inf`` gives the maximum of ``|x|`` and ``-inf`` the
+        minimum. An int keeps integer inputs in integer arithmetic.
+    kernel_size : int or tuple of int
+        Window size per spatial dimension.
+    stride : int or tuple of int, optional
+        Step between windows; defaults to ``kernel_size``.
+    ceil_mode : bool, default False
+        Round the number of windows up; a partial window's power sum is scaled by
+        ``kernel volume / cells in the input``, as in PyTorch.
+
+    Returns
+    -------
+    ndarray
+        ``(sum of x ** p over the window) ** (1 / p)``, in the input dtype (float32 for
+        integer input with a finite ``norm_type``).
+"""
+
+
+@differentiable(lp_pool_impl, ndim=1)
+def lp_pool1d(
+    input: Any,
+    norm_type: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """1D power-average pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``lp_pool1d``.
+    {parameters}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from poolnd._lp import lp_pool1d
+    >>> lp_pool1d(np.array([[3., 4., -1., 0.]]), 2, 2)
+    array([[5., 1.]])
+    >>> lp_pool1d(np.array([[3., 4., -1., 0.]]), float("inf"), 2)
+    array([[4., 1.]])
+    >>> lp_pool1d(np.array([[[1, 2, 3, 4]]]), 2, 2)  # integer power, truncating average
+    array([[[2.       , 4.8989797]]], dtype=float32)
+    """
+    return lp_pool_impl(
+        input, norm_type, kernel_size, stride, ceil_mode, op="lp_pool1d", ndim=1, grad=False
+    )[0]
+
+
+@differentiable(lp_pool_impl, ndim=2)
+def lp_pool2d(
+    input: Any,
+    norm_type: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """2D power-average pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``lp_pool2d``.
+    {parameters}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from poolnd._lp import lp_pool2d
+    >>> lp_pool2d(np.array([[[1., 2.], [2., 4.]]]), 2, 2)
+    array([[[5.]]])
+    >>> lp_pool2d(np.array([[[1., -2.], [2., 4.]]]), 1, 2)  # p = 1: the signed sum
+    array([[[5.]]])
+    """
+    return lp_pool_impl(
+        input, norm_type, kernel_size, stride, ceil_mode, op="lp_pool2d", ndim=2, grad=False
+    )[0]
+
+
+@differentiable(lp_pool_impl, ndim=3)
+def lp_pool3d(
+    input: Any,
+    norm_type: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    ceil_mode: bool = False,
+) -> np.ndarray:
+    """3D power-average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's
+    ``lp_pool3d``.
+    {parameters}
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from poolnd._lp import lp_pool3d
+    >>> lp_pool3d(np.full((1, 2, 2, 2), 2.), 2, 2)
+    array([[[[5.65685425]]]])
+    >>> lp_pool3d(np.full((1, 2, 2, 2), -2.), float("-inf"), 2)
+    array([[[[2.]]]])
+    """
+    return lp_pool_impl(
+        input, norm_type, kernel_size, stride, ceil_mode, op="lp_pool3d", ndim=3, grad=False
+    )[0]
+
+
+for _fn, _spatial in ((lp_pool1d, "L"), (lp_pool2d, "H, W"), (lp_pool3d, "D, H, W")):
+    if _fn.__doc__:  # None under python -OO
+        _fn.__doc__ = _fn.__doc__.replace(
+            "{parameters}", _DOC_PARAMETERS.replace("{spatial}", _spatial)
+        )
+del _fn, _spatial
