@@ -1,8 +1,6 @@
 """Layers for LP pooling and max unpooling, with ``torch.nn``'s constructors and reprs.
 
-They live apart from the functions (`poolnd._lp`, `poolnd._unpool`) because they subclass
-`poolnd.nn.Module`, and `poolnd.nn` imports `poolnd.functional`, which re-exports the
-functions: a function module that imported `poolnd.nn` would close an import cycle.
+`poolnd.nn` re-exports them; they subclass `poolnd._layer.Module`.
 """
 
 from __future__ import annotations
@@ -12,9 +10,9 @@ from typing import Any
 import numpy as np
 
 from ._autodiff import vjp
+from ._layer import Module
 from ._lp import lp_pool1d, lp_pool2d, lp_pool3d
 from ._unpool import max_unpool1d, max_unpool2d, max_unpool3d
-from .nn import Module
 
 __all__ = [
     "LPPool1d",

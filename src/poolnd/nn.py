@@ -6,85 +6,27 @@ with respect to the input of the most recent call. Layers hold no parameters.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import numpy as np
-
 from . import functional as F
-from ._autodiff import vjp
+from ._layer import Module, _single
+from ._lp_unpool_nn import LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 
 __all__ = [
     "AvgPool1d",
     "AvgPool2d",
     "AvgPool3d",
+    "LPPool1d",
+    "LPPool2d",
+    "LPPool3d",
     "MaxPool1d",
     "MaxPool2d",
     "MaxPool3d",
+    "MaxUnpool1d",
+    "MaxUnpool2d",
+    "MaxUnpool3d",
     "Module",
 ]
-
-
-def _single(value: Any) -> tuple[Any, ...]:
-    """torch's ``_single``: an iterable becomes a tuple, anything else a 1-tuple."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return tuple(value)
-    return (value,)
-
-
-class Module:
-    """Base of the poolnd layers: ``__call__`` runs `forward` and keeps its pullback.
-
-    Subclasses name the functional op (``_fn``) and the constructor arguments it takes
-    (``_fn_args``); the repr lists ``_repr_args``.
-    """
-
-    _fn: Callable[..., Any]
-    _fn_args: tuple[str, ...]
-    _repr_args: tuple[str, ...]
-
-    def __init__(self) -> None:
-        self._pullback: Callable[[Any], np.ndarray] | None = None
-        self._no_grad_reason = "backward() called before any forward call"
-
-    def forward(self, input: Any) -> Any:
-        """Pool ``input`` and remember how to pull a gradient back through this call."""
-        args = [getattr(self, name) for name in self._fn_args]
-        if np.asarray(input).dtype.kind != "f":
-            self._pullback = None
-            self._no_grad_reason = (
-                "backward(): the last forward input was not floating point, so it has no "
-                "gradient"
-            )
-            return type(self)._fn(input, *args)
-        out, self._pullback = vjp(type(self)._fn, input, *args)
-        return out
-
-    __call__ = forward
-
-    def backward(self, grad_output: Any) -> np.ndarray:
-        """Gradient with respect to the input of the last forward call.
-
-        Parameters
-        ----------
-        grad_output : array_like
-            Gradient of the loss with respect to the layer's (values) output.
-
-        Returns
-        -------
-        ndarray
-            Gradient with respect to the last input, shaped like it.
-        """
-        if self._pullback is None:
-            raise RuntimeError(f"{type(self).__name__}.{self._no_grad_reason}")
-        return self._pullback(grad_output)
-
-    def extra_repr(self) -> str:
-        """The arguments shown inside the repr's parentheses."""
-        return ", ".join(f"{name}={getattr(self, name)}" for name in self._repr_args)
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({self.extra_repr()})"
 
 
 class _MaxPoolNd(Module):
