@@ -11,6 +11,7 @@ array([[ 1.5, -0.5,  2.5, -1. ]])
 from __future__ import annotations
 
 from . import functional, nn
+from ._adaptive import global_avg_pool, global_lp_pool, global_max_pool
 from ._autodiff import vjp
 from ._pooling import avg_pool, max_pool
 from ._shape import pooled_length
@@ -20,6 +21,9 @@ __all__ = [
     "avg_pool",
     "functional",
     "get_num_threads",
+    "global_avg_pool",
+    "global_lp_pool",
+    "global_max_pool",
     "max_pool",
     "nn",
     "pooled_length",

@@ -1,5 +1,8 @@
 """Output-shape arithmetic for windowed pooling: pure integer functions, no arrays.
 
+(The window-table functions at the end serve adaptive and fractional pooling;
+`fractional_starts` alone takes an array, of random samples, computing in their dtype.)
+
 Every function here works on one spatial dimension at a time and is shared by all
 ops and ranks. The rules are PyTorch's (``aten/src/ATen/native/Pool.h``), written for
 asymmetric padding ``(lo, hi)`` so that symmetric PyTorch padding is the case ``lo == hi``.
@@ -7,7 +10,17 @@ asymmetric padding ``(lo, hi)`` so that symmetric PyTorch padding is the case ``
 
 from __future__ import annotations
 
-__all__ = ["effective_kernel", "pooled_length", "window_bounds", "window_sizes"]
+import numpy as np
+
+__all__ = [
+    "adaptive_table",
+    "adaptive_window",
+    "effective_kernel",
+    "fractional_starts",
+    "pooled_length",
+    "window_bounds",
+    "window_sizes",
+]
 
 
 def effective_kernel(kernel: int, dilation: int) -> int:
@@ -115,3 +128,118 @@ def window_sizes(
         padded.append(end - start)
         valid.append(max(0, min(end, in_len) - max(start, 0)))
     return padded, valid
+
+
+# --------------------------------------------------------------------------------------------
+# Window tables: adaptive and fractional pooling, whose windows are not ``o * stride - pad``.
+# A table lists, per output position, where its window starts and how many cells it spans.
+
+
+def adaptive_window(index: int, in_len: int, out_len: int) -> tuple[int, int]:
+    """Input range ``[start, end)`` of adaptive output ``index`` of ``out_len`` over ``in_len``.
+
+    ``start = floor(index * in_len / out_len)`` and ``end = ceil((index + 1) * in_len /
+    out_len)``, PyTorch's ``start_index`` / ``end_index`` (``AdaptivePooling.h``). Windows
+    are never empty, may overlap, and repeat cells when ``out_len > in_len``.
+
+    Parameters
+    ----------
+    index : int
+        Output position, ``0 <= index < out_len``.
+    in_len, out_len : int
+        Positive input and output lengths.
+
+    Returns
+    -------
+    tuple of int
+        ``(start, end)``.
+
+    Examples
+    --------
+    >>> [adaptive_window(i, 5, 3) for i in range(3)]
+    [(0, 2), (1, 4), (3, 5)]
+    >>> [adaptive_window(i, 2, 3) for i in range(3)]
+    [(0, 1), (0, 2), (1, 2)]
+    """
+    start = (index * in_len) // out_len
+    end = -((-(index + 1) * in_len) // out_len)
+    return start, end
+
+
+def adaptive_table(in_len: int, out_len: int) -> tuple[list[int], list[int]]:
+    """Starts and sizes of all ``out_len`` adaptive windows over ``in_len`` cells.
+
+    Examples
+    --------
+    >>> adaptive_table(7, 3)
+    ([0, 2, 4], [3, 3, 3])
+    >>> adaptive_table(10, 4)
+    ([0, 2, 5, 7], [3, 3, 3, 3])
+    >>> adaptive_table(4, 0)
+    ([], [])
+    """
+    starts, sizes = [], []
+    for i in range(out_len):
+        start, end = adaptive_window(i, in_len, out_len)
+        starts.append(start)
+        sizes.append(end - start)
+    return starts, sizes
+
+
+_INT32_MIN = -(2**31)
+
+
+def _c_int(values: np.ndarray) -> np.ndarray:
+    """C++'s ``static_cast<int>`` of a floating array, as int64: truncation toward zero; NaN
+    and values outside the int32 range give INT32_MIN, what the x86 conversion instruction
+    (``cvttss2si``) returns where C++ leaves the result undefined."""
+    with np.errstate(invalid="ignore"):
+        inside = np.abs(values) < 2.0**31  # False for NaN
+    truncated = np.trunc(np.where(inside, values, 0)).astype(np.int64)
+    return np.where(inside, truncated, _INT32_MIN)
+
+
+def fractional_starts(samples: np.ndarray, in_len: int, out_len: int, pool: int) -> np.ndarray:
+    """Window starts of fractional max pooling along one dimension, one row per sample.
+
+    PyTorch's ``generate_intervals`` (``FractionalMaxPooling.h``), in the samples' floating
+    dtype (float16 arithmetic rounds every operation to float16, as ``c10::Half`` does): with
+    ``alpha = (in_len - pool) / (out_len - 1)``, output ``i < out_len - 1`` starts at
+    ``int((i + u) * alpha) - int(u * alpha)`` and the last output at ``in_len - pool``.
+
+    Parameters
+    ----------
+    samples : ndarray
+        1-D floating array of samples ``u`` (usually in ``[0, 1)``), one per plane.
+    in_len, out_len, pool : int
+        Input length, output length (``>= 0``) and window size.
+
+    Returns
+    -------
+    ndarray
+        int64 ``(len(samples), out_len)``: window ``[start, start + pool)`` per output. The
+        difference of two truncations is taken in 32-bit ints, as in C++.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> fractional_starts(np.array([0.5], dtype=np.float32), 10, 4, 2)
+    array([[0, 3, 5, 8]])
+    >>> fractional_starts(np.array([0.0, 0.5]), 5, 3, 2)
+    array([[0, 1, 3],
+           [0, 2, 3]])
+    """
+    u = np.asarray(samples)
+    dtype = u.dtype.type
+    starts = np.empty((u.shape[0], out_len), dtype=np.int64)
+    if out_len > 1:
+        alpha = dtype(in_len - pool) / dtype(out_len - 1)
+        index = np.arange(out_len - 1).astype(u.dtype)
+        with np.errstate(over="ignore", invalid="ignore"):
+            first = _c_int(u * alpha)
+            rest = _c_int((index + u[:, None]) * alpha)
+        diff = rest - first[:, None]
+        starts[:, :-1] = (diff - _INT32_MIN) % 2**32 + _INT32_MIN  # int32 wrap-around
+    if out_len > 0:
+        starts[:, -1] = in_len - pool
+    return starts

@@ -11,15 +11,32 @@ from typing import Any
 
 import numpy as np
 
+from ._adaptive import (
+    adaptive_avg_pool1d,
+    adaptive_avg_pool2d,
+    adaptive_avg_pool3d,
+    adaptive_max_pool1d,
+    adaptive_max_pool2d,
+    adaptive_max_pool3d,
+)
 from ._autodiff import differentiable
+from ._fractional import fractional_max_pool2d, fractional_max_pool3d
 from ._lp import lp_pool1d, lp_pool2d, lp_pool3d
 from ._pooling import avg_pool_impl, max_pool_impl
 from ._unpool import max_unpool1d, max_unpool2d, max_unpool3d
 
 __all__ = [
+    "adaptive_avg_pool1d",
+    "adaptive_avg_pool2d",
+    "adaptive_avg_pool3d",
+    "adaptive_max_pool1d",
+    "adaptive_max_pool2d",
+    "adaptive_max_pool3d",
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
+    "fractional_max_pool2d",
+    "fractional_max_pool3d",
     "lp_pool1d",
     "lp_pool2d",
     "lp_pool3d",

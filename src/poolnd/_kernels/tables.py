@@ -1,0 +1,429 @@
+"""Table-driven windowed reduction: windows listed per output position instead of strided.
+
+Adaptive and fractional pooling put their windows where no affine rule ``o * stride - pad``
+does. Here each spatial dimension has a `Table`: for every output position, where its window
+starts and how many cells it spans, shared by all planes or given per plane (fractional
+pooling draws its windows per ``(n, c)`` plane).
+
+The NumPy reduction makes one pass per kernel offset ``j`` (row-major over the largest
+window): each pass gathers ``x`` at ``start + j`` for every output whose window is longer
+than ``j`` (`table_passes`), so each window is read in row-major order and the extra memory is
+a few output-sized arrays; no window copies of the input are made. Max and sum combine a
+pass exactly as `strided.MaxReducer` and `strided.SumReducer` combine a strided pass; the
+backward of a windowed sum is `table_scatter`, whose passes hand every input cell its
+contributions in output raster order. The compiled kernels (`tables_compiled`, loaded on
+first use) serve up to three spatial dimensions in float32 and float64 and give identical
+results: row kernels, and plane-minor kernels for many small planes sharing one table (a
+network's head). `mean_forward` is the one place where the summation order is free.
+"""
+
+from __future__ import annotations
+
+import importlib
+import itertools
+import math
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from .._args import Window
+from .strided import lowest
+
+__all__ = [
+    "Table",
+    "TablePass",
+    "avg_backward",
+    "avg_forward",
+    "max_backward",
+    "max_forward",
+    "mean_backward",
+    "mean_forward",
+    "table_passes",
+    "table_scatter",
+]
+
+_COMPILED_DTYPES = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
+_SERIAL_WORK = 1 << 16  # below this many cell visits a parallel launch costs more than it saves
+_LANE_BYTES = 128  # planes per block in the plane-minor kernels: 32 float32, 16 float64
+_LANE_BUFFER = 1 << 19  # ... when a block of input planes fits in this many bytes (L2)
+_LANE_AVG_WINDOW = 16  # ... and, for sums, windows average at most this many cells
+
+
+@dataclass(frozen=True)
+class Table:
+    """The windows of one spatial dimension.
+
+    Output ``o`` of plane ``p`` reads input cells ``start[p, o] .. start[p, o] + size[p, o] - 1``
+    (row 0 for every plane when the table has one row).
+
+    Attributes
+    ----------
+    start, size : ndarray
+        int64 ``(P, out_len)``, ``P`` 1 (shared) or the number of planes; every window lies in
+        ``[0, in_len)``.
+    in_len : int
+        Input length along the dimension.
+    """
+
+    start: np.ndarray
+    size: np.ndarray
+    in_len: int
+
+    @classmethod
+    def shared(cls, starts: Sequence[int], sizes: Sequence[int], in_len: int) -> Table:
+        """One row of windows used by every plane."""
+        return cls(
+            np.asarray(starts, dtype=np.int64).reshape(1, -1),
+            np.asarray(sizes, dtype=np.int64).reshape(1, -1),
+            in_len,
+        )
+
+    @property
+    def out_len(self) -> int:
+        return int(self.start.shape[1])
+
+    @property
+    def rows(self) -> int:
+        return int(self.start.shape[0])
+
+    @property
+    def max_size(self) -> int:
+        return int(self.size.max(initial=0))
+
+
+def _plane_strides(in_shape: tuple[int, ...]) -> list[int]:
+    return [int(s) for s in np.cumprod((1, *in_shape[:0:-1]))[::-1]]
+
+
+def _along(a: np.ndarray, axis: int, nd: int) -> np.ndarray:
+    """A table's ``(P, O)`` array shaped ``(P, 1, .., O, .., 1)`` with ``O`` on spatial ``axis``."""
+    shape = [a.shape[0]] + [1] * nd
+    shape[1 + axis] = a.shape[1]
+    return a.reshape(shape)
+
+
+@dataclass(frozen=True)
+class TablePass:
+    """One kernel offset: the plane-flat input cell each output reads, and which outputs read.
+
+    ``cell`` is int64 ``(P, *out_shape)``; ``valid`` (same shape, bool) is None when every
+    output's window reaches this offset. Cells of outputs that do not read are in bounds
+    (their window's first cell), so a gather never needs masking.
+    """
+
+    cell: np.ndarray
+    valid: np.ndarray | None
+
+
+def table_passes(tables: Sequence[Table]) -> Iterator[TablePass]:
+    """Kernel offsets ``j`` in row-major order, ``0 <= j_d < max size`` in every dimension."""
+    nd = len(tables)
+    strides = _plane_strides(tuple(t.in_len for t in tables))
+    for offset in itertools.product(*(range(t.max_size) for t in tables)):
+        cell = np.zeros((1,) * (nd + 1), dtype=np.int64)
+        valid = None
+        for axis, (t, j, stride) in enumerate(zip(tables, offset, strides)):
+            reads = t.size > j
+            cell = cell + _along((t.start + np.where(reads, j, 0)) * stride, axis, nd)
+            if not reads.all():
+                mask = _along(reads, axis, nd)
+                valid = mask if valid is None else valid & mask
+        yield TablePass(cell, valid)
+
+
+def _gather(x2: np.ndarray, cell: np.ndarray) -> np.ndarray:
+    """``x2[p, cell[p or 0, ...]]`` for every plane ``p`` of ``x2`` (planes, plane size)."""
+    if cell.shape[0] == 1:
+        return np.take(x2, cell[0], axis=1)
+    flat = cell.reshape(cell.shape[0], -1)
+    return np.take_along_axis(x2, flat, axis=1).reshape((x2.shape[0], *cell.shape[1:]))
+
+
+def _as_planes(a: np.ndarray, nd: int) -> np.ndarray:
+    """``(planes, prod(spatial))`` view (or copy) of ``a``, spatial axes trailing."""
+    lead = a.shape[: a.ndim - nd]
+    return a.reshape(math.prod(lead), math.prod(a.shape[a.ndim - nd:]))
+
+
+def _check_rows(tables: Sequence[Table], planes: int) -> None:
+    for t in tables:
+        if t.rows not in (1, planes):
+            raise ValueError(f"a window table has {t.rows} rows for {planes} planes")
+
+
+# --------------------------------------------------------------------------------------------
+# NumPy reductions
+
+
+def _max_numpy(
+    x2: np.ndarray, tables: Sequence[Table], with_indices: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Running maximum per pass: a cell replaces it when greater or NaN (first max wins)."""
+    shape = (x2.shape[0], *(t.out_len for t in tables))
+    values = np.full(shape, lowest(x2.dtype), dtype=x2.dtype)
+    indices = np.full(shape, -1, dtype=np.int64) if with_indices else None
+    floating = x2.dtype.kind == "f"
+    for pas in table_passes(tables):
+        new = _gather(x2, pas.cell)
+        take = new > values
+        if floating:
+            take |= np.isnan(new)
+        if indices is not None:
+            take |= indices < 0  # a window's first cell always seeds it
+        if pas.valid is not None:
+            take &= pas.valid
+        np.copyto(values, new, where=take)
+        if indices is not None:
+            np.copyto(indices, np.broadcast_to(pas.cell, shape), where=take)
+    return values, indices
+
+
+def _sum_numpy(x2: np.ndarray, tables: Sequence[Table], acc: np.dtype) -> np.ndarray:
+    """Window sums in ``acc``, cells added in row-major order from zero."""
+    total = np.zeros((x2.shape[0], *(t.out_len for t in tables)), dtype=acc)
+    for pas in table_passes(tables):
+        where = True if pas.valid is None else pas.valid
+        np.add(total, _gather(x2, pas.cell), out=total, where=where, casting="unsafe")
+    return total
+
+
+def _scatter_groups(t: Table) -> list[tuple[np.ndarray, np.ndarray]]:
+    """One dimension's scatter passes: ``(outputs, input cells)``, ordered so that each cell
+    receives its outputs in ascending order, and no cell twice in one pass.
+
+    Output ``o`` reaches cell ``start[o] + j``. Starts never decrease with ``o``, so for one
+    cell a later output has a smaller ``j``, or the same ``j`` and the same start, where
+    ``rank`` (position among outputs sharing its start) orders it: passes run by descending
+    ``j``, then ascending ``rank``.
+    """
+    start, size = t.start[0], t.size[0]
+    rank = np.arange(t.out_len) - np.searchsorted(start, start, side="left")
+    groups = []
+    for j in reversed(range(t.max_size)):
+        for r in range(int(rank.max(initial=-1)) + 1):
+            outs = np.flatnonzero((size > j) & (rank == r))
+            if outs.size:
+                groups.append((outs, start[outs] + j))
+    return groups
+
+
+def table_scatter(delta: np.ndarray, tables: Sequence[Table]) -> np.ndarray:
+    """Adjoint of the windowed sum over shared tables: add each output value to every cell of
+    its window. Each cell receives its contributions in output raster order, accumulated in
+    ``delta.dtype``, as PyTorch's backward loops do. ``delta`` is ``(planes, *out_shape)``."""
+    nd = len(tables)
+    in_shape = tuple(t.in_len for t in tables)
+    in_strides = _plane_strides(in_shape)
+    out_strides = _plane_strides(tuple(t.out_len for t in tables))
+    grad = np.zeros((delta.shape[0], math.prod(in_shape)), dtype=delta.dtype)
+    flat = delta.reshape(delta.shape[0], -1)
+    for combo in itertools.product(*(_scatter_groups(t) for t in tables)):
+        cells = np.zeros((1,) * nd, dtype=np.int64)
+        outs = np.zeros((1,) * nd, dtype=np.int64)
+        for axis, ((o, c), si, so) in enumerate(zip(combo, in_strides, out_strides)):
+            shape = [1] * nd
+            shape[axis] = o.size
+            cells = cells + (c * si).reshape(shape)
+            outs = outs + (o * so).reshape(shape)
+        grad[:, cells.ravel()] += flat[:, outs.ravel()]  # distinct cells: no lost updates
+    return grad.reshape((delta.shape[0], *in_shape))
+
+
+# --------------------------------------------------------------------------------------------
+# dispatch: compiled kernels for up to three dimensions, NumPy otherwise
+
+
+def _launch(name: str, work: int, total: int, *args: Any) -> None:
+    """Run compiled kernel ``name`` over ``total`` items: serially on the calling thread when
+    small, else in parallel chunks scheduled one at a time (as `poolnd._kernels` does)."""
+    import numba
+
+    kernels = importlib.import_module("poolnd._kernels.tables_compiled")
+    if work < _SERIAL_WORK or numba.get_num_threads() == 1:
+        getattr(kernels, f"_{name}_chunk")(*args, 0, total)
+        return
+    n_chunks = max(1, min(total, 16 * numba.get_num_threads()))
+    with numba.parallel_chunksize(1):
+        getattr(kernels, name)(*args, n_chunks)
+
+
+def _compiled(tables: Sequence[Table], dtype: np.dtype) -> bool:
+    return len(tables) <= 3 and dtype in _COMPILED_DTYPES
+
+
+def _padded3(tables: Sequence[Table]) -> list[Table]:
+    unit = Table.shared([0], [1], 1)
+    return [unit] * (3 - len(tables)) + list(tables)
+
+
+def _grid(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
+    """A C-contiguous ``(planes, D, H, W)`` view (or copy) of ``a``."""
+    planes = math.prod(a.shape[: a.ndim - len(spatial)])
+    return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(spatial)) + spatial)
+
+
+def _table_args(tables: Sequence[Table], dtype: np.dtype | None = None) -> list[np.ndarray]:
+    """start, size (and size as ``dtype``, the divisors) per dimension, padded to three."""
+    args = []
+    for t in _padded3(tables):
+        args += [np.ascontiguousarray(t.start), np.ascontiguousarray(t.size)]
+        if dtype is not None:
+            args.append(t.size.astype(dtype))
+    return args
+
+
+def _lanes(tables: Sequence[Table], planes: int, dtype: np.dtype, max_window: float) -> int:
+    """Block size for the plane-minor kernels, or 0 for the row kernels: those serve
+    per-plane tables, few planes, planes too large for a block to stay in cache, and windows
+    of more than ``max_window`` cells on average (the transposes then cost more than the
+    vectorised window loops save; measured on 2d cases)."""
+    lanes = _LANE_BYTES // dtype.itemsize
+    cells = math.prod(t.in_len for t in tables)
+    outputs = math.prod(t.out_len for t in tables)
+    shared = all(t.rows == 1 for t in tables)
+    fits = cells * lanes * dtype.itemsize <= _LANE_BUFFER
+    return lanes if shared and planes >= lanes and fits and cells <= max_window * outputs else 0
+
+
+def _work(tables: Sequence[Table], planes: int) -> int:
+    return planes * math.prod(t.out_len for t in tables) * math.prod(
+        t.max_size for t in tables
+    )
+
+
+def max_forward(
+    x: np.ndarray, tables: Sequence[Table], with_indices: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Max over each window of ``x`` (lead axes, then one spatial axis per table).
+
+    Returns ``(values, indices)``: values in ``x.dtype``, plane-flat int64 indices of the
+    first maximum (NaN counts as greater) when ``with_indices``, else None.
+    """
+    nd = len(tables)
+    lead = x.shape[: x.ndim - nd]
+    out_shape = tuple(t.out_len for t in tables)
+    planes = math.prod(lead)
+    _check_rows(tables, planes)
+    if x.size == 0 or 0 in out_shape:
+        values = np.empty(lead + out_shape, dtype=x.dtype)
+        return values, (np.empty(values.shape, dtype=np.int64) if with_indices else None)
+    if not _compiled(tables, x.dtype):
+        values, indices = _max_numpy(_as_planes(x, nd), tables, with_indices)
+        return values.reshape(lead + out_shape), (
+            None if indices is None else indices.reshape(lead + out_shape)
+        )
+    values = np.empty(lead + out_shape, dtype=x.dtype)
+    indices = np.empty(values.shape if with_indices else (1,) * 4, dtype=np.int64)
+    src = _grid(x, tuple(t.in_len for t in tables))
+    dst = _grid(values, out_shape)
+    idx = _grid(indices, out_shape) if with_indices else indices
+    args = (src, dst, idx, with_indices, *_table_args(tables), x.dtype.type(lowest(x.dtype)))
+    lanes = _lanes(tables, planes, x.dtype, math.inf)
+    if lanes:
+        _launch("lanes_max", _work(tables, planes), -(-planes // lanes), *args, lanes)
+    else:
+        _launch("table_max", _work(tables, planes), dst.shape[0] * dst.shape[1] * dst.shape[2],
+                *args)
+    return values, (indices if with_indices else None)
+
+
+def avg_forward(x: np.ndarray, tables: Sequence[Table], acc: np.dtype) -> np.ndarray:
+    """Each window's sum (row-major, from zero, in ``acc``) divided by the window's extent in
+    each dimension in turn, ``sum / size_0 / size_1 / ...`` in ``acc``; cast to ``x.dtype``.
+
+    The tables must be shared by all planes.
+    """
+    nd = len(tables)
+    acc = np.dtype(acc)
+    lead = x.shape[: x.ndim - nd]
+    out_shape = tuple(t.out_len for t in tables)
+    if x.size == 0 or 0 in out_shape:
+        return np.empty(lead + out_shape, dtype=x.dtype)
+    if not (_compiled(tables, x.dtype) and acc == x.dtype):
+        with np.errstate(all="ignore"):  # inf - inf, float16 overflow: as in PyTorch
+            total = _sum_numpy(_as_planes(x, nd), tables, acc)
+            for axis, t in enumerate(tables):
+                total /= _along(t.size.astype(acc), axis, nd)
+        return total.astype(x.dtype, copy=False).reshape(lead + out_shape)
+    out = np.empty(lead + out_shape, dtype=x.dtype)
+    src = _grid(x, tuple(t.in_len for t in tables))
+    dst = _grid(out, out_shape)
+    planes = src.shape[0]
+    args = (src, dst, np.zeros(1, acc), *_table_args(tables, acc))
+    lanes = _lanes(tables, planes, x.dtype, _LANE_AVG_WINDOW)
+    if lanes:
+        _launch("lanes_avg", _work(tables, planes), -(-planes // lanes), *args, lanes)
+    else:
+        _launch("table_avg", _work(tables, planes), dst.shape[0] * dst.shape[1] * dst.shape[2],
+                *args)
+    return out
+
+
+def avg_backward(g: np.ndarray, tables: Sequence[Table]) -> np.ndarray:
+    """Adjoint of `avg_forward` in ``g.dtype``: each output's ``g / size_0 / size_1 / ...``
+    (divided in ``g.dtype``) added to every cell of its window, outputs in raster order."""
+    nd = len(tables)
+    lead = g.shape[: g.ndim - nd]
+    in_shape = tuple(t.in_len for t in tables)
+    if g.size == 0:
+        return np.zeros(lead + in_shape, dtype=g.dtype)
+    if not _compiled(tables, g.dtype):
+        delta = _as_planes(g, nd).reshape((-1, *g.shape[g.ndim - nd:])).copy()
+        with np.errstate(all="ignore"):
+            for axis, t in enumerate(tables):
+                delta /= _along(t.size.astype(g.dtype), axis, nd)
+            return table_scatter(delta, tables).reshape(lead + in_shape)
+    grad = np.zeros(lead + in_shape, dtype=g.dtype)
+    dst = _grid(grad, in_shape)
+    _launch("table_scatter", _work(tables, dst.shape[0]), dst.shape[0],
+            _grid(g, g.shape[g.ndim - nd:]), dst, *_table_args(tables, g.dtype))
+    return grad
+
+
+def max_backward(g: np.ndarray, indices: np.ndarray, in_shape: tuple[int, ...]) -> np.ndarray:
+    """Add each output gradient to the input cell its plane-flat index names, in output
+    raster order (the strided kernels' index scatter, which ignores window geometry)."""
+    from . import max_backward as scatter_argmax
+
+    nd = len(in_shape)
+    unit = Window(
+        kernel=(1,) * nd, stride=(1,) * nd, dilation=(1,) * nd, pad=((0, 0),) * nd,
+        in_shape=tuple(in_shape), out_shape=tuple(g.shape[g.ndim - nd:]),
+    )
+    return scatter_argmax(g, indices, unit)
+
+
+def mean_forward(x: np.ndarray, nd: int, acc: np.dtype) -> np.ndarray:
+    """Mean over the trailing ``nd`` axes, summed in ``acc``, divided once, cast to ``x.dtype``.
+
+    PyTorch computes this case (adaptive average pooling to size 1) with ``torch.mean``,
+    whose vectorised sum has its own order, so only the accumulator type is fixed here: the
+    compiled kernel lets the compiler reorder the sum (vectorised), NumPy sums pairwise.
+    Results agree with PyTorch's within float rounding, not bit for bit.
+    """
+    acc = np.dtype(acc)
+    lead = x.shape[: x.ndim - nd]
+    count = math.prod(x.shape[x.ndim - nd:])
+    if x.size == 0:
+        return np.empty(lead, dtype=x.dtype)
+    x2 = _as_planes(x, nd)
+    if not (nd <= 3 and x.dtype in _COMPILED_DTYPES and acc == x.dtype):
+        with np.errstate(all="ignore"):
+            total = np.add.reduce(x2, axis=1, dtype=acc)
+            return (total / acc.type(count)).astype(x.dtype, copy=False).reshape(lead)
+    out = np.empty(x2.shape[0], dtype=x.dtype)
+    _launch("plane_mean", x.size, x2.shape[0], np.ascontiguousarray(x2), out,
+            np.zeros(1, acc), acc.type(count))
+    return out.reshape(lead)
+
+
+def mean_backward(g: np.ndarray, in_shape: tuple[int, ...], acc: np.dtype) -> np.ndarray:
+    """Adjoint of `mean_forward`: every cell gets ``g / count`` (divided in ``acc``, rounded
+    once to ``g.dtype``), as PyTorch's mean backward does."""
+    count = math.prod(in_shape)
+    with np.errstate(all="ignore"):
+        delta = (g.astype(acc) / np.dtype(acc).type(count)).astype(g.dtype)
+    target = g.shape + tuple(in_shape)
+    return np.array(np.broadcast_to(delta.reshape(g.shape + (1,) * len(in_shape)), target))
