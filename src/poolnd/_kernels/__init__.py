@@ -7,13 +7,13 @@ passes (`strided`), which serve any rank and dtype. Both give identical results.
 
 from __future__ import annotations
 
-import importlib
 from typing import Any
 
 import numpy as np
 
 from .._args import Window
 from . import strided
+from .launch import launch
 from .strided import lowest
 
 __all__ = ["max_backward", "max_forward", "sum_backward", "sum_forward"]
@@ -25,26 +25,8 @@ _COMPILED_DTYPES = frozenset(
 )
 
 
-_SERIAL_WORK = 1 << 16  # below this many cell visits a parallel launch costs more than it saves
-
-
 def _run(name: str, work: int, total: int, *args: Any) -> None:
-    """Run compiled kernel ``name`` over ``total`` work items.
-
-    Small jobs run the serial body on the calling thread. Larger ones run in parallel
-    chunks, scheduled dynamically (one chunk at a time) so that a thread stalled by a busy
-    machine does not hold up the others. The kernels are imported on first use, so that
-    ``import poolnd`` stays light.
-    """
-    import numba
-
-    kernels = importlib.import_module("poolnd._kernels.compiled")
-    if work < _SERIAL_WORK or numba.get_num_threads() == 1:
-        getattr(kernels, f"_{name}_chunk")(*args, 0, total)
-        return
-    n_chunks = max(1, min(total, 16 * numba.get_num_threads()))
-    with numba.parallel_chunksize(1):
-        getattr(kernels, name)(*args, n_chunks)
+    launch("compiled", name, work, total, *args)
 
 
 def _compiled(win: Window, dtype: np.dtype) -> bool:

@@ -19,7 +19,6 @@ network's head). `mean_forward` is the one place where the summation order is fr
 
 from __future__ import annotations
 
-import importlib
 import itertools
 import math
 from collections.abc import Iterator, Sequence
@@ -29,6 +28,7 @@ from typing import Any
 import numpy as np
 
 from .._args import Window
+from .launch import launch
 from .strided import lowest
 
 __all__ = [
@@ -45,7 +45,6 @@ __all__ = [
 ]
 
 _COMPILED_DTYPES = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
-_SERIAL_WORK = 1 << 16  # below this many cell visits a parallel launch costs more than it saves
 _LANE_BYTES = 128  # planes per block in the plane-minor kernels: 32 float32, 16 float64
 _LANE_BUFFER = 1 << 19  # ... when a block of input planes fits in this many bytes (L2)
 _LANE_AVG_WINDOW = 16  # ... and, for sums, windows average at most this many cells
@@ -236,17 +235,7 @@ def table_scatter(delta: np.ndarray, tables: Sequence[Table]) -> np.ndarray:
 
 
 def _launch(name: str, work: int, total: int, *args: Any) -> None:
-    """Run compiled kernel ``name`` over ``total`` items: serially on the calling thread when
-    small, else in parallel chunks scheduled one at a time (as `poolnd._kernels` does)."""
-    import numba
-
-    kernels = importlib.import_module("poolnd._kernels.tables_compiled")
-    if work < _SERIAL_WORK or numba.get_num_threads() == 1:
-        getattr(kernels, f"_{name}_chunk")(*args, 0, total)
-        return
-    n_chunks = max(1, min(total, 16 * numba.get_num_threads()))
-    with numba.parallel_chunksize(1):
-        getattr(kernels, name)(*args, n_chunks)
+    launch("tables_compiled", name, work, total, *args)
 
 
 def _compiled(tables: Sequence[Table], dtype: np.dtype) -> bool:
