@@ -1,5 +1,9 @@
 """Benchmark harness: poolnd against PyTorch, onnxruntime, NumPy and scikit-image.
 
+Op kinds: max / average pooling forward and backward on `CASES`, adaptive average / max
+pooling on `ADAPTIVE_CASES` and LP pooling on `LP_CASES` (`OP_CASES` maps each op kind to its
+cases).
+
 Run it as ``poolnd bench [OPTIONS]`` (or ``python benchmarks/run.py [OPTIONS]``); ``--help``
 lists the options and ``benchmarks/README.md`` explains how to read the tables.
 
@@ -15,6 +19,7 @@ or that does not apply to a case, shows ``n/a``. Nothing is imported or run at i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import gc
 import importlib
 import importlib.metadata
@@ -33,9 +38,13 @@ from typing import Any
 import numpy as np
 
 __all__ = [
+    "ADAPTIVE_CASES",
     "CASES",
     "COLUMNS",
+    "LP_CASES",
+    "LP_NORM",
     "OPS",
+    "OP_CASES",
     "Case",
     "main",
     "numpy_avg_pool",
@@ -45,8 +54,14 @@ __all__ = [
     "numpy_max_pool_backward",
 ]
 
-OPS: tuple[str, ...] = ("max", "avg", "max_bwd", "avg_bwd")
-"""Op kinds: forward max / average pooling and their backward passes."""
+OPS: tuple[str, ...] = (
+    "max", "avg", "max_bwd", "avg_bwd", "adaptive_avg", "adaptive_max", "lp",
+)
+"""Op kinds: forward max / average pooling and their backward passes; forward adaptive
+average / max pooling; forward LP pooling (norm `LP_NORM`)."""
+
+LP_NORM = 2
+"""``norm_type`` of the ``lp`` op kind (ONNX ``LpPool`` attribute ``p``)."""
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("poolnd", "poolnd"),
@@ -59,12 +74,17 @@ COLUMNS: tuple[tuple[str, str], ...] = (
 )
 """Competitor keys and their table headings, in table order."""
 
+_NEW_OPS = ("adaptive_avg", "adaptive_max", "lp")
+_NEW_OP_COLUMNS = ("poolnd", "torch", "torch_cl", "ort", "memcpy")
+"""The columns of the `_NEW_OPS` tables (no NumPy or skimage competitor)."""
+
 _FWD, _FWDBWD, _BWD = "forward", "forward+backward", "backward only"
 
 
 @dataclass(frozen=True)
 class Case:
-    """One benchmark input: a float32 ``(N, C, *spatial)`` shape and a square window.
+    """One benchmark input: a float32 ``(N, C, *spatial)`` shape and a square window, or
+    (adaptive pooling) a square ``output_size`` instead of the window.
 
     Examples
     --------
@@ -73,12 +93,16 @@ class Case:
     ('2d 64x32x28x28 k2 s2 p0', 2, (64, 32, 14, 14))
     >>> c.is_blocky
     True
+    >>> a = Case((32, 512, 14, 14), output_size=7)
+    >>> a.name, a.out_shape, a.shrunk().name
+    ('2d 32x512x14x14 -> 7x7', (32, 512, 7, 7), '2d 4x512x14x14 -> 7x7')
     """
 
     shape: tuple[int, ...]
-    kernel: int
-    stride: int
+    kernel: int = 0
+    stride: int = 0
     padding: int = 0
+    output_size: int | None = None
 
     @property
     def ndim(self) -> int:
@@ -89,11 +113,15 @@ class Case:
     def name(self) -> str:
         """Label used in the tables and matched by ``--cases``."""
         dims = "x".join(map(str, self.shape))
+        if self.output_size is not None:
+            return f"{self.ndim}d {dims} -> {'x'.join([str(self.output_size)] * self.ndim)}"
         return f"{self.ndim}d {dims} k{self.kernel} s{self.stride} p{self.padding}"
 
     @property
     def out_shape(self) -> tuple[int, ...]:
         """Output shape (floor mode, no dilation)."""
+        if self.output_size is not None:
+            return self.shape[:2] + (self.output_size,) * self.ndim
         k, s, p = self.kernel, self.stride, self.padding
         return self.shape[:2] + tuple((n + 2 * p - k) // s + 1 for n in self.shape[2:])
 
@@ -101,15 +129,15 @@ class Case:
     def is_blocky(self) -> bool:
         """Non-overlapping tiling without padding or remainder (``block_reduce`` applies)."""
         return (
-            self.stride == self.kernel
+            self.output_size is None
+            and self.stride == self.kernel
             and self.padding == 0
             and all(n % self.kernel == 0 for n in self.shape[2:])
         )
 
     def shrunk(self) -> Case:
         """The same case with an eighth of the batch (at least 1), for ``--quick``."""
-        return Case((max(1, self.shape[0] // 8), *self.shape[1:]),
-                    self.kernel, self.stride, self.padding)
+        return dataclasses.replace(self, shape=(max(1, self.shape[0] // 8), *self.shape[1:]))
 
 
 CASES: tuple[Case, ...] = (
@@ -121,7 +149,25 @@ CASES: tuple[Case, ...] = (
     Case((16, 64, 8192), 4, 4),
     Case((4, 32, 16, 56, 56), 2, 2),
 )
-"""The benchmark cases of the project's issue (each run for every op kind)."""
+"""The benchmark cases of the project's issue, for max / average pooling and backward."""
+
+ADAPTIVE_CASES: tuple[Case, ...] = (
+    Case((32, 2048, 7, 7), output_size=1),
+    Case((32, 512, 14, 14), output_size=7),
+)
+"""Adaptive pooling cases: a ResNet-50 head (global pooling) and a 14x14 -> 7x7 reduction."""
+
+LP_CASES: tuple[Case, ...] = (
+    Case((32, 64, 112, 112), 3, 2),
+    Case((8, 256, 56, 56), 2, 2),
+)
+"""LP pooling cases (norm `LP_NORM`, no padding: LP pooling has none)."""
+
+OP_CASES: dict[str, tuple[Case, ...]] = {
+    "max": CASES, "avg": CASES, "max_bwd": CASES, "avg_bwd": CASES,
+    "adaptive_avg": ADAPTIVE_CASES, "adaptive_max": ADAPTIVE_CASES, "lp": LP_CASES,
+}
+"""The cases each op kind runs on."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -326,17 +372,30 @@ class _Libs:
         )
 
 
+def _ort_applies(op: str, case: Case) -> bool:
+    """Whether an ONNX op computes ``op`` on ``case`` (adaptive: only global pooling)."""
+    return not op.startswith("adaptive_") or case.output_size == 1
+
+
 def _ort_session(libs: _Libs, op: str, case: Case, threads: int) -> Any:
-    """An onnxruntime session holding one MaxPool / AveragePool node (opset 17)."""
+    """An onnxruntime session holding one pooling node (opset 17): MaxPool / AveragePool /
+    LpPool, or GlobalAveragePool / GlobalMaxPool for adaptive pooling to size 1."""
     helper, tensor_proto = libs.onnx.helper, libs.onnx.TensorProto
-    attrs: dict[str, Any] = {
-        "kernel_shape": [case.kernel] * case.ndim,
-        "strides": [case.stride] * case.ndim,
-        "pads": [case.padding] * (2 * case.ndim),
-    }
+    attrs: dict[str, Any] = {}
+    if op.startswith("adaptive_"):
+        onnx_op = "GlobalAveragePool" if op == "adaptive_avg" else "GlobalMaxPool"
+    else:
+        onnx_op = {"max": "MaxPool", "avg": "AveragePool", "lp": "LpPool"}[op]
+        attrs = {
+            "kernel_shape": [case.kernel] * case.ndim,
+            "strides": [case.stride] * case.ndim,
+            "pads": [case.padding] * (2 * case.ndim),
+        }
     if op == "avg":
         attrs["count_include_pad"] = 1
-    node = helper.make_node("MaxPool" if op == "max" else "AveragePool", ["x"], ["y"], **attrs)
+    if op == "lp":
+        attrs["p"] = LP_NORM
+    node = helper.make_node(onnx_op, ["x"], ["y"], **attrs)
     graph = helper.make_graph(
         [node], "pool",
         [helper.make_tensor_value_info("x", tensor_proto.FLOAT, list(case.shape))],
@@ -436,6 +495,51 @@ def _forward_competitors(
 
     ok = libs.skimage_measure is not None and case.is_blocky
     comps.append(_Competitor("skimage", mode, make_skimage if ok else None))
+    comps.append(_Competitor("memcpy", mode, lambda: _memcpy_fn(case)))
+    return comps
+
+
+def _new_op_competitors(
+    libs: _Libs, op: str, case: Case, x: np.ndarray, threads: int
+) -> list[_Competitor]:
+    """Competitors of the adaptive and LP op kinds (forward only)."""
+    nd = case.ndim
+    mode = _FWD
+    if op == "lp":
+        params: tuple[Any, ...] = (LP_NORM, case.kernel, case.stride)
+    else:
+        params = (case.output_size,)
+
+    def make_poolnd() -> Fn:
+        fn = _poolnd_fn(op, nd)
+        return lambda: fn(x, *params)
+
+    comps = [_Competitor("poolnd", mode, make_poolnd)]
+
+    if libs.torch is not None:
+        F, suffix, fmt = _torch_parts(libs, case)
+        tfn = getattr(F, f"{op}_{suffix}")
+
+        def make_torch() -> Fn:
+            xt = libs.torch.from_numpy(x)
+            return lambda: tfn(xt, *params)
+
+        def make_torch_cl() -> Fn:
+            xt = libs.torch.from_numpy(x).contiguous(memory_format=fmt)
+            return lambda: tfn(xt, *params)
+
+        comps.append(_Competitor("torch", mode, make_torch))
+        comps.append(_Competitor("torch_cl", mode, make_torch_cl if fmt is not None else None))
+    else:
+        comps += [_Competitor("torch", mode, None), _Competitor("torch_cl", mode, None)]
+
+    def make_ort() -> Fn:
+        sess = _ort_session(libs, op, case, threads)
+        feed = {"x": x}
+        return lambda: sess.run(["y"], feed)[0]
+
+    ok = libs.ort is not None and libs.onnx is not None and _ort_applies(op, case)
+    comps.append(_Competitor("ort", mode, make_ort if ok else None))
     comps.append(_Competitor("memcpy", mode, lambda: _memcpy_fn(case)))
     return comps
 
@@ -576,8 +680,9 @@ def _check(
 ) -> dict[str, Any]:
     """Compare every competitor's first-call output with PyTorch NCHW's.
 
-    poolnd must be identical for max (values, indices and, for non-overlapping windows, the
-    gradient) and close otherwise; a competitor's mismatch is reported, never fatal.
+    poolnd must be identical for max and adaptive max (values, indices and, for
+    non-overlapping windows, the gradient) and close otherwise; a competitor's mismatch is
+    reported, never fatal.
     """
     report: dict[str, Any] = {"poolnd_ok": True, "details": {}}
     if libs.torch is None:
@@ -589,18 +694,20 @@ def _check(
         ref = outputs.get(("torch", mode))
         if key in ("torch", "memcpy") or ref is None:
             continue
-        exact = key == "poolnd" and (kind == "max" and (mode == _FWD or not overlapping))
+        exact = key == "poolnd" and (
+            kind == "adaptive_max" or (kind == "max" and (mode == _FWD or not overlapping)))
         ok, text = _compare(_to_numpy(r), _to_numpy(ref), exact)
         report["details"][f"{key} {mode}"] = text
         if key == "poolnd" and not ok:
             report["poolnd_ok"] = False
-    if op == "max":
+    if op in ("max", "adaptive_max"):
         torch = libs.torch
-        fn = _poolnd_fn("max", case.ndim)
-        tfn = getattr(torch.nn.functional, f"max_pool{case.ndim}d")
-        k, s, p = case.kernel, case.stride, case.padding
-        _, idx = fn(x, k, s, p, return_indices=True)
-        _, tidx = tfn(torch.from_numpy(x), k, s, p, return_indices=True)
+        fn = _poolnd_fn(op, case.ndim)
+        tfn = getattr(torch.nn.functional, f"{op}_pool{case.ndim}d")
+        params: tuple[Any, ...] = (
+            (case.kernel, case.stride, case.padding) if op == "max" else (case.output_size,))
+        _, idx = fn(x, *params, return_indices=True)
+        _, tidx = tfn(torch.from_numpy(x), *params, return_indices=True)
         ok, text = _compare(idx, tidx.numpy(), exact=True)
         report["details"]["poolnd indices"] = text
         report["poolnd_ok"] &= ok
@@ -783,18 +890,20 @@ def _tables(results: list[dict[str, Any]]) -> str:
     groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
     for r in results:
         groups.setdefault((r["op"], r["mode"]), []).append(r)
-    heads = ["case", "poolnd ms", "first call (compile) ms",
-             *(f"{title} ms" for key, title in COLUMNS if key != "poolnd"),
-             "poolnd/ort", "speed-up vs torch NCHW"]
     parts: list[str] = []
     for (op, mode), rows in groups.items():
+        columns = [(key, title) for key, title in COLUMNS
+                   if op not in _NEW_OPS or key in _NEW_OP_COLUMNS]
+        heads = ["case", "poolnd ms", "first call (compile) ms",
+                 *(f"{title} ms" for key, title in columns if key != "poolnd"),
+                 "poolnd/ort", "speed-up vs torch NCHW"]
         lines = [f"### {op}: {mode}", "", "| " + " | ".join(heads) + " |",
                  "|" + "|".join(["---"] + ["---:"] * (len(heads) - 1)) + "|"]
         for r in rows:
             med = r["median_ms"]
             cells = [r["case"], _fmt_ms(med.get("poolnd")),
                      _fmt_ms(r["first_call_ms"].get("poolnd"))]
-            cells += [_fmt_ms(med.get(key)) for key, _ in COLUMNS if key != "poolnd"]
+            cells += [_fmt_ms(med.get(key)) for key, _ in columns if key != "poolnd"]
             cells += [_fmt_ratio(r["ratios"]["poolnd/ort"]),
                       _fmt_ratio(r["ratios"]["torch/poolnd"])]
             lines.append("| " + " | ".join(cells) + " |")
@@ -837,8 +946,10 @@ def _parser() -> argparse.ArgumentParser:
                    help="write raw timings, medians, ratios and machine info to PATH")
     p.add_argument("--check", action="store_true",
                    help="verify outputs against torch NCHW before timing (poolnd: exact "
-                        "for max values/indices, close for averages and gradients)")
-    p.add_argument("--list", action="store_true", help="list the cases and exit")
+                        "for max and adaptive max values/indices, close for averages, LP "
+                        "and gradients)")
+    p.add_argument("--list", action="store_true",
+                   help="list the cases (with the selected ops that run on each) and exit")
     return p
 
 
@@ -851,6 +962,8 @@ def _run_op(
     if op.endswith("_bwd"):
         g = np.random.default_rng(1).standard_normal(case.out_shape, dtype=np.float32)
         comps = _backward_competitors(libs, op, case, x, g)
+    elif op in _NEW_OPS:
+        comps = _new_op_competitors(libs, op, case, x, args.threads)
     else:
         comps = _forward_competitors(libs, op, case, x, args.threads)
     outputs = _first_calls(comps, keep=args.check)
@@ -869,10 +982,16 @@ def _run_op(
     for mode in modes:
         mine = {c.key: c for c in comps if c.mode == mode or (c.key == "memcpy")}
         med = {key: _median(c.times_ms) for key, c in mine.items()}
+        if case.output_size is not None:
+            geometry: dict[str, Any] = {"output_size": case.output_size}
+        else:
+            geometry = {"kernel": case.kernel, "stride": case.stride, "padding": case.padding}
+        if op == "lp":
+            geometry["norm_type"] = LP_NORM
         records.append({
             "case": case.name, "op": op, "mode": mode,
             "shape": list(case.shape), "out_shape": list(case.out_shape),
-            "kernel": case.kernel, "stride": case.stride, "padding": case.padding,
+            **geometry,
             "rounds": n,
             "times_ms": {key: c.times_ms for key, c in mine.items()},
             "first_call_ms": {key: c.first_ms for key, c in mine.items()},
@@ -919,14 +1038,20 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads < 1 or (args.repeat is not None and args.repeat < 1):
         print("poolnd bench: error: --threads and --repeat must be positive", file=sys.stderr)
         return 2
-    cases = [c.shrunk() if args.quick else c for c in CASES]
-    if args.cases:
-        cases = [c for c in cases if args.cases in c.name]
+    # Each case once (in CASES, ADAPTIVE_CASES, LP_CASES order) with the selected ops that
+    # run on it; an op none of whose cases matches --cases is skipped.
+    plan: list[tuple[Case, list[str]]] = []
+    for base in dict.fromkeys(c for op in OPS for c in OP_CASES[op]):
+        case = base.shrunk() if args.quick else base
+        here = [op for op in ops if base in OP_CASES[op]]
+        if here and (not args.cases or args.cases in case.name):
+            plan.append((case, here))
     if args.list:
-        print("\n".join(c.name for c in cases))
+        print("\n".join(f"{case.name}  ({','.join(here)})" for case, here in plan))
         return 0
-    if not cases:
-        print(f"poolnd bench: error: no case matches {args.cases!r}", file=sys.stderr)
+    if not plan:
+        print(f"poolnd bench: error: no case of {','.join(ops)} matches {args.cases!r}",
+              file=sys.stderr)
         return 2
     repeat = args.repeat
     if args.budget is None:
@@ -943,11 +1068,11 @@ def main(argv: list[str] | None = None) -> int:
 
     results: list[dict[str, Any]] = []
     failed = False
-    total = len(cases) * len(ops)
+    total = sum(len(here) for _, here in plan)
     step = 0
-    for case in cases:
+    for case, here in plan:
         x = np.random.default_rng(0).standard_normal(case.shape, dtype=np.float32)
-        for op in ops:
+        for op in here:
             step += 1
             print(f"[{step}/{total}] {op} {case.name}", file=sys.stderr, flush=True)
             records = _run_op(libs, op, case, x, args, repeat)
@@ -959,7 +1084,7 @@ def main(argv: list[str] | None = None) -> int:
         del x
         gc.collect()
 
-    # Tables grouped by op in OPS order, cases in CASES order within each.
+    # Tables grouped by op in --ops order, cases in OP_CASES order within each.
     results.sort(key=lambda r: (ops.index(r["op"]), r["mode"] == _BWD))
     header = (
         f"poolnd bench: {machine['cpu']}, {machine['cpus_usable']} usable CPUs, "
@@ -968,6 +1093,12 @@ def main(argv: list[str] | None = None) -> int:
         f"{repeat or f'>= {3 if args.quick else 5} (budget {args.budget} s)'} "
         "interleaved rounds"
     )
+    if "OMP_WAIT_POLICY" not in os.environ and libs.torch is not None:
+        header += (
+            "\nnote: OMP_WAIT_POLICY is not set, so torch's OpenMP threads spin after each "
+            "call and can slow the competitor that runs next; OMP_WAIT_POLICY=PASSIVE stops "
+            "that, as allow_spinning=0 does for onnxruntime (see benchmarks/README.md)"
+        )
     print(header + "\n")
     print(_tables(results))
     loads = [r["loadavg_1min"] for r in results if r["loadavg_1min"] is not None]
