@@ -48,21 +48,6 @@ Pullback = Callable[[Any], np.ndarray]
 # arguments
 
 
-def _prepare(op: str, input: Any, nd: int) -> tuple[np.ndarray, bool]:
-    """The input batched and native-endian, and whether it came batched."""
-    x = _args.as_input(op, input, nd)
-    batched = x.ndim == nd + 2
-    if not batched:
-        x = x[np.newaxis]
-    if not x.dtype.isnative:
-        x = x.astype(x.dtype.newbyteorder("="))
-    return x, batched
-
-
-def _unbatch(a: np.ndarray, batched: bool) -> np.ndarray:
-    return a if batched else a[0]
-
-
 def _require_float(op: str, dtype: np.dtype) -> None:
     if dtype.kind != "f":
         raise TypeError(
@@ -132,21 +117,21 @@ def adaptive_max_impl(
     grad: bool,
 ) -> tuple[Any, Pullback | None]:
     """Adaptive max pooling; returns ``(out, pullback)``, ``pullback`` None unless ``grad``."""
-    x, batched = _prepare(op, input, ndim)
+    x, batched = _args.as_batched(op, input, ndim)
     want_indices = _args.as_bool(op, "return_indices", return_indices)
     in_shape = x.shape[2:]
     size = _output_size(op, output_size, in_shape, allow_none=ndim > 1)
     if grad:
         _args.require_differentiable(op, x.dtype)
     values, indices = tk.max_forward(x, _adaptive_tables(in_shape, size), want_indices or grad)
-    out_values = _unbatch(values, batched)
-    out = (out_values, _unbatch(indices, batched)) if want_indices else out_values
+    out_values = _args.unbatch(values, batched)
+    out = (out_values, _args.unbatch(indices, batched)) if want_indices else out_values
     if not grad:
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out_values, batched)
-        return _unbatch(tk.max_backward(g, indices, in_shape), batched)
+        return _args.unbatch(tk.max_backward(g, indices, in_shape), batched)
 
     return out, pullback
 
@@ -160,26 +145,26 @@ def adaptive_avg_impl(
     accumulates (and divides) in float16; each sum is divided by the window's extent in each
     dimension in turn. All output sizes 1 is ``torch.mean``: one division by the plane size.
     """
-    x, batched = _prepare(op, input, ndim)
+    x, batched = _args.as_batched(op, input, ndim)
     in_shape = x.shape[2:]
     size = _output_size(op, output_size, in_shape, allow_none=ndim > 1)
     _require_float(op, x.dtype)
     if all(o == 1 for o in size):
         acc = _acc(x.dtype)
-        out = _unbatch(tk.mean_forward(x, ndim, acc).reshape(x.shape[:2] + size), batched)
+        out = _args.unbatch(tk.mean_forward(x, ndim, acc).reshape(x.shape[:2] + size), batched)
 
         def mean_pullback(grad_output: Any) -> np.ndarray:
             g = pullback_grad(op, grad_output, out, batched)
-            return _unbatch(tk.mean_backward(g.reshape(g.shape[:2]), in_shape, acc), batched)
+            return _args.unbatch(tk.mean_backward(g.reshape(g.shape[:2]), in_shape, acc), batched)
 
         return out, (mean_pullback if grad else None)
     acc = np.dtype(np.float16) if x.dtype == np.float16 and ndim == 3 else _acc(x.dtype)
     tables = _adaptive_tables(in_shape, size)
-    out = _unbatch(tk.avg_forward(x, tables, acc), batched)
+    out = _args.unbatch(tk.avg_forward(x, tables, acc), batched)
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out, batched)
-        return _unbatch(tk.avg_backward(g, tables), batched)
+        return _args.unbatch(tk.avg_backward(g, tables), batched)
 
     return out, (pullback if grad else None)
 
@@ -375,13 +360,13 @@ def _global_prepare(op: str, x: Any, ndim: Any, keepdims: Any) -> tuple[np.ndarr
         rank = max(rank, 1)
     else:
         rank = _args.spatial_rank(op, None, ndim)
-    arr, batched = _prepare(op, x, rank)
+    arr, batched = _args.as_batched(op, x, rank)
     return arr, batched, keep
 
 
 def _global_out(a: np.ndarray, batched: bool, keep: bool) -> np.ndarray:
     """``(N, C, 1, ..., 1)`` results as the caller asked: unbatched and/or squeezed."""
-    a = _unbatch(a, batched)
+    a = _args.unbatch(a, batched)
     return a if keep else a.reshape(a.shape[: 2 if batched else 1])
 
 
@@ -401,7 +386,7 @@ def global_max_impl(
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out, True).reshape(values.shape)
-        return _unbatch(tk.max_backward(g, indices, in_shape), batched)
+        return _args.unbatch(tk.max_backward(g, indices, in_shape), batched)
 
     return out, pullback
 
@@ -421,7 +406,7 @@ def global_avg_impl(
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out, True).reshape(means.shape)
-        return _unbatch(tk.mean_backward(g, in_shape, acc), batched)
+        return _args.unbatch(tk.mean_backward(g, in_shape, acc), batched)
 
     return out, pullback
 
@@ -489,7 +474,7 @@ def global_lp_impl(
         g = pullback_grad(op, grad_output, out, True).reshape(-1).astype(acc)
         with np.errstate(all="ignore"):
             d = _lp_grad(a, norm, g, p).astype(arr.dtype)
-        return _unbatch(d.reshape(arr.shape), batched)
+        return _args.unbatch(d.reshape(arr.shape), batched)
 
     return out, pullback
 

@@ -17,6 +17,7 @@ from ._shape import effective_kernel, pooled_length
 
 __all__ = [
     "Window",
+    "as_batched",
     "as_bool",
     "as_input",
     "as_int_tuple",
@@ -24,6 +25,7 @@ __all__ = [
     "make_window",
     "require_differentiable",
     "spatial_rank",
+    "unbatch",
 ]
 
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -218,3 +220,20 @@ def require_differentiable(op: str, dtype: np.dtype) -> None:
             f"{op}(): gradients need a floating input (float16, float32 or float64); "
             f"got input dtype {dtype}"
         )
+
+
+def as_batched(op: str, x: object, ndim: int) -> tuple[np.ndarray, bool]:
+    """`as_input`, then in the layout every kernel takes: a leading batch axis added to an
+    unbatched ``(C, *spatial)`` input, native byte order. Returns ``(array, was_batched)``."""
+    arr = as_input(op, x, ndim)
+    batched = arr.ndim == ndim + 2
+    if not batched:
+        arr = arr[np.newaxis]
+    if not arr.dtype.isnative:
+        arr = arr.astype(arr.dtype.newbyteorder("="))
+    return arr, batched
+
+
+def unbatch(a: np.ndarray, batched: bool) -> np.ndarray:
+    """Undo `as_batched`'s batch axis on a result."""
+    return a if batched else a[0]

@@ -99,12 +99,7 @@ def fractional_max_impl(
 ) -> tuple[Any, Pullback | None]:
     """Fractional max pooling; returns ``(out, pullback)``, ``pullback`` None unless ``grad``."""
     nd = ndim
-    x = _args.as_input(op, input, nd)
-    batched = x.ndim == nd + 2
-    if not batched:
-        x = x[np.newaxis]
-    if not x.dtype.isnative:
-        x = x.astype(x.dtype.newbyteorder("="))
+    x, batched = _args.as_batched(op, input, nd)
     if x.dtype.kind != "f":
         raise TypeError(
             f"{op}(): input dtype must be float16, float32 or float64 (the random samples share "
@@ -149,15 +144,15 @@ def fractional_max_impl(
             )
         tables.append(tk.Table(starts, np.full(starts.shape, k, dtype=np.int64), n))
     values, indices = tk.max_forward(x, tables, want_indices or grad)
-    out_values = values if batched else values[0]
-    out = (out_values, indices if batched else indices[0]) if want_indices else out_values
+    out_values = _args.unbatch(values, batched)
+    out = (out_values, _args.unbatch(indices, batched)) if want_indices else out_values
     if not grad:
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out_values, batched)
         grad_in = tk.max_backward(g, indices, in_shape)
-        return grad_in if batched else grad_in[0]
+        return _args.unbatch(grad_in, batched)
 
     return out, pullback
 

@@ -42,18 +42,9 @@ def _prepare(
     pads = _args.as_int_tuple(op, "padding", padding, rank)
     dilations = _args.as_int_tuple(op, "dilation", dilation, rank)
     ceil = _args.as_bool(op, "ceil_mode", ceil_mode)
-    x = _args.as_input(op, input, rank)
-    batched = x.ndim == rank + 2
-    if not batched:
-        x = x[np.newaxis]
-    if not x.dtype.isnative:
-        x = x.astype(x.dtype.newbyteorder("="))
+    x, batched = _args.as_batched(op, input, rank)
     win = _args.make_window(op, x.shape[2:], kernel, strides, pads, dilations, ceil)
     return x, win, batched
-
-
-def _unbatch(a: np.ndarray, batched: bool) -> np.ndarray:
-    return a if batched else a[0]
 
 
 def max_pool_impl(
@@ -75,14 +66,14 @@ def max_pool_impl(
     if grad:
         _args.require_differentiable(op, x.dtype)
     values, indices = kernels.max_forward(x, win, with_indices=want_indices or grad)
-    out_values = _unbatch(values, batched)
-    out = (out_values, _unbatch(indices, batched)) if want_indices else out_values
+    out_values = _args.unbatch(values, batched)
+    out = (out_values, _args.unbatch(indices, batched)) if want_indices else out_values
     if not grad:
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out_values, batched)
-        return _unbatch(kernels.max_backward(g, indices, win), batched)
+        return _args.unbatch(kernels.max_backward(g, indices, win), batched)
 
     return out, pullback
 
@@ -125,13 +116,13 @@ def avg_pool_impl(
         divisors, scale = _divisors(win, include_pad), 1
     else:
         divisors, scale = [np.ones(n, np.int64) for n in win.out_shape], override
-    out = _unbatch(kernels.sum_forward(x, win, divisors, scale), batched)
+    out = _args.unbatch(kernels.sum_forward(x, win, divisors, scale), batched)
     if not grad:
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out, batched)
-        return _unbatch(kernels.sum_backward(g, win, divisors, scale), batched)
+        return _args.unbatch(kernels.sum_backward(g, win, divisors, scale), batched)
 
     return out, pullback
 
