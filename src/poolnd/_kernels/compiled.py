@@ -125,22 +125,18 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
     rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
-    buffer = np.empty(in_w, x.dtype)
+    fold = np.empty(in_w, x.dtype)
     phases = np.empty((sw, in_w // sw + 1), x.dtype)
     split = sw > 1 and in_w >= _SPLIT_MIN_WIDTH
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
         n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-        if n_rows == 1:  # one input row (1d, or a window one row high): read it in place
-            fold = x[p, rows[0, 0], rows[0, 1]]
-        else:
-            fold = buffer
-            fold[:] = lowest
-            for t in range(n_rows):
-                src = x[p, rows[t, 0], rows[t, 1]]
-                for i in range(in_w):
-                    v, cur = src[i], fold[i]
-                    fold[i] = v if (v > cur) | (v != v) else cur
+        fold[:] = lowest
+        for t in range(n_rows):
+            src = x[p, rows[t, 0], rows[t, 1]]
+            for i in range(in_w):
+                v, cur = src[i], fold[i]
+                fold[i] = v if (v > cur) | (v != v) else cur
         dst = out[p, od, oh]
         dst[:] = lowest
         if split:
