@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from . import _args
-from ._autodiff import differentiable, pullback_grad
+from ._autodiff import differentiable, pullback_grad, selection_result
 from ._kernels import tables as tk
 from ._shape import adaptive_table
 
@@ -124,16 +124,10 @@ def adaptive_max_impl(
     if grad:
         _args.require_differentiable(op, x.dtype)
     values, indices = tk.max_forward(x, _adaptive_tables(in_shape, size), want_indices or grad)
-    out_values = _args.unbatch(values, batched)
-    out = (out_values, _args.unbatch(indices, batched)) if want_indices else out_values
-    if not grad:
-        return out, None
-
-    def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out_values, batched)
-        return _args.unbatch(tk.max_backward(g, indices, in_shape), batched)
-
-    return out, pullback
+    return selection_result(
+        op, values, indices, batched, want_indices, grad,
+        lambda g, idx: tk.max_backward(g, idx, in_shape),
+    )
 
 
 def adaptive_avg_impl(

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["differentiable", "pullback_grad", "vjp"]
+__all__ = ["differentiable", "pullback_grad", "selection_result", "vjp"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -108,3 +108,37 @@ def pullback_grad(op: str, grad_output: Any, like: np.ndarray, batched: bool) ->
         )
     g = g.astype(like.dtype.newbyteorder("="), copy=False)
     return g if batched else g[np.newaxis]
+
+
+def selection_result(
+    op: str,
+    values: np.ndarray,
+    indices: np.ndarray | None,
+    batched: bool,
+    want_indices: bool,
+    grad: bool,
+    scatter: Callable[[np.ndarray, np.ndarray], np.ndarray],
+) -> tuple[Any, Callable[[Any], np.ndarray] | None]:
+    """``(out, pullback)`` of an op that selects input cells (max, adaptive and fractional max).
+
+    ``values`` and ``indices`` are batched; ``out`` is the values, or ``(values, indices)``
+    with ``want_indices``, unbatched like the input. The pullback (``grad`` only) checks the
+    cotangent and hands it to ``scatter(g, indices)``, which adds it to the selected cells.
+    """
+    out_values = values if batched else values[0]
+    if want_indices:
+        assert indices is not None
+        out = (out_values, indices if batched else indices[0])
+    else:
+        out = out_values
+    if not grad:
+        return out, None
+    assert indices is not None
+    kept = indices
+
+    def pullback(grad_output: Any) -> np.ndarray:
+        g = pullback_grad(op, grad_output, out_values, batched)
+        grad_in = scatter(g, kept)
+        return grad_in if batched else grad_in[0]
+
+    return out, pullback

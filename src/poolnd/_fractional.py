@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from . import _args
-from ._autodiff import differentiable, pullback_grad
+from ._autodiff import differentiable, selection_result
 from ._kernels import tables as tk
 from ._shape import fractional_starts
 
@@ -144,17 +144,10 @@ def fractional_max_impl(
             )
         tables.append(tk.Table(starts, np.full(starts.shape, k, dtype=np.int64), n))
     values, indices = tk.max_forward(x, tables, want_indices or grad)
-    out_values = _args.unbatch(values, batched)
-    out = (out_values, _args.unbatch(indices, batched)) if want_indices else out_values
-    if not grad:
-        return out, None
-
-    def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out_values, batched)
-        grad_in = tk.max_backward(g, indices, in_shape)
-        return _args.unbatch(grad_in, batched)
-
-    return out, pullback
+    return selection_result(
+        op, values, indices, batched, want_indices, grad,
+        lambda g, idx: tk.max_backward(g, idx, in_shape),
+    )
 
 
 @differentiable(fractional_max_impl, ndim=2)

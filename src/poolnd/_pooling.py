@@ -14,7 +14,7 @@ import numpy as np
 
 from . import _args
 from . import _kernels as kernels
-from ._autodiff import differentiable, pullback_grad
+from ._autodiff import differentiable, pullback_grad, selection_result
 from ._shape import window_sizes
 
 __all__ = ["avg_pool", "avg_pool_impl", "max_pool", "max_pool_impl"]
@@ -66,16 +66,10 @@ def max_pool_impl(
     if grad:
         _args.require_differentiable(op, x.dtype)
     values, indices = kernels.max_forward(x, win, with_indices=want_indices or grad)
-    out_values = _args.unbatch(values, batched)
-    out = (out_values, _args.unbatch(indices, batched)) if want_indices else out_values
-    if not grad:
-        return out, None
-
-    def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out_values, batched)
-        return _args.unbatch(kernels.max_backward(g, indices, win), batched)
-
-    return out, pullback
+    return selection_result(
+        op, values, indices, batched, want_indices, grad,
+        lambda g, idx: kernels.max_backward(g, idx, win),
+    )
 
 
 def _divisors(win: _args.Window, count_include_pad: bool) -> list[np.ndarray]:
