@@ -20,6 +20,7 @@ from ._adaptive import (
     adaptive_max_pool3d,
 )
 from ._autodiff import differentiable
+from ._blur import blur_pool1d, blur_pool2d, max_blur_pool1d, max_blur_pool2d
 from ._fractional import fractional_max_pool2d, fractional_max_pool3d
 from ._lp import lp_pool1d, lp_pool2d, lp_pool3d
 from ._pooling import avg_pool_impl, max_pool_impl
@@ -35,11 +36,15 @@ __all__ = [
     "avg_pool1d",
     "avg_pool2d",
     "avg_pool3d",
+    "blur_pool1d",
+    "blur_pool2d",
     "fractional_max_pool2d",
     "fractional_max_pool3d",
     "lp_pool1d",
     "lp_pool2d",
     "lp_pool3d",
+    "max_blur_pool1d",
+    "max_blur_pool2d",
     "max_pool1d",
     "max_pool2d",
     "max_pool3d",

@@ -19,6 +19,7 @@ from ._adaptive_fractional_nn import (
     FractionalMaxPool2d,
     FractionalMaxPool3d,
 )
+from ._blur_nn import BlurPool1d, BlurPool2d, MaxBlurPool1d, MaxBlurPool2d
 from ._layer import Module, _single
 from ._lp_unpool_nn import LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 
@@ -32,11 +33,15 @@ __all__ = [
     "AvgPool1d",
     "AvgPool2d",
     "AvgPool3d",
+    "BlurPool1d",
+    "BlurPool2d",
     "FractionalMaxPool2d",
     "FractionalMaxPool3d",
     "LPPool1d",
     "LPPool2d",
     "LPPool3d",
+    "MaxBlurPool1d",
+    "MaxBlurPool2d",
     "MaxPool1d",
     "MaxPool2d",
     "MaxPool3d",
