@@ -10,7 +10,7 @@ array([[ 1.5, -0.5,  2.5, -1. ]])
 
 from __future__ import annotations
 
-from . import functional, nn
+from . import functional, invariance, nn
 from ._adaptive import global_avg_pool, global_lp_pool, global_max_pool
 from ._autodiff import vjp
 from ._pooling import avg_pool, max_pool
@@ -24,6 +24,7 @@ __all__ = [
     "global_avg_pool",
     "global_lp_pool",
     "global_max_pool",
+    "invariance",
     "max_pool",
     "nn",
     "pooled_length",
