@@ -166,8 +166,9 @@ def test_compare_uses_the_given_pools_and_is_reproducible(rng):
         for a, b in zip(first[name], again[name]):
             np.testing.assert_array_equal(a.change, b.change)
     text = invariance.format_table(first, 3)
-    assert text.splitlines()[0].split()[:3] == ["pooling", "shift", "1..2:"]
-    assert text.splitlines()[1].split() == [
+    assert text.splitlines()[0].split() == ["shifted", "by", "1..2", "cells", "blocks",
+                                            "permuted"]
+    assert text.splitlines()[2].split() == [
         "max3", f"{first['max3'][0].mean_unchanged:.3f}", f"{first['max3'][0].mean_change:.3f}",
         "1.000", "0.000"]
 

@@ -15,11 +15,19 @@ def main(argv: list[str] | None = None) -> int:
         from ._bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv[:1] == ["explain"]:  # so does explain
+        from ._explain import main as explain_main
+
+        return explain_main(argv[1:])
     parser = argparse.ArgumentParser(prog="poolnd", description="PyTorch-exact N-d pooling.")
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("demo", help="the lecture's pooling examples, computed and drawn as text")
     sub.add_parser(
         "bench", help="time poolnd against PyTorch, onnxruntime, NumPy and scikit-image"
+    )
+    sub.add_parser(
+        "explain", help="draw the windows of a pooling call (text, or a figure with -o), or "
+                        "compare shift invariance (--invariance)"
     )
     args = parser.parse_args(argv)
     if args.command == "demo":

@@ -359,16 +359,29 @@ def compare(
 
 
 def format_table(results: dict[str, tuple[Consistency, Consistency]], stride: int) -> str:
-    """The numbers of `compare` as a text table."""
-    head = (f"{'pooling':<10} {'shift 1..' + str(stride - 1) + ': unchanged':>22} "
-            f"{'change':>8}   {'permuted blocks: unchanged':>26} {'change':>8}")
-    lines = [head]
-    for name, (shifts, perms) in results.items():
+    """The numbers of `compare` as a text table, one row per pooling op.
+
+    Examples
+    --------
+    >>> from poolnd import invariance
+    >>> x = invariance.smooth_images(4, 2, 16)
+    >>> print(invariance.format_table(invariance.compare(x), 2))
+                shifted by 1 cell     blocks permuted
+    pooling     unchanged   change    unchanged   change
+    max             0.105    0.613        1.000    0.000
+    average         0.000    0.512        1.000    0.000
+    blur            0.000    0.456        0.000    0.076
+    max-blur        0.000    0.428        0.000    0.240
+    """
+    shifts = "shifted by 1 cell" if stride == 2 else f"shifted by 1..{stride - 1} cells"
+    lines = [f"{'':<10}  {shifts:<20}  blocks permuted",
+             f"{'pooling':<10}  {'unchanged':>9} {'change':>8}    {'unchanged':>9} {'change':>8}"]
+    for name, (shifted, permuted) in results.items():
         lines.append(
-            f"{name:<10} {shifts.mean_unchanged:>22.3f} {shifts.mean_change:>8.3f}   "
-            f"{perms.mean_unchanged:>26.3f} {perms.mean_change:>8.3f}"
+            f"{name:<10}  {shifted.mean_unchanged:>9.3f} {shifted.mean_change:>8.3f}    "
+            f"{permuted.mean_unchanged:>9.3f} {permuted.mean_change:>8.3f}"
         )
-    return "\n".join(lines)
+    return "\n".join(line.rstrip() for line in lines)
 
 
 def smooth_images(
