@@ -1,14 +1,25 @@
-"""``poolnd demo``: the lecture's pooling examples, computed by poolnd and drawn as text."""
+"""``poolnd demo``: a guided tour of pooling, with the lecture's examples computed by poolnd.
+
+The tour: the lecture's 1D max and average pooling; 2D pooling, channel by channel; the
+lecture's two weak-invariance claims (permutations inside a block, small translations),
+measured with `poolnd.invariance`, and Zhang's blur pooling; a figure of overlapping,
+padded windows written to a file; what to try next.
+"""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
 from . import functional as F
+from . import invariance
 
-__all__ = ["demo_text", "draw_windows_1d"]
+__all__ = ["DEFAULT_FIGURE", "demo_text", "draw_windows_1d", "main"]
 
 LECTURE_1D = np.array([1, 2, -1, 0, 2, 3, -2, 0], dtype=np.float64)
+DEFAULT_FIGURE = "poolnd-demo-windows.png"
+FIGURE_CALL = dict(kernel_size=3, stride=2, padding=1)
 
 
 def _fmt(v: float) -> str:
@@ -42,21 +53,20 @@ def _grid(a: np.ndarray) -> list[str]:
     return ["  ".join(_fmt(v).rjust(width) for v in row) for row in a]
 
 
-def demo_text() -> str:
-    """Every section of ``poolnd demo`` as one string."""
+def _indent(text: str) -> list[str]:
+    return ["   " + line if line else "" for line in text.splitlines()]
+
+
+def _lecture_sections() -> list[str]:
     x = LECTURE_1D[np.newaxis]  # one channel, unbatched (C, L)
     mx, av = F.max_pool1d(x, 2)[0], F.avg_pool1d(x, 2)[0]
     out = [
-        "poolnd demo: the lecture's pooling examples, computed by poolnd",
-        "",
         "1. 1D pooling, kernel 2, stride 2 (non-overlapping windows)",
         "   F.max_pool1d(x, 2) and F.avg_pool1d(x, 2) on x = " + str(LECTURE_1D.tolist()),
         "",
-        *("   " + line for line in draw_windows_1d(LECTURE_1D, 2, {"max": mx, "average": av})
-          .splitlines()),
+        *_indent(draw_windows_1d(LECTURE_1D, 2, {"max": mx, "average": av})),
         "",
     ]
-
     planes = np.stack([np.arange(16.0).reshape(4, 4), 100 - np.arange(16.0).reshape(4, 4)])
     pooled = F.max_pool2d(planes, 2)
     out += [
@@ -70,22 +80,98 @@ def demo_text() -> str:
             arrow = "  ->  " if i == 1 else "      "
             out.append(("     " + line + arrow + (right[i] if i < len(right) else "")).rstrip())
     out.append("")
+    return out
 
-    rng = np.random.default_rng(0)
+
+def _invariance_sections() -> list[str]:
     shuffled = LECTURE_1D.reshape(4, 2)[:, ::-1].reshape(1, 8).copy()
-    img = rng.standard_normal((3, 8, 8))
-    blocks = img.reshape(3, 4, 2, 4, 2).transpose(0, 1, 3, 2, 4).reshape(3, 4, 4, 4)
-    permuted = rng.permuted(blocks, axis=-1).reshape(3, 4, 4, 2, 2).transpose(0, 1, 3, 2, 4)
-    same_2d = np.array_equal(F.max_pool2d(img, 2), F.max_pool2d(permuted.reshape(3, 8, 8), 2))
-    out += [
-        "3. Weak invariance: permuting values inside a block leaves the pooled output unchanged",
+    mx, av = F.max_pool1d(LECTURE_1D[np.newaxis], 2)[0], F.avg_pool1d(LECTURE_1D[np.newaxis], 2)[0]
+    images = invariance.smooth_images(16, 3, 32)
+    pools = invariance.standard_pools(2)
+    perms = {name: invariance.permutation_consistency(pool, images, 2)
+             for name, pool in pools.items()}
+    out = [
+        "3. Weak invariance, claim 1: permuting values inside a block leaves the output unchanged",
         f"   x with each block reversed: {shuffled[0].tolist()}",
         f"   max  {F.max_pool1d(shuffled, 2)[0].tolist()}   (was {mx.tolist()})",
         f"   mean {F.avg_pool1d(shuffled, 2)[0].tolist()}   (was {av.tolist()})",
-        f"   random permutations inside every 2x2 block of a (3, 8, 8) array: max pool unchanged: "
-        f"{same_2d}",
+        "   random permutations inside every 2x2 block of 16 smooth 3x32x32 images, fraction "
+        "of outputs unchanged",
+        "   (poolnd.invariance.permutation_consistency):",
+        "   " + ", ".join(f"{name} {p.mean_unchanged:.0%}" for name, p in perms.items()),
+        "   exact for max and average pooling; blur pooling weighs positions, so it is not.",
         "",
-        "Try next: poolnd.max_pool(x, (2, 2, 2)) pools any rank; "
-        "poolnd.vjp(F.max_pool2d, x, 2) gives the gradient.",
     ]
-    return "\n".join(out)
+    toy = np.array([[[0.0, 0, 1, 1, 0, 0, 1, 1, 0, 0, 1, 1]]])
+    moved = np.roll(toy, 1, axis=-1)
+
+    def row(values: np.ndarray) -> str:
+        return "[" + ", ".join(_fmt(v) for v in values[0, 0]) + "]"
+
+    table = invariance.compare(images, 2)
+    out += [
+        "4. Weak invariance, claim 2: small translations. Only roughly (Zhang, ICML 2019):",
+        f"   x = {row(toy)} and x shifted by one cell = {row(moved)}",
+        f"   max pooling (F.max_pool1d(x, 2)):        {row(F.max_pool1d(toy, 2))} -> "
+        f"{row(F.max_pool1d(moved, 2))}",
+        f"   max-blur pooling (F.max_blur_pool1d(x)): {row(F.max_blur_pool1d(toy))} -> "
+        f"{row(F.max_blur_pool1d(moved))}",
+        "   A one-cell shift flips max pooling's outputs between 0 and 1; blurring before",
+        "   subsampling (max-blur: max with stride 1, then blur) moves them by 0.25 (up to 0.5",
+        "   at the reflected ends). On the 16 smooth images, shifted by one cell",
+        "   (poolnd.invariance.compare; change = rms(y' - y) / std(y), lower is more invariant):",
+        "",
+        *_indent(invariance.format_table(table, 2)),
+        "",
+    ]
+    return out
+
+
+def demo_text() -> str:
+    """Every text section of ``poolnd demo`` as one string (the figure is `main`'s)."""
+    lines = [
+        "poolnd demo: a tour of pooling, with the lecture's examples computed by poolnd",
+        "",
+        *_lecture_sections(),
+        *_invariance_sections(),
+    ]
+    return "\n".join(lines).rstrip()
+
+
+def _try_next() -> str:
+    return "\n".join([
+        "6. What to try next",
+        "   poolnd explain --kernel 3 --stride 2 --padding 1         windows on the lecture's "
+        "input, as text",
+        "   poolnd explain --size 9x9 --kernel 3 --dilation 2 --padding 2 -o dilated.png",
+        "   poolnd explain --op avg --size 6x6 --kernel 3 --stride 2 --padding 1 --ceil-mode",
+        "   poolnd explain --invariance -o invariance.png             the comparison above, "
+        "drawn",
+        "   python examples/digits_cnn.py                             a CNN on poolnd layers: "
+        "accuracy and shift consistency",
+        "   poolnd.vjp(F.max_pool2d, x, 2)                            (output, pullback) for "
+        "gradients",
+        "   poolnd.nn.BlurPool2d(channels)                            antialiased-cnns' BlurPool"
+        " on NumPy",
+    ])
+
+
+def main(figure: str | Path | None = DEFAULT_FIGURE) -> int:
+    """Print the tour and write its figure to ``figure`` (None: no figure)."""
+    print(demo_text())
+    print()
+    if figure is None:
+        print("5. (no figure written)")
+    else:
+        from ._explain import explain, save, windows_figure
+
+        x = np.random.default_rng(0).integers(0, 10, size=(7, 7)).astype(np.float64)
+        e = explain("max", x, **FIGURE_CALL)
+        path = save(windows_figure(e), figure)
+        print(f"5. A figure of overlapping, padded windows: {e.call} on a 7x7 input")
+        print(f"   written to {path.resolve()}")
+        print("   (the same as: poolnd explain --size 7x7 --kernel 3 --stride 2 --padding 1 "
+              f"-o {path.name})")
+    print()
+    print(_try_next())
+    return 0

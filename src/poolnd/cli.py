@@ -21,7 +21,12 @@ def main(argv: list[str] | None = None) -> int:
         return explain_main(argv[1:])
     parser = argparse.ArgumentParser(prog="poolnd", description="PyTorch-exact N-d pooling.")
     sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("demo", help="the lecture's pooling examples, computed and drawn as text")
+    demo = sub.add_parser("demo", help="a guided tour: the lecture's examples, a figure, "
+                                        "invariance numbers, what to try next")
+    demo.add_argument("-o", "--output", default=None, metavar="PATH",
+                      help="where to write the tour's figure (default: "
+                           "poolnd-demo-windows.png in the current directory)")
+    demo.add_argument("--no-figure", action="store_true", help="print the text only")
     sub.add_parser(
         "bench", help="time poolnd against PyTorch, onnxruntime, NumPy and scikit-image"
     )
@@ -31,9 +36,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     if args.command == "demo":
-        from ._demo import demo_text
+        from ._demo import DEFAULT_FIGURE
+        from ._demo import main as demo_main
 
-        print(demo_text())
+        return demo_main(None if args.no_figure else (args.output or DEFAULT_FIGURE))
     return 0
 
 
