@@ -106,7 +106,7 @@ def test_text_1d_dilation_leaves_gaps_and_ceil_overhang_is_marked():
     assert text.splitlines() == [
         "max_pool1d(x, kernel_size=2, stride=3, dilation=3, ceil_mode=True): input 8 -> output 3",
         "[v] = the window's maximum; cells a dilated window skips are left blank; "
-        "out = past the padding (ceil_mode): ignored",
+        "out = beyond the padded input (ceil_mode): ignored",
         "position    0   1   2   3   4   5   6   7   8   9",
         "input       5   1   2   7   0   4   3   6 out out",
         "out[0]      5         [7]                          -> 7",
@@ -185,7 +185,7 @@ def test_figure_average_has_no_rings_and_ceil_cells_are_dotted():
     assert _patches(fig, " max") == []
     outside = [p for p in fig.axes[0].patches if p.get_label() == "outside"]
     assert len(outside) == 9 * 9 - 8 * 8
-    assert "dotted: past the padding (ceil_mode), ignored" in fig.texts[-1].get_text()
+    assert "dotted: beyond the padded input (ceil_mode), ignored" in fig.texts[-1].get_text()
 
 
 def test_figure_draws_a_few_of_many_windows_or_the_chosen_ones():

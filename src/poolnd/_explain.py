@@ -107,7 +107,7 @@ class Explanation:
         return list(itertools.product(*(self.positions(a, i) for a, i in enumerate(index))))
 
     def kind(self, cell: tuple[int, ...]) -> str:
-        """``'input'``, ``'padding'`` or ``'outside'`` (past the padding, in ceil mode)."""
+        """``'input'``, ``'padding'`` or ``'outside'`` (beyond the padded input, in ceil mode)."""
         if all(0 <= c < n for c, n in zip(cell, self.x.shape)):
             return "input"
         if all(-p <= c < n + p for c, n, p in zip(cell, self.x.shape, self.padding)):
@@ -232,7 +232,7 @@ def _header(e: Explanation) -> list[str]:
     if any(d > 1 for d in e.dilation):
         notes.append("cells a dilated window skips are left blank")
     if any(e.kind(c) == "outside" for o in np.ndindex(*e.out.shape) for c in e.window(o)):
-        notes.append(f"{past} = past the padding (ceil_mode): ignored")
+        notes.append(f"{past} = beyond the padded input (ceil_mode): ignored")
     if notes:
         lines.append("; ".join(notes))
     return lines
@@ -513,7 +513,7 @@ def windows_figure(e: Explanation, windows: Any = None) -> Figure:
         notes.append("dashed: a dilated window's span, solid: the cells it reads")
     if any(kind(r, c) == "outside" for r, c in
            itertools.product(range(r0, r1 + 1), range(c0, c1 + 1))):
-        notes.append("dotted: past the padding (ceil_mode), ignored")
+        notes.append("dotted: beyond the padded input (ceil_mode), ignored")
     if len(planar) < out_h * out_w:
         notes.append(f"{len(planar)} of {out_h * out_w} windows drawn")
     fig.text(0.5, 0.03, ";  ".join(notes), ha="center", fontsize=9, color="0.3")
