@@ -299,3 +299,22 @@ def test_import_poolnd_does_not_import_matplotlib():
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             env=env, check=True)
     assert result.stdout.strip() == "False"
+
+
+def test_readme_figures_are_made_by_the_readme_commands(tmp_path, capsys):
+    # every figure the README shows comes from a command it lists, which still draws it at
+    # the same size (the pixels themselves depend on the matplotlib version)
+    import re
+
+    from matplotlib.image import imread
+
+    root = Path(__file__).resolve().parents[1]
+    readme = (root / "README.md").read_text()
+    commands = re.findall(r"^poolnd (explain .*) -o (docs/figures/\S+\.png)$", readme, re.M)
+    shown = set(re.findall(r"\]\((docs/figures/\S+\.png)\)", readme))
+    assert shown and {target for _, target in commands} == shown
+    for args, target in commands:
+        out = tmp_path / Path(target).name
+        assert main([*args.split(), "-o", str(out)]) == 0
+        assert imread(out).shape == imread(root / target).shape, target
+    capsys.readouterr()
