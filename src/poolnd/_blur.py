@@ -12,8 +12,8 @@ outputs whose tap lands inside the input (a strided slice of it), and one term p
 output whose tap lands in the padding names the input cell that padding repeats (or
 nothing, for zeros). A product of one term per dimension adds ``weight * input[slices]``
 to ``output[slices]``. Nothing is padded or copied: the extra memory is one output-sized
-scratch array (two for float16, which accumulates in float32), and the pullback, the
-adjoint of the same linear map, runs the terms the other way.
+scratch array, and the pullback, the adjoint of the same linear map, runs the terms the
+other way (float16 accumulates in a float32 array the size of the result, then rounds).
 """
 
 from __future__ import annotations
