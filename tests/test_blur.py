@@ -339,6 +339,8 @@ def test_layer_repr():
      r"BlurPool2d\(\): filt_size must be between 1 and 7"),
     (lambda x: poolnd.nn.MaxBlurPool2d(2, kernel_size=0), ValueError,
      r"MaxBlurPool2d\(\): kernel_size must be positive; got 0"),
+    (lambda x: poolnd.nn.MaxBlurPool2d(2, kernel_size="2"), TypeError,
+     r"MaxBlurPool2d\(\): kernel_size must be an int or a tuple of ints; got '2'"),
     (lambda x: poolnd.nn.BlurPool2d(2).backward(np.ones(1)), RuntimeError,
      r"BlurPool2d.backward\(\) called before any forward call"),
 ])

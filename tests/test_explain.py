@@ -279,6 +279,8 @@ def test_cli_errors(args, message, capsys, tmp_path, monkeypatch):
      r"explain\(\): op must be one of \['max', 'avg'\]; got 'min'"),
     (lambda: explain("max", np.ones((0, 2)), 1), ValueError,
      r"explain\(\): x must be a non-empty 1D or 2D plane; got shape \(0, 2\)"),
+    (lambda: explain("max", ["one", "two"], 1), TypeError,
+     r"explain\(\): x must be an array of real numbers; got \['one', 'two'\]"),
     (lambda: explain("max", [1.0, 2], (1, 1)), ValueError,
      r"max_pool1d\(\): kernel_size must be a single int or a tuple of 1 ints"),
     (lambda: explain("max", [1.0, 2], 2, 1, 2), ValueError,

@@ -218,3 +218,12 @@ def test_standard_pools_1d():
 def test_errors(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_type_errors():
+    with pytest.raises(TypeError, match=r"shift_consistency\(\): max_shift must be an int or a "
+                                        r"tuple of ints; got 1.5"):
+        invariance.shift_consistency(poolnd.nn.MaxPool1d(2), np.ones((1, 1, 8)), 1.5)
+    with pytest.raises(TypeError, match=r"permute_blocks\(\): block must contain ints, not "
+                                        r"bools; got True"):
+        invariance.permute_blocks(np.ones((1, 1, 8)), True, np.random.default_rng())

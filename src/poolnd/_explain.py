@@ -175,7 +175,10 @@ def explain(
     """
     if op not in OPS:
         raise ValueError(f"explain(): op must be one of {list(OPS)}; got {op!r}")
-    plane = np.asarray(x, dtype=np.float64)
+    try:
+        plane = np.asarray(x, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"explain(): x must be an array of real numbers; got {x!r}") from None
     if plane.ndim not in (1, 2) or 0 in plane.shape:
         raise ValueError(
             f"explain(): x must be a non-empty 1D or 2D plane; got shape {plane.shape}"
