@@ -106,11 +106,17 @@ def window_bounds(
 
 
 def window_sizes(
-    out_len: int, in_len: int, kernel: int, stride: int, pad_lo: int, pad_hi: int
+    out_len: int,
+    in_len: int,
+    kernel: int,
+    stride: int,
+    pad_lo: int,
+    pad_hi: int,
+    dilation: int = 1,
 ) -> tuple[list[int], list[int]]:
     """Per output position, the window's size counting padding, and its size inside the input.
 
-    The padded size counts the cells of ``[o * stride - pad_lo, o * stride - pad_lo + kernel)``
+    The padded size counts the cells ``o * stride - pad_lo + j * dilation`` (``j < kernel``)
     that lie inside ``[-pad_lo, in_len + pad_hi)`` (a ceil-mode window's overhang past the high
     padding is not counted, as in PyTorch); the valid size counts those inside ``[0, in_len)``.
 
@@ -120,14 +126,24 @@ def window_sizes(
     ([2, 2, 1], [2, 2, 1])
     >>> window_sizes(out_len=3, in_len=5, kernel=3, stride=2, pad_lo=1, pad_hi=1)
     ([3, 3, 3], [2, 3, 2])
+    >>> window_sizes(out_len=2, in_len=4, kernel=2, stride=1, pad_lo=1, pad_hi=0, dilation=2)
+    ([2, 2], [1, 2])
     """
     padded, valid = [], []
     for o in range(out_len):
         start = o * stride - pad_lo
-        end = min(start + kernel, in_len + pad_hi)
-        padded.append(end - start)
-        valid.append(max(0, min(end, in_len) - max(start, 0)))
+        end = min(start + (kernel - 1) * dilation + 1, in_len + pad_hi)  # one past the last
+        padded.append(_cells(start, end, dilation, start))
+        valid.append(_cells(max(start, 0), min(end, in_len), dilation, start))
     return padded, valid
+
+
+def _cells(lo: int, hi: int, step: int, origin: int) -> int:
+    """How many of ``origin + j * step`` lie in ``[lo, hi)``."""
+    if hi <= lo:
+        return 0
+    first = origin + -(-(lo - origin) // step) * step
+    return 0 if first >= hi else (hi - 1 - first) // step + 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -58,6 +58,8 @@ def max_pool1d(
     dilation: Any = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
+    *,
+    channels_last: bool = False,
 ) -> Any:
     """1D max pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``max_pool1d``.
 
@@ -71,7 +73,7 @@ def max_pool1d(
     """
     return max_pool_impl(
         input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-        op="max_pool1d", ndim=1, grad=False,
+        channels_last=channels_last, op="max_pool1d", ndim=1, grad=False,
     )[0]
 
 
@@ -84,6 +86,8 @@ def max_pool2d(
     dilation: Any = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
+    *,
+    channels_last: bool = False,
 ) -> Any:
     """2D max pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``max_pool2d``.
 
@@ -98,7 +102,7 @@ def max_pool2d(
     """
     return max_pool_impl(
         input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-        op="max_pool2d", ndim=2, grad=False,
+        channels_last=channels_last, op="max_pool2d", ndim=2, grad=False,
     )[0]
 
 
@@ -111,6 +115,8 @@ def max_pool3d(
     dilation: Any = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
+    *,
+    channels_last: bool = False,
 ) -> Any:
     """3D max pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``max_pool3d``.
 
@@ -124,7 +130,7 @@ def max_pool3d(
     """
     return max_pool_impl(
         input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-        op="max_pool3d", ndim=3, grad=False,
+        channels_last=channels_last, op="max_pool3d", ndim=3, grad=False,
     )[0]
 
 
@@ -136,6 +142,8 @@ def avg_pool1d(
     padding: Any = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """1D average pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``avg_pool1d``.
 
@@ -150,7 +158,7 @@ def avg_pool1d(
     """
     return avg_pool_impl(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, None,
-        op="avg_pool1d", ndim=1, grad=False,
+        channels_last=channels_last, op="avg_pool1d", ndim=1, grad=False,
     )[0]
 
 
@@ -163,6 +171,8 @@ def avg_pool2d(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """2D average pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``avg_pool2d``.
 
@@ -177,7 +187,7 @@ def avg_pool2d(
     """
     return avg_pool_impl(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
-        op="avg_pool2d", ndim=2, grad=False,
+        channels_last=channels_last, op="avg_pool2d", ndim=2, grad=False,
     )[0]
 
 
@@ -190,6 +200,8 @@ def avg_pool3d(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """3D average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``avg_pool3d``.
 
@@ -203,5 +215,5 @@ def avg_pool3d(
     """
     return avg_pool_impl(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
-        op="avg_pool3d", ndim=3, grad=False,
+        channels_last=channels_last, op="avg_pool3d", ndim=3, grad=False,
     )[0]

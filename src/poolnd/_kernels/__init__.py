@@ -16,7 +16,14 @@ from . import strided
 from .launch import launch
 from .strided import lowest
 
-__all__ = ["max_backward", "max_forward", "sum_backward", "sum_forward"]
+__all__ = [
+    "max_backward",
+    "max_forward",
+    "min_forward",
+    "sum_backward",
+    "sum_forward",
+    "ufunc_forward",
+]
 
 _COMPILED_DTYPES = frozenset(
     np.dtype(t)
@@ -73,6 +80,52 @@ def max_forward(
     return values, None
 
 
+# The largest flipped copy `min_forward` makes at once, unless the output is larger still.
+_FLIP_BUDGET = 1 << 24
+
+
+def _flip(a: np.ndarray) -> np.ndarray:
+    """An order-reversing bijection: ``-a`` for floats (NaN stays NaN), ``~a`` for integers
+    (``-a - 1`` or ``max - a``: no overflow)."""
+    return np.negative(a) if a.dtype.kind == "f" else np.invert(a)
+
+
+def min_forward(
+    x: np.ndarray, win: Window, with_indices: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Min over each window of ``x``: the max of the flipped input, flipped back.
+
+    The first minimum wins ties and NaN propagates, as for max; a window reading no input
+    cell gives ``+inf`` (the dtype's maximum for integers) and index -1. The flipped copy is
+    made a few planes at a time, so extra memory stays about the output's size.
+    """
+    lead = x.shape[: x.ndim - win.ndim]
+    planes = int(np.prod(lead))
+    flat = x.reshape((planes, *x.shape[len(lead):]))
+    values = np.empty((planes, *win.out_shape), dtype=x.dtype)
+    indices = np.empty(values.shape, dtype=np.int64) if with_indices else None
+    plane_bytes = max(1, flat[:1].nbytes)
+    step = max(1, max(_FLIP_BUDGET, values.nbytes) // plane_bytes)
+    for start in range(0, planes, step):
+        part = slice(start, min(start + step, planes))
+        v, i = max_forward(_flip(flat[part]), win, with_indices)
+        values[part] = _flip(v)
+        if indices is not None:
+            indices[part] = i
+    shape = lead + win.out_shape
+    return values.reshape(shape), None if indices is None else indices.reshape(shape)
+
+
+def ufunc_forward(x: np.ndarray, win: Window, ufunc: np.ufunc) -> np.ndarray:
+    """Reduce each window with a binary ufunc from its identity, cells in row-major order;
+    padding cells are the identity. The result has the ufunc's dtype for two ``x``."""
+    out_dtype = ufunc.resolve_dtypes((x.dtype, x.dtype, None))[-1]
+    reducer = strided.UfuncReducer(x, win, ufunc, out_dtype)
+    with np.errstate(all="ignore"):
+        strided.reduce_windows(x, win, reducer)
+    return reducer.total
+
+
 def _sum_dtype(dtype: np.dtype) -> np.dtype:
     """Accumulator of a window sum: float32 for float16/32, int64 (uint64) for integers."""
     if dtype.kind == "f":
@@ -111,17 +164,24 @@ def _divide(total: np.ndarray, divisor: np.ndarray, dtype: np.dtype) -> np.ndarr
 
 
 def sum_forward(
-    x: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int
+    x: np.ndarray,
+    win: Window,
+    divisors: list[np.ndarray],
+    scale: int,
+    out_dtype: np.dtype | None = None,
 ) -> np.ndarray:
-    """Each window's sum divided by ``scale`` times the outer product of ``divisors``."""
+    """Each window's sum divided by ``scale`` times the outer product of ``divisors``, in
+    ``out_dtype`` (default: the input's). A zero divisor (a window reading no input cell,
+    counted without padding) gives NaN for floats and 0 for integers."""
     acc = _sum_dtype(x.dtype)
+    dtype = x.dtype if out_dtype is None else np.dtype(out_dtype)
     if not _compiled(win, x.dtype) or acc == np.uint64 or x.size == 0:
         with np.errstate(all="ignore"):  # inf - inf and float16 overflow, as in PyTorch
             reducer = strided.SumReducer(x, win, acc)
             strided.reduce_windows(x, win, reducer)
-            return _divide(reducer.total, _outer(divisors, scale), x.dtype)
+            return _divide(reducer.total, _outer(divisors, scale), dtype)
     lead = x.shape[: x.ndim - win.ndim]
-    out = np.empty(lead + win.out_shape, dtype=x.dtype)
+    out = np.empty(lead + win.out_shape, dtype=dtype)
     src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
     _run("sum_rows", _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2],
          src, dst, np.zeros(1, acc), acc.kind == "f", _geometry(win), *_padded3(divisors),
