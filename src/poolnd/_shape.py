@@ -46,9 +46,9 @@ def pooled_length(
     """Number of windows along one dimension.
 
     ``floor((length + pad_lo + pad_hi - effective_kernel) / stride) + 1`` (``ceil`` when
-    ``ceil_mode``); in ceil mode a last window that would start in the high padding is
-    dropped, as PyTorch does (pytorch/pytorch#45357). The result may be below 1; callers
-    decide whether that is an error.
+    ``ceil_mode``); in ceil mode the extra last window is dropped when it would start in the
+    high padding, as PyTorch does (pytorch/pytorch#45357); windows that floor mode counts are
+    always kept. The result may be below 1; callers decide whether that is an error.
 
     Parameters
     ----------
@@ -74,13 +74,16 @@ def pooled_length(
     3
     >>> pooled_length(5, 3, 2, 1, 1, ceil_mode=True)
     3
+    >>> pooled_length(1, 1, 1, 0, 1, ceil_mode=True)  # the second window is all padding
+    2
     """
     span = length + pad_lo + pad_hi - effective_kernel(kernel, dilation)
-    if ceil_mode:
-        span += stride - 1
-    out = span // stride + 1
-    if ceil_mode and (out - 1) * stride >= length + pad_lo:
-        out -= 1
+    floor = span // stride + 1
+    if not ceil_mode:
+        return floor
+    out = (span + stride - 1) // stride + 1
+    if out > floor and (out - 1) * stride >= length + pad_lo:
+        out -= 1  # only the window ceil mode adds is dropped (large per-side padding)
     return out
 
 
