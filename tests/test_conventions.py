@@ -473,3 +473,39 @@ def test_pool_named_reducers_are_the_named_ops(rng):
     for reducer in ("max", "min", "sum", "mean"):
         out, pullback = poolnd.vjp(poolnd.pool, x, reducer, *args)
         assert pullback(np.ones_like(out)).shape == x.shape
+
+
+# --------------------------------------------------------------------------------------------
+# the README's conventions table, against the other frameworks' documented results
+
+
+def test_same_padding_examples_of_onnx_keras_and_flax():
+    # input 1..6, kernel 3, stride 2, as onnxruntime, Keras and Flax compute it
+    x = np.arange(1.0, 7.0)[None]
+    assert_identical(poolnd.max_pool(x, (3,), 2, "same"), np.array([[3.0, 5.0, 6.0]]))
+    assert_identical(poolnd.max_pool(x, (3,), 2, "same_lower"), np.array([[2.0, 4.0, 6.0]]))
+    keras = poolnd.avg_pool(x, (3,), 2, "same", count_include_pad=False)  # pads not counted
+    assert_identical(keras, np.array([[2.0, 4.0, 5.5]]))
+    flax = poolnd.avg_pool(x, (3,), 2, "same")  # pads counted
+    np.testing.assert_allclose(flax, [[2.0, 4.0, 11 / 3]], rtol=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(7, 5), (6, 4), (3, 9)])
+def test_block_reduce_conventions(shape, rng):
+    from skimage.measure import block_reduce
+
+    img = rng.standard_normal(shape)
+    h, w = shape
+    end = ((0, -h % 2), (0, -w % 2))
+    np.testing.assert_allclose(poolnd.avg_pool(img[None], (2, 2), padding=end)[0],
+                               block_reduce(img, (2, 2), np.mean), rtol=1e-12)
+    assert_identical(poolnd.max_pool(img[None], (2, 2), padding=end)[0],
+                     block_reduce(img, (2, 2), np.max, cval=-np.inf))
+
+
+def test_onnx_storage_order_conversion_of_the_readme(rng):
+    x = rng.standard_normal((1, 1, 4, 5))
+    _, i = F.max_pool2d(x, 2, return_indices=True)
+    h, w = np.unravel_index(i, (4, 5))
+    column_major = np.ravel_multi_index(np.unravel_index(i, (4, 5))[::-1], (5, 4))
+    assert np.array_equal(column_major, h + w * 4)
