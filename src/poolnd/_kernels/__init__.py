@@ -36,6 +36,17 @@ def _run(name: str, work: int, total: int, *args: Any) -> None:
     launch("compiled", name, work, total, *args)
 
 
+def _tiles(win: Window) -> tuple[int, int, int] | None:
+    """``(kd, kh, kw)`` when the windows tile the input without overlap, padding, dilation
+    or partial windows (the `blocks` kernels' case), else None."""
+    if win.kernel != win.stride or set(win.dilation) != {1} or \
+            any(lo or hi for lo, hi in win.pad) or \
+            any(o * k > n for o, k, n in zip(win.out_shape, win.kernel, win.in_shape)):
+        return None
+    kd, kh, kw = (1,) * (3 - win.ndim) + win.kernel
+    return kd, kh, kw
+
+
 def _compiled(win: Window, dtype: np.dtype) -> bool:
     return win.ndim <= 3 and dtype in _COMPILED_DTYPES
 
@@ -71,6 +82,15 @@ def max_forward(
     values = np.empty(lead + win.out_shape, dtype=x.dtype)
     src, dst = _planes(x, win.in_shape), _planes(values, win.out_shape)
     work, rows = _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
+    tiles = _tiles(win)
+    if tiles is not None:
+        if with_indices:
+            indices = np.empty(values.shape, dtype=np.int64)
+            launch("blocks", "block_argmax", work, rows, src, dst,
+                   _planes(indices, win.out_shape), *tiles)
+            return values, indices
+        launch("blocks", "block_max", work, rows, src, dst, *tiles)
+        return values, None
     if with_indices:
         indices = np.empty(values.shape, dtype=np.int64)
         _run("argmax_rows", work, rows, src, dst, _planes(indices, win.out_shape),
@@ -183,6 +203,13 @@ def sum_forward(
     lead = x.shape[: x.ndim - win.ndim]
     out = np.empty(lead + win.out_shape, dtype=dtype)
     src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
+    tiles = _tiles(win)
+    if tiles is not None and all(np.all(d == d[0]) for d in divisors):
+        divisor = scale * int(np.prod([int(d[0]) for d in divisors]))
+        launch("blocks", "block_sum", _work(win, src.shape[0]),
+               dst.shape[0] * dst.shape[1] * dst.shape[2], src, dst, np.zeros(1, acc),
+               acc.kind == "f", np.array([divisor], acc), *tiles)
+        return out
     _run("sum_rows", _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2],
          src, dst, np.zeros(1, acc), acc.kind == "f", _geometry(win), *_padded3(divisors),
          scale)
