@@ -216,6 +216,23 @@ def sum_forward(
     return out
 
 
+# Rows at least this wide take the tile kernel of the average backward; on narrower rows the
+# windowed scatter is faster (single-threaded: 1.3-2.2x faster at 112 and 8192 wide, 0.7-0.9x
+# at 28 and 56).
+_SPREAD_MIN_WIDTH = 64
+
+
+def _zero_tails(grad: np.ndarray, win: Window) -> None:
+    """Zero the input rows (and planes) past the last tile, which the tile kernels leave."""
+    nd = win.ndim
+    for axis in range(nd - 1):  # every spatial axis but the last, which the kernels finish
+        covered = win.out_shape[axis] * win.kernel[axis]
+        if covered < win.in_shape[axis]:
+            index = [slice(None)] * grad.ndim
+            index[grad.ndim - nd + axis] = slice(covered, None)
+            grad[tuple(index)] = 0
+
+
 def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
     """Scatter-add each output gradient to the input cell its index names (-1: nowhere)."""
     lead = g.shape[: g.ndim - win.ndim]
@@ -240,6 +257,15 @@ def sum_backward(
             return strided.scatter_passes(delta, win, lead)
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     dst = _planes(grad, win.in_shape)
+    tiles = _tiles(win)
+    if tiles is not None and win.in_shape[-1] >= _SPREAD_MIN_WIDTH and \
+            all(np.all(d == d[0]) for d in divisors):
+        src = _planes(g, win.out_shape)
+        divisor = scale * int(np.prod([int(d[0]) for d in divisors]))
+        launch("blocks", "block_spread", grad.size, src.shape[0] * src.shape[1] * src.shape[2],
+               src, dst, np.zeros(1, g.dtype), np.array([divisor], g.dtype), *tiles)
+        _zero_tails(grad, win)
+        return grad
     _run("scatter_windows", _work(win, dst.shape[0]), dst.shape[0],
          _planes(g, win.out_shape), dst, _geometry(win), *_padded3(divisors), scale)
     return grad

@@ -18,7 +18,7 @@ import numba as nb
 
 from .compiled import _chunk
 
-__all__ = ["block_argmax", "block_max", "block_sum"]
+__all__ = ["block_argmax", "block_max", "block_spread", "block_sum"]
 
 _SERIAL = {"nogil": True, "cache": True, "error_model": "numpy"}
 _PARALLEL = {**_SERIAL, "parallel": True}
@@ -272,3 +272,60 @@ def block_sum(x, out, zero, floating, divisor, kd, kh, kw, n_chunks):  # pragma:
     for chunk in nb.prange(n_chunks):
         start, stop = _chunk(chunk, n_chunks, total)
         _block_sum_chunk(x, out, zero, floating, divisor, kd, kh, kw, start, stop)
+
+
+# ---- average backward: each input cell of a tile gets exactly one contribution, written
+# directly (``+ 0`` as PyTorch's ``zero += grad`` turns -0.0 into +0.0); tail columns no
+# window reads are zeroed here, tail rows by the caller. (Max backward stays a scatter into
+# a zeroed plane: writing whole tiles of selected-or-zero cells measured slower.)
+
+
+@nb.njit(**_SERIAL)
+def _spread_row(delta, dst, n, kw, zero):  # pragma: no cover - compiled
+    """``dst[j * kw + c] = delta[j]`` for every ``c``; zeros past the last tile."""
+    if kw == 1:
+        for j in range(n):
+            dst[j] = delta[j]
+    elif kw == 2:
+        for j in range(n):
+            v = delta[j]
+            dst[2 * j], dst[2 * j + 1] = v, v
+    elif kw == 4:
+        for j in range(n):
+            v = delta[j]
+            dst[4 * j], dst[4 * j + 1], dst[4 * j + 2], dst[4 * j + 3] = v, v, v, v
+    else:
+        for j in range(n):
+            for c in range(kw):
+                dst[j * kw + c] = delta[j]
+    for i in range(n * kw, dst.shape[0]):
+        dst[i] = zero
+
+
+@nb.njit(**_SERIAL)
+def _block_spread_chunk(  # pragma: no cover - compiled
+    grad_out, grad_in, zero, divisor, kd, kh, kw, start, stop
+):
+    """Output rows ``start .. stop - 1`` of `block_spread`."""
+    out_d, out_h, out_w = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
+    delta = zero.repeat(out_w)
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        g = grad_out[p, od, oh]
+        for j in range(out_w):
+            delta[j] = g[j] / divisor[0] + zero[0]
+        for a in range(kd):
+            for b in range(kh):
+                _spread_row(delta, grad_in[p, od * kd + a, oh * kh + b], out_w, kw, zero[0])
+
+
+@nb.njit(**_PARALLEL)
+def block_spread(  # pragma: no cover - compiled
+    grad_out, grad_in, zero, divisor, kd, kh, kw, n_chunks
+):
+    """Backward of tile averages: each tile cell gets ``grad / divisor[0]`` (in the gradient
+    dtype); input rows past the last tile are left to the caller."""
+    total = grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _block_spread_chunk(grad_out, grad_in, zero, divisor, kd, kh, kw, start, stop)
