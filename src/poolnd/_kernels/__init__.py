@@ -7,6 +7,7 @@ passes (`strided`), which serve any rank and dtype. Both give identical results.
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 import numpy as np
@@ -61,13 +62,13 @@ def _geometry(win: Window) -> np.ndarray:
 
 def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
     """A C-contiguous ``(planes, D, H, W)`` view (or copy) of ``a``."""
-    planes = int(np.prod(a.shape[: a.ndim - len(spatial)]))
+    planes = math.prod(a.shape[: a.ndim - len(spatial)])
     return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(spatial)) + spatial)
 
 
 def _work(win: Window, planes: int) -> int:
     """Cells visited: outputs times the kernel volume."""
-    return planes * int(np.prod(win.out_shape)) * int(np.prod(win.kernel))
+    return planes * math.prod(win.out_shape) * math.prod(win.kernel)
 
 
 def max_forward(
@@ -120,7 +121,7 @@ def min_forward(
     made a few planes at a time, so extra memory stays about the output's size.
     """
     lead = x.shape[: x.ndim - win.ndim]
-    planes = int(np.prod(lead))
+    planes = math.prod(lead)
     flat = x.reshape((planes, *x.shape[len(lead):]))
     values = np.empty((planes, *win.out_shape), dtype=x.dtype)
     indices = np.empty(values.shape, dtype=np.int64) if with_indices else None
@@ -205,7 +206,7 @@ def sum_forward(
     src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
     tiles = _tiles(win)
     if tiles is not None and all(np.all(d == d[0]) for d in divisors):
-        divisor = scale * int(np.prod([int(d[0]) for d in divisors]))
+        divisor = scale * math.prod(int(d[0]) for d in divisors)
         launch("blocks", "block_sum", _work(win, src.shape[0]),
                dst.shape[0] * dst.shape[1] * dst.shape[2], src, dst, np.zeros(1, acc),
                acc.kind == "f", np.array([divisor], acc), *tiles)
@@ -240,7 +241,7 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
         with np.errstate(all="ignore"):
             return strided.scatter_indices(g, indices, win.in_shape)
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
-    planes = int(np.prod(lead))
+    planes = math.prod(lead)
     _run("scatter_argmax", g.size, planes, np.ascontiguousarray(g).reshape(planes, -1),
          np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1))
     return grad
@@ -261,7 +262,7 @@ def sum_backward(
     if tiles is not None and win.in_shape[-1] >= _SPREAD_MIN_WIDTH and \
             all(np.all(d == d[0]) for d in divisors):
         src = _planes(g, win.out_shape)
-        divisor = scale * int(np.prod([int(d[0]) for d in divisors]))
+        divisor = scale * math.prod(int(d[0]) for d in divisors)
         launch("blocks", "block_spread", grad.size, src.shape[0] * src.shape[1] * src.shape[2],
                src, dst, np.zeros(1, g.dtype), np.array([divisor], g.dtype), *tiles)
         _zero_tails(grad, win)
