@@ -128,7 +128,7 @@ def onnx_geometry(
             size = _length(n, k, s, d, lo, hi, ceil_mode, drop_last)
         if size < 0:
             raise ValueError(
-                f"run_node(): {op} input is too small for its window in spatial dimension {i}: "
+                f"run_node(): {op} input X is too small for its window in spatial dimension {i}: "
                 f"size {n} with kernel_shape {k}, strides {s}, dilations {d} and pads "
                 f"({lo}, {hi}) gives output size {size}"
             )

@@ -40,7 +40,7 @@ def _onnx() -> Any:
     """The ``onnx`` package, imported on first use."""
     try:
         return importlib.import_module("onnx")
-    except ImportError:  # pragma: no cover - onnx is a test dependency
+    except ImportError:
         raise ImportError(
             "run_node(): the onnx package is needed to read ONNX nodes (pip install onnx)"
         ) from None
@@ -125,14 +125,11 @@ def _attributes(onnx: Any, node: Any, schema: Any, label: str) -> dict[str, Any]
 
 
 def _allowed_dtypes(onnx: Any, schema: Any, type_str: str) -> list[np.dtype]:
-    for constraint in schema.type_constraints:
-        if constraint.type_param_str == type_str:
-            names = [t[len("tensor("):-1].upper() for t in constraint.allowed_type_strs]
-            return [
-                np.dtype(onnx.helper.tensor_dtype_to_np_dtype(getattr(onnx.TensorProto, n)))
-                for n in names
-            ]
-    raise AssertionError(f"no type constraint {type_str!r}")  # pragma: no cover
+    """The NumPy dtypes of a type parameter (``'T'``) of the schema."""
+    allowed = {c.type_param_str: c.allowed_type_strs for c in schema.type_constraints}
+    names = [t[len("tensor("):-1].upper() for t in allowed[type_str]]  # 'tensor(float)'
+    return [np.dtype(onnx.helper.tensor_dtype_to_np_dtype(getattr(onnx.TensorProto, n)))
+            for n in names]
 
 
 def _inputs(onnx: Any, node: Any, schema: Any, inputs: Any, label: str) -> list[Any]:
@@ -329,26 +326,34 @@ def run_node(node: Any, inputs: Sequence[Any], *, opset: int | None = None
     -----
     * Output size: floor by default. ``ceil_mode`` rounds up; from opset 22 a last window
       that would start in the end padding is dropped (onnxruntime and PyTorch drop it at
-      every opset; onnx's shape inference and spec text before 22 keep it, and so does
+      every opset; the spec text and onnx's shape inference before 22 keep it, and so does
       poolnd there: such a window holds padding only). ``SAME_UPPER``/``SAME_LOWER`` give
-      ``ceil(in / stride)`` outputs, the odd padding cell at the end / start, and no padding
-      where the total would be negative (onnxruntime refuses MaxPool there and crops the
-      input for AveragePool 19+ and LpPool); ``VALID`` is no padding.
+      ``ceil(in / stride)`` outputs, the total padding ``(out - 1) * stride + (kernel - 1) *
+      dilation + 1 - in`` split with its odd cell at the end / start (onnxruntime leaves the
+      dilation out of that formula, and so gives fewer outputs when dilations > 1), no
+      padding where the total would be negative (onnxruntime refuses MaxPool there). ``VALID``
+      is no padding. Pads may be as large as the spec allows (onnxruntime refuses pads >=
+      kernel).
     * MaxPool: the first maximum in row-major window order wins ties; NaN propagates (a
-      window holding NaN gives NaN, where onnxruntime's MaxPool may skip it). A window of
-      padding only gives -inf (onnxruntime: the dtype's lowest finite value) and index -1.
-      ``Indices`` are flat over the whole ``(N, C, *spatial)`` input, the spatial part
-      column-major with ``storage_order=1``. Values and indices equal onnxruntime's on
-      NaN-free data, bit for bit.
+      window holding NaN gives NaN and the index of a NaN cell, where onnxruntime's MaxPool
+      skips NaN: every NaN without the Indices output, all but a window's first cell with
+      it; its GlobalMaxPool skips every NaN). A window of -inf cells gives -inf
+      (onnxruntime's MaxPool without Indices and GlobalMaxPool: the lowest float). A window
+      of padding only gives -inf and index -1 (onnxruntime: the lowest float, and an index
+      made of the plane's offset and a negative sentinel). ``Indices`` are flat over
+      the whole ``(N, C, *spatial)`` input, the spatial part column-major with
+      ``storage_order=1``. Otherwise values and indices equal onnxruntime's bit for bit.
     * AveragePool: ``count_include_pad`` counts explicit and automatic padding, never the
-      ceil-mode overhang past the end padding. LpPool: ``(sum |x| ** p) ** (1 / p)`` over
-      the window's input cells, padding adding nothing.
+      ceil-mode overhang past the end padding; a window without a counted cell is 0 / 0,
+      NaN (onnxruntime: 0). LpPool: ``(sum |x| ** p) ** (1 / p)`` over the window's input
+      cells, padding adding nothing (as onnxruntime; onnx's reference scales partial ceil
+      windows by the kernel volume).
     * MaxUnpool: ``I`` holds flat indices into the whole output (N and C included), read in
       the shape of ``output_shape`` when given (as onnxruntime and PyTorch do; onnx's
       reference and its test ``test_maxunpool_export_with_output_shape`` read them in the
       inferred shape and pad the result instead). Repeated indices: the last value in
-      row-major order wins.
-    * Pads may be as large as the spec allows (onnxruntime refuses pads >= kernel).
+      row-major order wins. Any ``output_shape`` that holds the indices is accepted
+      (onnxruntime refuses one smaller than the inferred shape).
 
     Examples
     --------
