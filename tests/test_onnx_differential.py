@@ -9,9 +9,12 @@ norms equal within float rounding.
 
 Where the two differ by design (documented in `poolnd.onnx.run_node`):
 
-* NaN: onnxruntime's MaxPool skips a NaN that is not its window's first cell, and its
-  GlobalMaxPool skips every NaN; poolnd propagates NaN (the window gives NaN and points at
-  a NaN cell). On windows without NaN they agree bit for bit.
+* NaN: onnxruntime's MaxPool skips NaN (with the Indices output, every NaN but a window's
+  first cell; without it, every NaN), and so does its GlobalMaxPool; poolnd propagates NaN
+  (the window gives NaN and points at a NaN cell). On windows without NaN they agree bit
+  for bit.
+* -inf: onnxruntime's MaxPool without Indices and its GlobalMaxPool give the lowest float
+  for a window of -inf cells; poolnd gives -inf.
 * A window of padding only (dilation): MaxPool gives -inf where onnxruntime gives the
   dtype's lowest float (both give index -1); AveragePool without ``count_include_pad``
   gives NaN (0 / 0) where onnxruntime gives 0.
@@ -277,11 +280,33 @@ def test_onnxruntime_skips_nan_that_poolnd_propagates():
     values, indices = run_node(node, [x])
     ort_values, ort_indices = ort_run(node, [x], OPSET, [np.float32, np.int64])
     assert ort_values[0, 0, 0] == 1.0 and ort_indices[0, 0, 0] == 0  # the NaN is skipped
+    assert np.isnan(ort_values[0, 0, 1])  # a window's first cell is kept
     assert np.isnan(values).all() and indices.tolist() == [[[1, 1]]]
+    node = helper.make_node("MaxPool", ["X"], ["Y"], kernel_shape=[2])
+    (ort_values,) = ort_run(node, [x], OPSET, [np.float32])
+    assert ort_values.tolist() == [[[1.0, 2.0]]]  # without Indices, every NaN is skipped
+    assert np.isnan(run_node(node, [x])[0]).all()
     node = helper.make_node("GlobalMaxPool", ["X"], ["Y"])
     (ort_global,) = ort_run(node, [x], OPSET, [np.float32])
     assert ort_global.item() == 2.0
     assert np.isnan(run_node(node, [x])[0]).all()
+
+
+def test_windows_of_minus_inf_give_minus_inf():
+    """onnxruntime's MaxPool without Indices and its GlobalMaxPool start from the lowest
+    float, so -inf cells never replace it."""
+    x = np.array([[[-np.inf, -np.inf, 1.0]]], np.float32)
+    lowest = float(np.finfo(np.float32).min)
+    for op, attrs, want in (("MaxPool", {"kernel_shape": [2]}, [-np.inf, 1.0]),
+                            ("GlobalMaxPool", {}, [1.0])):
+        node = helper.make_node(op, ["X"], ["Y"], **attrs)
+        assert run_node(node, [x])[0].ravel().tolist() == want
+    node = helper.make_node("MaxPool", ["X"], ["Y"], kernel_shape=[2])
+    assert ort_run(node, [x], OPSET, [np.float32])[0].ravel().tolist() == [lowest, 1.0]
+    node = helper.make_node("GlobalMaxPool", ["X"], ["Y"])
+    y = x[..., :2]
+    assert run_node(node, [y])[0].item() == -np.inf
+    assert ort_run(node, [y], OPSET, [np.float32])[0].item() == lowest
 
 
 @settings(max_examples=150)
@@ -541,3 +566,69 @@ def test_ceil_window_kept_before_opset_22():
     old = run_node(node, [x], opset=12)[0]
     assert old.shape == inferred_shape("MaxPool", x, attrs, 12) == (1, 1, 2, 2)
     assert old[0, 0, 0, 0] == 1.0 and (old[0, 0].ravel()[1:] == -np.inf).all()
+
+
+# --------------------------------------------------------------------------------------------
+# beyond what onnxruntime accepts: output shapes against onnx's shape inference, large pads
+
+
+@st.composite
+def any_windows(draw, auto_pads=AUTO_PADS):
+    """Windows with pads up to past the dilated kernel and SAME padding of any total."""
+    rank = draw(st.integers(1, 3))
+    auto_pad = draw(st.sampled_from(auto_pads))
+    kernel = [draw(st.integers(1, 4)) for _ in range(rank)]
+    strides = [draw(st.integers(1, 4)) for _ in range(rank)]
+    dil = [draw(st.integers(1, 3)) for _ in range(rank)]
+    pads = [0] * (2 * rank)
+    if auto_pad == "NOTSET":
+        pads = [draw(st.integers(0, (kernel[i % rank] - 1) * dil[i % rank] + 2))
+                for i in range(2 * rank)]
+    spatial = []
+    for i in range(rank):
+        eff = (kernel[i] - 1) * dil[i] + 1
+        least = {"NOTSET": max(1, eff - pads[i] - pads[i + rank]), "VALID": eff}.get(auto_pad, 1)
+        spatial.append(draw(st.integers(least, least + 6)))
+    attrs = {"kernel_shape": kernel, "strides": strides, "dilations": dil,
+             "ceil_mode": draw(st.integers(0, 1))}
+    attrs.update({"pads": pads} if auto_pad == "NOTSET" else {"auto_pad": auto_pad})
+    return (1, 2, *spatial), attrs
+
+
+@settings(max_examples=200)
+@given(any_windows(), st.sampled_from([("MaxPool", 10), ("MaxPool", 12), ("MaxPool", 22),
+                                       ("AveragePool", 19), ("AveragePool", 22),
+                                       ("LpPool", 18), ("LpPool", 22)]))
+def test_output_shapes_match_onnx_shape_inference(window, op_opset):
+    op, opset = op_opset
+    shape, attrs = window
+    if opset < 22 and attrs["ceil_mode"] and attrs.get("auto_pad", "").startswith("SAME"):
+        # no padding where the SAME total is negative: ceil(in / stride) outputs, where
+        # shape inference before opset 22 applies the ceil rule to unpadded input
+        totals = [(-(-n // s) - 1) * s + (k - 1) * d + 1 - n for n, k, s, d in
+                  zip(shape[2:], attrs["kernel_shape"], attrs["strides"], attrs["dilations"])]
+        assume(min(totals) >= 0)
+    x = np.zeros(shape, np.float32)
+    (got,) = run_node(helper.make_node(op, ["X"], ["Y"], **attrs), [x], opset=opset)
+    assert got.shape == inferred_shape(op, x, attrs, opset)
+
+
+@settings(max_examples=150)
+@given(any_windows(auto_pads=("NOTSET",)), st.integers(0, 2**32 - 1))
+def test_max_pool_with_large_pads_matches_onnxruntime_on_padded_input(window, seed):
+    """Pads onnxruntime refuses (>= kernel) against its MaxPool of the input padded with -inf
+    beforehand (floor mode: there the windows are the same). A window of -inf cells is -inf
+    here, the lowest float in onnxruntime's MaxPool without Indices."""
+    shape, attrs = window
+    attrs = dict(attrs, ceil_mode=0)
+    x = data(seed, shape, np.float32, False)
+    (got,) = run_node(helper.make_node("MaxPool", ["X"], ["Y"], **attrs), [x])
+    rank = x.ndim - 2
+    pads = attrs["pads"]
+    padded = np.pad(x, [(0, 0), (0, 0), *zip(pads[:rank], pads[rank:])],
+                    constant_values=-np.inf)
+    unpadded = {k: v for k, v in attrs.items() if k != "pads"}
+    (want,) = ort_run(helper.make_node("MaxPool", ["X"], ["Y"], **unpadded), [padded], OPSET,
+                      [np.float32])
+    want = np.where(want == np.finfo(np.float32).min, np.float32(-np.inf), want)
+    np.testing.assert_array_equal(got, want, strict=True)
