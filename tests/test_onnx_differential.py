@@ -270,6 +270,47 @@ def test_opsets_7_and_8_match_onnxruntime(window, op_opset, flag, seed):
         check_average(x, dict(attrs, count_include_pad=flag), opset=opset)
 
 
+@pytest.mark.parametrize(
+    "op, shape, attrs",
+    [
+        ("MaxPool", (0, 2, 5), {"kernel_shape": [2], "strides": [2]}),
+        ("AveragePool", (0, 2, 5), {"kernel_shape": [2], "strides": [2]}),
+        ("LpPool", (0, 2, 5), {"kernel_shape": [2], "strides": [2]}),
+        ("GlobalMaxPool", (0, 2, 5), {}),
+        ("GlobalAveragePool", (0, 2, 5), {}),
+        ("MaxPool", (1, 2, 1), {"kernel_shape": [2], "dilations": [3], "pads": [1, 1]}),
+        ("AveragePool", (2, 1, 1), {"kernel_shape": [2], "dilations": [3], "pads": [1, 1]}),
+    ],
+)
+def test_empty_batches_and_outputs_match_onnxruntime(op, shape, attrs):
+    """N = 0, and an output of size 0 (a dilated window longer than the padded input)."""
+    x = np.zeros(shape, np.float32)
+    outputs = ["Y", "I"] if op == "MaxPool" else ["Y"]
+    node = helper.make_node(op, ["X"], outputs, **attrs)
+    got = run_node(node, [x])
+    want = ort_run(node, [x], OPSET, [np.float32, np.int64][: len(outputs)])
+    for g, w in zip(got, want, strict=True):
+        np.testing.assert_array_equal(g, w, strict=True)
+
+
+def test_omitted_optional_names():
+    """An empty Indices name computes no indices; an absent output_shape is the inferred
+    shape, given as None or left out of the node."""
+    x = data(3, (2, 3, 4, 4), np.float32, False)
+    values, none = run_node(helper.make_node("MaxPool", ["X"], ["Y", ""], kernel_shape=[2, 2],
+                                             strides=[2, 2]), [x])
+    assert none is None
+    values, indices = run_node(helper.make_node("MaxPool", ["X"], ["Y", "I"],
+                                                kernel_shape=[2, 2], strides=[2, 2]), [x])
+    attrs = {"kernel_shape": [2, 2], "strides": [2, 2]}
+    two = helper.make_node("MaxUnpool", ["X", "I"], ["Y"], **attrs)
+    three = helper.make_node("MaxUnpool", ["X", "I", ""], ["Y"], **attrs)
+    (want,) = ort_run(two, [values, indices], OPSET, [np.float32])
+    for unpool in (two, three):
+        (got,) = run_node(unpool, [values, indices, None][: len(unpool.input)])
+        np.testing.assert_array_equal(got, want, strict=True)
+
+
 # --------------------------------------------------------------------------------------------
 # NaN: poolnd propagates it, onnxruntime may skip it
 

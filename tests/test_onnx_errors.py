@@ -66,6 +66,8 @@ CASES = [
      ("MaxPool-11 input X must be of dtype float16, float32, float64", "got int8")),
     (node("AveragePool", outputs=("Y", "I"), **POOL), [X], {}, V,
      ("AveragePool-22 has at most 1 output", "['Y', 'I']")),
+    (node(outputs=("Y", "I"), **POOL), [X], {"opset": 7}, V,
+     ("MaxPool-1 has at most 1 output", "['Y', 'I']")),
     (node(**POOL), [np.zeros((2, 4), np.float32)], {}, V,
      ("MaxPool-22 input X must have at least 3 dims", "(2, 4)")),
     (node(**POOL), [np.zeros((1, 0, 4, 4), np.float32)], {}, V,
