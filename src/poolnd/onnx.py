@@ -32,7 +32,6 @@ OPS = (
     "MaxUnpool",
 )
 
-_WINDOWED = ("AveragePool", "LpPool", "MaxPool")
 _DROP_LAST_SINCE = 22  # ceil mode drops a window starting in the end padding (spec text)
 
 
@@ -216,15 +215,21 @@ def _spatial_input(label: str, x: np.ndarray) -> None:
         )
 
 
-def _window(label: str, attrs: dict[str, Any], x: np.ndarray, drop_last: bool
-            ) -> ev.Geometry:
-    rank = x.ndim - 2
+def _kernel(label: str, attrs: dict[str, Any], x: np.ndarray) -> tuple[int, ...]:
     kernel = tuple(attrs["kernel_shape"])
-    if len(kernel) != rank or min(kernel) < 1:
+    rank = x.ndim - 2
+    if len(kernel) != rank or min(kernel, default=0) < 1:
         raise ValueError(
             f"run_node(): {label} attribute 'kernel_shape' must hold {rank} ints >= 1 (one per "
             f"spatial dimension of X, shape {x.shape}); got {list(kernel)}"
         )
+    return kernel
+
+
+def _window(label: str, attrs: dict[str, Any], x: np.ndarray, drop_last: bool
+            ) -> ev.Geometry:
+    rank = x.ndim - 2
+    kernel = _kernel(label, attrs, x)
     strides = _ints(label, "strides", attrs.get("strides"), rank, 1, 1)
     dilations = _ints(label, "dilations", attrs.get("dilations"), rank, 1, 1)
     auto_pad = attrs.get("auto_pad", "NOTSET")
@@ -249,12 +254,7 @@ def _window(label: str, attrs: dict[str, Any], x: np.ndarray, drop_last: bool
 def _unpool_shape(label: str, attrs: dict[str, Any], x: np.ndarray, indices: np.ndarray,
                   output_shape: np.ndarray | None) -> tuple[int, ...]:
     rank = x.ndim - 2
-    kernel = tuple(attrs["kernel_shape"])
-    if len(kernel) != rank or min(kernel) < 1:
-        raise ValueError(
-            f"run_node(): {label} attribute 'kernel_shape' must hold {rank} ints >= 1 (one per "
-            f"spatial dimension of X, shape {x.shape}); got {list(kernel)}"
-        )
+    kernel = _kernel(label, attrs, x)
     strides = _ints(label, "strides", attrs.get("strides"), rank, 1, 1)
     flat = _ints(label, "pads", attrs.get("pads"), 2 * rank, 0, 0)
     if indices.shape != x.shape:
@@ -320,7 +320,8 @@ def run_node(node: Any, inputs: Sequence[Any], *, opset: int | None = None
     Returns
     -------
     list of ndarray
-        One array per entry of ``node.output``, ``None`` for an empty (omitted) output name.
+        One array per entry of ``node.output``; ``None`` for MaxPool's ``Indices`` when its
+        name is empty (not computed then).
 
     Notes
     -----
@@ -389,10 +390,10 @@ def run_node(node: Any, inputs: Sequence[Any], *, opset: int | None = None
     op = node.op_type
     label = f"{op}-{schema.since_version}"
     attrs = _attributes(onnx, node, schema, label)
-    if len(node.output) > schema.max_output:
+    if not schema.min_output <= len(node.output) <= schema.max_output:
         raise ValueError(
-            f"run_node(): {label} has at most {schema.max_output} output(s); got a node with "
-            f"{len(node.output)}: {list(node.output)}"
+            f"run_node(): {label} has {schema.min_output} to {schema.max_output} output(s); got "
+            f"a node with {len(node.output)}: {list(node.output)}"
         )
     arrays = _inputs(onnx, node, schema, inputs, label)
     x = arrays[0]
