@@ -20,7 +20,20 @@ _EMPTY = inspect.Parameter.empty
 
 
 def _params(fn):
-    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+    """torch's part of a signature: everything but poolnd's keyword-only extensions."""
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()
+            if p.kind is not inspect.Parameter.KEYWORD_ONLY]
+
+
+def _keywords(fn):
+    return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()
+            if p.kind is inspect.Parameter.KEYWORD_ONLY]
+
+
+@pytest.mark.parametrize("name", F.__all__)
+def test_every_functional_op_adds_only_keyword_channels_last(name):
+    extra = [("rng", None)] if name.startswith("fractional") else []
+    assert _keywords(getattr(F, name)) == [*extra, ("channels_last", False)]
 
 
 def _docstring_params(doc: str):
@@ -53,16 +66,26 @@ def test_avg_pool_signatures_match_torch(nd):
 
 def test_nd_entry_point_signatures():
     pk, kw = inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.KEYWORD_ONLY
-    assert _params(poolnd.max_pool) == [
+    every = [(p.name, p.kind, p.default) for p in inspect.signature(poolnd.max_pool)
+             .parameters.values()]
+    assert every == [
         ("input", pk, _EMPTY), ("kernel_size", pk, _EMPTY), ("stride", pk, None),
         ("padding", pk, 0), ("dilation", pk, 1), ("ceil_mode", pk, False),
-        ("return_indices", pk, False), ("ndim", kw, None),
+        ("return_indices", pk, False), ("ndim", kw, None), ("channels_last", kw, False),
     ]
+    assert _params(poolnd.min_pool) == _params(poolnd.max_pool)
+    assert _keywords(poolnd.min_pool) == _keywords(poolnd.max_pool)
+    assert _params(poolnd.sum_pool) == _params(poolnd.max_pool)[:-1]
     assert _params(poolnd.avg_pool) == [
         ("input", pk, _EMPTY), ("kernel_size", pk, _EMPTY), ("stride", pk, None),
         ("padding", pk, 0), ("ceil_mode", pk, False), ("count_include_pad", pk, True),
-        ("divisor_override", pk, None), ("ndim", kw, None),
+        ("divisor_override", pk, None),
     ]
+    assert _keywords(poolnd.avg_pool) == [("ndim", None), ("channels_last", False)]
+    assert [n for n, *_ in _params(poolnd.pool)] == [
+        "input", "reducer", "kernel_size", "stride", "padding", "dilation", "ceil_mode"]
+    assert _keywords(poolnd.pool) == [
+        ("count_include_pad", True), ("ndim", None), ("channels_last", False)]
     names = [p.name for p in inspect.signature(poolnd.vjp).parameters.values()]
     assert names == ["fn", "x", "args", "kwargs"]
 

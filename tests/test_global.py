@@ -259,10 +259,10 @@ def test_inputs_never_mutated(rng):
 def test_signatures():
     for fn in (global_max_pool, global_avg_pool):
         params = inspect.signature(fn).parameters
-        assert list(params) == ["x", "ndim", "keepdims"]
+        assert list(params) == ["x", "ndim", "keepdims", "channels_last"]
         assert params["ndim"].kind is inspect.Parameter.KEYWORD_ONLY
     params = inspect.signature(global_lp_pool).parameters
-    assert list(params) == ["x", "norm_type", "ndim", "keepdims"]
+    assert list(params) == ["x", "norm_type", "ndim", "keepdims", "channels_last"]
     assert params["norm_type"].default == 2.0
 
 

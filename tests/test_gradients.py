@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 import torch.nn.functional as tF
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -216,3 +217,24 @@ def test_empty_batch_gradient(rng):
         assert out.shape == (0, 2, 2, 2)
         grad = pullback(np.zeros(out.shape, dtype=np.float32))
         assert grad.shape == x.shape and grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("kind", ["max", "avg"])
+@pytest.mark.parametrize(("shape", "kernel"), [
+    ((2, 3, 7, 9), 2), ((1, 2, 5, 6, 9), 2), ((2, 3, 11), 4), ((1, 2, 7, 7, 8), 3),
+])
+def test_tiled_gradient_zeroes_cells_no_window_reads(kind, shape, kernel):
+    # kernel == stride with a remainder in every axis: the tile kernels write the gradient
+    # into uninitialised memory, so fill freed memory with NaN first to catch a missed cell
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape)
+    nd = len(shape) - 2
+    fn, tfn = getattr(F, f"{kind}_pool{nd}d"), getattr(tF, f"{kind}_pool{nd}d")
+    for _ in range(3):
+        out, pullback = poolnd.vjp(fn, x, kernel)
+        g = rng.standard_normal(out.shape)
+        garbage = np.full(x.shape, np.nan)
+        del garbage
+        t = torch.from_numpy(x).requires_grad_()
+        tfn(t, kernel).backward(torch.from_numpy(g))
+        assert_identical(pullback(g), t.grad.numpy())

@@ -18,7 +18,9 @@ NAMES = ["MaxPool1d", "MaxPool2d", "MaxPool3d", "AvgPool1d", "AvgPool2d", "AvgPo
 
 
 def _params(fn):
-    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()]
+    """torch's part of a signature: poolnd's keyword-only ``channels_last`` left out."""
+    return [(p.name, p.kind, p.default) for p in inspect.signature(fn).parameters.values()
+            if p.name != "channels_last"]
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -189,3 +191,31 @@ def test_layers_are_poolnd_modules():
         cls = getattr(poolnd.nn, name)
         assert issubclass(cls, poolnd.nn.Module)
         assert callable(cls(2))
+
+
+LAYER_NAMES = [n for n in poolnd.nn.__all__ if n != "Module"]
+
+
+@pytest.mark.parametrize("name", LAYER_NAMES)
+def test_every_layer_takes_keyword_only_channels_last(name):
+    param = inspect.signature(getattr(poolnd.nn, name).__init__).parameters["channels_last"]
+    assert param.kind is inspect.Parameter.KEYWORD_ONLY and param.default is False
+
+
+def test_channels_last_layer_repr_forward_and_backward(rng):
+    x = rng.standard_normal((2, 3, 7, 6))
+    xl = np.ascontiguousarray(x.transpose(0, 2, 3, 1))
+    first, last = poolnd.nn.MaxPool2d(3, 2, 1), poolnd.nn.MaxPool2d(3, 2, 1, channels_last=True)
+    assert repr(last) == ("MaxPool2d(kernel_size=3, stride=2, padding=1, dilation=1, "
+                          "ceil_mode=False, channels_last=True)")
+    out = last(xl)
+    assert_identical(out, first(x).transpose(0, 2, 3, 1))
+    g = rng.standard_normal(out.shape)
+    expected_grad = first.backward(g.transpose(0, 3, 1, 2)).transpose(0, 2, 3, 1)
+    assert_identical(last.backward(g), expected_grad)
+    unpool = poolnd.nn.MaxUnpool2d(2, channels_last=True)
+    values, indices = poolnd.nn.MaxPool2d(2, return_indices=True, channels_last=True)(xl)
+    restored = unpool(values, indices, output_size=xl.shape[1:3])
+    expected = poolnd.nn.MaxUnpool2d(2)(values.transpose(0, 3, 1, 2), indices.transpose(0, 3, 1, 2),
+                                        output_size=x.shape[2:])
+    assert_identical(restored, expected.transpose(0, 2, 3, 1))

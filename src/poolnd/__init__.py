@@ -14,6 +14,7 @@ from . import functional, invariance, nn
 from ._adaptive import global_avg_pool, global_lp_pool, global_max_pool
 from ._autodiff import vjp
 from ._pooling import avg_pool, max_pool
+from ._reduce import min_pool, pool, sum_pool
 from ._shape import pooled_length
 from ._threads import get_num_threads, set_num_threads
 
@@ -26,9 +27,12 @@ __all__ = [
     "global_max_pool",
     "invariance",
     "max_pool",
+    "min_pool",
     "nn",
+    "pool",
     "pooled_length",
     "set_num_threads",
+    "sum_pool",
     "vjp",
 ]
 __version__ = "0.1.0"

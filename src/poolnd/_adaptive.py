@@ -22,6 +22,7 @@ import numpy as np
 from . import _args
 from ._autodiff import differentiable, pullback_grad, selection_result
 from ._kernels import tables as tk
+from ._layout import by_transpose
 from ._shape import adaptive_table
 
 __all__ = [
@@ -107,6 +108,7 @@ def _acc(dtype: np.dtype) -> np.dtype:
 # adaptive pooling
 
 
+@by_transpose("input")
 def adaptive_max_impl(
     input: Any,
     output_size: Any,
@@ -130,6 +132,7 @@ def adaptive_max_impl(
     )
 
 
+@by_transpose("input")
 def adaptive_avg_impl(
     input: Any, output_size: Any, *, op: str, ndim: int, grad: bool
 ) -> tuple[Any, Pullback | None]:
@@ -164,7 +167,9 @@ def adaptive_avg_impl(
 
 
 @differentiable(adaptive_max_impl, ndim=1)
-def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+def adaptive_max_pool1d(
+    input: Any, output_size: Any, return_indices: bool = False, *, channels_last: bool = False
+) -> Any:
     """1D adaptive max pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``adaptive_max_pool1d``.
 
     Output ``i`` of ``O`` is the maximum of cells ``floor(i * L / O)`` to
@@ -194,12 +199,16 @@ def adaptive_max_pool1d(input: Any, output_size: Any, return_indices: bool = Fal
     >>> adaptive_max_pool1d(x, 3, return_indices=True)[1]
     array([[1, 5, 5]])
     """
-    return adaptive_max_impl(input, output_size, return_indices,
-                             op="adaptive_max_pool1d", ndim=1, grad=False)[0]
+    return adaptive_max_impl(
+        input, output_size, return_indices,
+        channels_last=channels_last, op="adaptive_max_pool1d", ndim=1, grad=False,
+    )[0]
 
 
 @differentiable(adaptive_max_impl, ndim=2)
-def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+def adaptive_max_pool2d(
+    input: Any, output_size: Any, return_indices: bool = False, *, channels_last: bool = False
+) -> Any:
     """2D adaptive max pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's
     ``adaptive_max_pool2d``.
 
@@ -230,12 +239,16 @@ def adaptive_max_pool2d(input: Any, output_size: Any, return_indices: bool = Fal
     >>> adaptive_max_pool2d(x, (None, 1)).shape
     (1, 4, 1)
     """
-    return adaptive_max_impl(input, output_size, return_indices,
-                             op="adaptive_max_pool2d", ndim=2, grad=False)[0]
+    return adaptive_max_impl(
+        input, output_size, return_indices,
+        channels_last=channels_last, op="adaptive_max_pool2d", ndim=2, grad=False,
+    )[0]
 
 
 @differentiable(adaptive_max_impl, ndim=3)
-def adaptive_max_pool3d(input: Any, output_size: Any, return_indices: bool = False) -> Any:
+def adaptive_max_pool3d(
+    input: Any, output_size: Any, return_indices: bool = False, *, channels_last: bool = False
+) -> Any:
     """3D adaptive max pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's
     ``adaptive_max_pool3d``.
 
@@ -248,12 +261,14 @@ def adaptive_max_pool3d(input: Any, output_size: Any, return_indices: bool = Fal
     >>> adaptive_max_pool3d(np.arange(27.).reshape(1, 3, 3, 3), (1, 1, 2))
     array([[[[25., 26.]]]])
     """
-    return adaptive_max_impl(input, output_size, return_indices,
-                             op="adaptive_max_pool3d", ndim=3, grad=False)[0]
+    return adaptive_max_impl(
+        input, output_size, return_indices,
+        channels_last=channels_last, op="adaptive_max_pool3d", ndim=3, grad=False,
+    )[0]
 
 
 @differentiable(adaptive_avg_impl, ndim=1)
-def adaptive_avg_pool1d(input: Any, output_size: Any) -> np.ndarray:
+def adaptive_avg_pool1d(input: Any, output_size: Any, *, channels_last: bool = False) -> np.ndarray:
     """1D adaptive average pooling of ``(N, C, L)`` or ``(C, L)``, as torch's
     ``adaptive_avg_pool1d``.
 
@@ -279,11 +294,14 @@ def adaptive_avg_pool1d(input: Any, output_size: Any) -> np.ndarray:
     >>> adaptive_avg_pool1d(np.array([[1., 2, -1, 0, 2, 3, -2, 0]]), 3)
     array([[0.66666667, 1.        , 0.33333333]])
     """
-    return adaptive_avg_impl(input, output_size, op="adaptive_avg_pool1d", ndim=1, grad=False)[0]
+    return adaptive_avg_impl(
+        input, output_size, channels_last=channels_last, op="adaptive_avg_pool1d", ndim=1,
+        grad=False,
+    )[0]
 
 
 @differentiable(adaptive_avg_impl, ndim=2)
-def adaptive_avg_pool2d(input: Any, output_size: Any) -> np.ndarray:
+def adaptive_avg_pool2d(input: Any, output_size: Any, *, channels_last: bool = False) -> np.ndarray:
     """2D adaptive average pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's
     ``adaptive_avg_pool2d``.
 
@@ -314,11 +332,14 @@ def adaptive_avg_pool2d(input: Any, output_size: Any) -> np.ndarray:
     array([[[0.5, 1.5],
             [3.5, 4.5]]])
     """
-    return adaptive_avg_impl(input, output_size, op="adaptive_avg_pool2d", ndim=2, grad=False)[0]
+    return adaptive_avg_impl(
+        input, output_size, channels_last=channels_last, op="adaptive_avg_pool2d", ndim=2,
+        grad=False,
+    )[0]
 
 
 @differentiable(adaptive_avg_impl, ndim=3)
-def adaptive_avg_pool3d(input: Any, output_size: Any) -> np.ndarray:
+def adaptive_avg_pool3d(input: Any, output_size: Any, *, channels_last: bool = False) -> np.ndarray:
     """3D adaptive average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's
     ``adaptive_avg_pool3d``.
 
@@ -331,7 +352,10 @@ def adaptive_avg_pool3d(input: Any, output_size: Any) -> np.ndarray:
     >>> adaptive_avg_pool3d(np.arange(8.).reshape(1, 2, 2, 2), (1, 1, 2))
     array([[[[3., 4.]]]])
     """
-    return adaptive_avg_impl(input, output_size, op="adaptive_avg_pool3d", ndim=3, grad=False)[0]
+    return adaptive_avg_impl(
+        input, output_size, channels_last=channels_last, op="adaptive_avg_pool3d", ndim=3,
+        grad=False,
+    )[0]
 
 
 # --------------------------------------------------------------------------------------------
@@ -364,6 +388,7 @@ def _global_out(a: np.ndarray, batched: bool, keep: bool) -> np.ndarray:
     return a if keep else a.reshape(a.shape[: 2 if batched else 1])
 
 
+@by_transpose("x")
 def global_max_impl(
     x: Any, *, keepdims: Any = False, op: str, ndim: Any, grad: bool
 ) -> tuple[Any, Pullback | None]:
@@ -385,6 +410,7 @@ def global_max_impl(
     return out, pullback
 
 
+@by_transpose("x")
 def global_avg_impl(
     x: Any, *, keepdims: Any = False, op: str, ndim: Any, grad: bool
 ) -> tuple[Any, Pullback | None]:
@@ -439,6 +465,7 @@ def _lp_grad(a: np.ndarray, norm: np.ndarray, g: np.ndarray, p: float) -> np.nda
     return a * mag ** (p - 2) * scale
 
 
+@by_transpose("x")
 def global_lp_impl(
     x: Any, norm_type: Any = 2.0, *, keepdims: Any = False, op: str, ndim: Any, grad: bool
 ) -> tuple[Any, Pullback | None]:
@@ -474,7 +501,9 @@ def global_lp_impl(
 
 
 @differentiable(global_max_impl)
-def global_max_pool(x: Any, *, ndim: int | None = None, keepdims: bool = False) -> np.ndarray:
+def global_max_pool(
+    x: Any, *, ndim: int | None = None, keepdims: bool = False, channels_last: bool = False
+) -> np.ndarray:
     """Maximum over all trailing spatial axes of ``(N, C, *spatial)``.
 
     The same as adaptive max pooling to size 1 in every spatial dimension (the first
@@ -507,11 +536,16 @@ def global_max_pool(x: Any, *, ndim: int | None = None, keepdims: bool = False) 
     <BLANKLINE>
            [[23.]]])
     """
-    return global_max_impl(x, keepdims=keepdims, op="global_max_pool", ndim=ndim, grad=False)[0]
+    return global_max_impl(
+        x, keepdims=keepdims, channels_last=channels_last, op="global_max_pool", ndim=ndim,
+        grad=False,
+    )[0]
 
 
 @differentiable(global_avg_impl)
-def global_avg_pool(x: Any, *, ndim: int | None = None, keepdims: bool = False) -> np.ndarray:
+def global_avg_pool(
+    x: Any, *, ndim: int | None = None, keepdims: bool = False, channels_last: bool = False
+) -> np.ndarray:
     """Mean over all trailing spatial axes of ``(N, C, *spatial)``.
 
     The same as ``torch.mean`` over the spatial axes (and adaptive average pooling to size 1),
@@ -540,12 +574,20 @@ def global_avg_pool(x: Any, *, ndim: int | None = None, keepdims: bool = False) 
     array([[ 1.5,  5.5,  9.5],
            [13.5, 17.5, 21.5]])
     """
-    return global_avg_impl(x, keepdims=keepdims, op="global_avg_pool", ndim=ndim, grad=False)[0]
+    return global_avg_impl(
+        x, keepdims=keepdims, channels_last=channels_last, op="global_avg_pool", ndim=ndim,
+        grad=False,
+    )[0]
 
 
 @differentiable(global_lp_impl)
 def global_lp_pool(
-    x: Any, norm_type: float = 2.0, *, ndim: int | None = None, keepdims: bool = False
+    x: Any,
+    norm_type: float = 2.0,
+    *,
+    ndim: int | None = None,
+    keepdims: bool = False,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """Lp norm over all trailing spatial axes of ``(N, C, *spatial)``: ONNX's GlobalLpPool.
 
@@ -583,5 +625,7 @@ def global_lp_pool(
     >>> global_lp_pool(x, float("inf"))
     array([[4., 0.]])
     """
-    return global_lp_impl(x, norm_type, keepdims=keepdims, op="global_lp_pool", ndim=ndim,
-                          grad=False)[0]
+    return global_lp_impl(
+        x, norm_type, keepdims=keepdims, channels_last=channels_last, op="global_lp_pool",
+        ndim=ndim, grad=False,
+    )[0]

@@ -19,7 +19,7 @@ from ._adaptive import (
     adaptive_max_pool3d,
 )
 from ._fractional import fractional_max_pool2d, fractional_max_pool3d
-from ._layer import Module
+from ._layer import Module, _ntuple
 
 __all__ = [
     "AdaptiveAvgPool1d",
@@ -37,8 +37,10 @@ class _AdaptiveMaxPoolNd(Module):
     _fn_args = ("output_size", "return_indices")
     _repr_args = ("output_size",)
 
-    def __init__(self, output_size: Any, return_indices: bool = False) -> None:
-        super().__init__()
+    def __init__(
+        self, output_size: Any, return_indices: bool = False, *, channels_last: bool = False
+    ) -> None:
+        super().__init__(channels_last)
         self.output_size = output_size
         self.return_indices = return_indices
 
@@ -95,8 +97,8 @@ class _AdaptiveAvgPoolNd(Module):
     _fn_args = ("output_size",)
     _repr_args = ("output_size",)
 
-    def __init__(self, output_size: Any) -> None:
-        super().__init__()
+    def __init__(self, output_size: Any, *, channels_last: bool = False) -> None:
+        super().__init__(channels_last)
         self.output_size = output_size
 
 
@@ -148,11 +150,6 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     _fn = adaptive_avg_pool3d
 
 
-def _ntuple(value: Any, n: int) -> tuple[Any, ...]:
-    """torch's ``_pair`` / ``_triple``: an iterable becomes a tuple, anything else n copies."""
-    if isinstance(value, (list, tuple, np.ndarray)):
-        return tuple(value)
-    return (value,) * n
 
 
 class _FractionalMaxPoolNd(Module):
@@ -167,8 +164,10 @@ class _FractionalMaxPoolNd(Module):
         output_ratio: Any = None,
         return_indices: bool = False,
         _random_samples: Any = None,
+        *,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(channels_last)
         name, nd = type(self).__name__, self._nd
         kernel = _ntuple(kernel_size, nd)
         for k in kernel:

@@ -16,14 +16,18 @@ import numpy as np
 from ._shape import effective_kernel, pooled_length
 
 __all__ = [
+    "Padding",
     "Window",
     "as_batched",
     "as_bool",
     "as_input",
     "as_int_tuple",
     "as_optional_divisor",
+    "as_padding",
     "make_window",
+    "over_channels",
     "require_differentiable",
+    "spatial_index",
     "spatial_rank",
     "unbatch",
 ]
@@ -164,18 +168,117 @@ def as_input(op: str, x: object, ndim: int) -> np.ndarray:
     return arr
 
 
+PADDING_MODES = ("valid", "same", "same_lower")
+
+
+@dataclass(frozen=True)
+class Padding:
+    """A canonical ``padding`` argument.
+
+    ``kind`` is ``"torch"`` (symmetric ints under PyTorch's rule: at most half the dilated
+    kernel), ``"pairs"`` (explicit ``(lo, hi)`` per dimension, any non-negative size; also
+    ``'valid'``), ``"same"`` or ``"same_lower"`` (resolved against the input size in
+    `make_window`). ``values`` holds the ints or pairs.
+    """
+
+    kind: str
+    values: tuple = ()
+
+
+def _padding_error(op: str, value: object, ndim: int) -> TypeError:
+    return TypeError(
+        f"{op}(): padding must be an int, a tuple of {ndim} ints, a tuple of {ndim} (lo, hi) "
+        f"pairs, or one of {', '.join(repr(m) for m in PADDING_MODES)}; got {value!r}"
+    )
+
+
+def as_padding(op: str, value: object, ndim: int) -> Padding:
+    """Canonicalise ``padding``: PyTorch's ints, per-side pairs, or a mode name.
+
+    Examples
+    --------
+    >>> as_padding("max_pool2d", 1, 2)
+    Padding(kind='torch', values=(1, 1))
+    >>> as_padding("max_pool2d", ((0, 1), (2, 0)), 2)
+    Padding(kind='pairs', values=((0, 1), (2, 0)))
+    >>> as_padding("max_pool2d", "valid", 2)
+    Padding(kind='pairs', values=((0, 0), (0, 0)))
+    >>> as_padding("max_pool2d", "same", 2).kind
+    'same'
+    """
+    if isinstance(value, str):
+        mode = value.lower()
+        if mode not in PADDING_MODES:
+            raise ValueError(
+                f"{op}(): padding must be an int, a tuple, or one of "
+                f"{', '.join(repr(m) for m in PADDING_MODES)}; got {value!r}"
+            )
+        if mode == "valid":
+            return Padding("pairs", ((0, 0),) * ndim)
+        return Padding(mode)
+    if isinstance(value, np.ndarray) and value.ndim == 2:
+        value = value.tolist()
+    is_seq = isinstance(value, Sequence) and not isinstance(value, bytes)
+    nested = is_seq and any(
+        isinstance(v, (Sequence, np.ndarray)) and not isinstance(v, (str, bytes))
+        for v in value  # type: ignore[union-attr]
+    )
+    if not nested:
+        if isinstance(value, bytes):
+            raise _padding_error(op, value, ndim)
+        return Padding("torch", as_int_tuple(op, "padding", value, ndim))
+    items = list(value)  # type: ignore[arg-type]
+    if not all(isinstance(v, (Sequence, np.ndarray)) and not isinstance(v, (str, bytes))
+               and len(v) == 2 for v in items):
+        raise ValueError(
+            f"{op}(): padding given as pairs must hold one (lo, hi) pair per spatial "
+            f"dimension; got {value!r}"
+        )
+    if len(items) == 1:
+        items = items * ndim
+    if len(items) != ndim:
+        raise ValueError(
+            f"{op}(): padding must hold {ndim} (lo, hi) pair(s) for {ndim} spatial "
+            f"dimension(s); got {value!r} with {len(items)}"
+        )
+    pairs = tuple(tuple(_as_int(op, "padding", v, value) for v in pair) for pair in items)
+    if min(min(pair) for pair in pairs) < 0:
+        raise ValueError(f"{op}(): padding must be non-negative; got {value!r}")
+    return Padding("pairs", pairs)  # type: ignore[arg-type]
+
+
+def same_pads(
+    length: int, kernel: int, stride: int, dilation: int, lower: bool
+) -> tuple[int, int]:
+    """``(lo, hi)`` of 'same' padding: ``ceil(length / stride)`` outputs, the odd cell of the
+    total at the end (TensorFlow, Keras, ONNX SAME_UPPER) or the start (SAME_LOWER).
+
+    Examples
+    --------
+    >>> same_pads(5, 2, 2, 1, lower=False)
+    (0, 1)
+    >>> same_pads(5, 2, 2, 1, lower=True)
+    (1, 0)
+    """
+    out = -(-length // stride)
+    total = max((out - 1) * stride + effective_kernel(kernel, dilation) - length, 0)
+    small, big = total // 2, total - total // 2
+    return (big, small) if lower else (small, big)
+
+
 def make_window(
     op: str,
     in_shape: tuple[int, ...],
     kernel: tuple[int, ...],
     stride: tuple[int, ...] | None,
-    padding: tuple[int, ...],
+    padding: Padding | tuple[int, ...],
     dilation: tuple[int, ...],
     ceil_mode: bool,
 ) -> Window:
     """Check window values against each other and the input; compute the output shape.
 
-    ``stride=None`` means the kernel size. Padding may be up to half the *dilated* kernel.
+    ``stride=None`` means the kernel size. PyTorch's int padding may be up to half the
+    *dilated* kernel; per-side pairs may be any size; 'same' modes are resolved here.
     """
     for name, values in (("kernel_size", kernel), ("dilation", dilation)):
         if min(values) < 1:
@@ -184,33 +287,66 @@ def make_window(
         stride = kernel
     elif min(stride) < 1:
         raise ValueError(f"{op}(): stride must be positive; got {stride}")
-    if min(padding) < 0:
-        raise ValueError(f"{op}(): padding must be non-negative; got {padding}")
-    for k, d, p in zip(kernel, dilation, padding):
-        if p > effective_kernel(k, d) // 2:
-            raise ValueError(
-                f"{op}(): padding must be at most half the dilated kernel "
-                f"((kernel_size - 1) * dilation + 1) // 2; got padding={padding} with "
-                f"kernel_size={kernel} and dilation={dilation}"
-            )
+    if not isinstance(padding, Padding):
+        padding = Padding("torch", tuple(padding))
+    if padding.kind == "torch":
+        if min(padding.values) < 0:
+            raise ValueError(f"{op}(): padding must be non-negative; got {padding.values}")
+        for k, d, p in zip(kernel, dilation, padding.values):
+            if p > effective_kernel(k, d) // 2:
+                raise ValueError(
+                    f"{op}(): padding must be at most half the dilated kernel "
+                    f"((kernel_size - 1) * dilation + 1) // 2; got padding={padding.values} "
+                    f"with kernel_size={kernel} and dilation={dilation} (per-side pairs "
+                    f"((lo, hi), ...) may be larger)"
+                )
+        pads = tuple((p, p) for p in padding.values)
+    elif padding.kind == "pairs":
+        pads = padding.values
+    else:
+        lower = padding.kind == "same_lower"
+        pads = tuple(
+            same_pads(n, k, s, d, lower)
+            for n, k, s, d in zip(in_shape, kernel, stride, dilation)
+        )
     out_shape = tuple(
-        pooled_length(n, k, s, p, p, d, ceil_mode)
-        for n, k, s, p, d in zip(in_shape, kernel, stride, padding, dilation)
+        pooled_length(n, k, s, lo, hi, d, ceil_mode)
+        for n, k, s, (lo, hi), d in zip(in_shape, kernel, stride, pads, dilation)
     )
     if min(out_shape) < 1:
+        shown = padding.values if padding.kind in ("torch", "pairs") else repr(padding.kind)
         raise ValueError(
             f"{op}(): output size must be at least 1 in every spatial dimension; input size "
-            f"{in_shape} with kernel_size={kernel}, stride={stride}, padding={padding}, "
+            f"{in_shape} with kernel_size={kernel}, stride={stride}, padding={shown}, "
             f"dilation={dilation}, ceil_mode={ceil_mode} gives output size {out_shape}"
         )
     return Window(
         kernel=kernel,
         stride=stride,
         dilation=dilation,
-        pad=tuple((p, p) for p in padding),
+        pad=pads,
         in_shape=in_shape,
         out_shape=out_shape,
     )
+
+
+def over_channels(win: Window, channels: int) -> Window:
+    """A channels-last call's window: one more trailing dimension, of kernel 1, over the
+    ``channels`` axis, so that ``(N, *spatial, C)`` pools in place."""
+    return Window(
+        kernel=(*win.kernel, 1),
+        stride=(*win.stride, 1),
+        dilation=(*win.dilation, 1),
+        pad=(*win.pad, (0, 0)),
+        in_shape=(*win.in_shape, channels),
+        out_shape=(*win.out_shape, channels),
+    )
+
+
+def spatial_index(indices: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Indices of a channels-last call, flat over ``(*spatial, C)``, as flat spatial indices
+    (what the channels-first call gives); -1 stays -1."""
+    return np.floor_divide(indices, values.shape[-1])
 
 
 def require_differentiable(op: str, dtype: np.dtype) -> None:

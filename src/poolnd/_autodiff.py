@@ -118,17 +118,20 @@ def selection_result(
     want_indices: bool,
     grad: bool,
     scatter: Callable[[np.ndarray, np.ndarray], np.ndarray],
+    shown: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None,
 ) -> tuple[Any, Callable[[Any], np.ndarray] | None]:
     """``(out, pullback)`` of an op that selects input cells (max, adaptive and fractional max).
 
     ``values`` and ``indices`` are batched; ``out`` is the values, or ``(values, indices)``
     with ``want_indices``, unbatched like the input. The pullback (``grad`` only) checks the
     cotangent and hands it to ``scatter(g, indices)``, which adds it to the selected cells.
+    ``shown(indices, values)``, when given, maps the kernel's indices to the public ones.
     """
     out_values = values if batched else values[0]
     if want_indices:
         assert indices is not None
-        out = (out_values, indices if batched else indices[0])
+        public = indices if shown is None else shown(indices, values)
+        out = (out_values, public if batched else public[0])
     else:
         out = out_values
     if not grad:

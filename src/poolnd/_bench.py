@@ -65,6 +65,7 @@ LP_NORM = 2
 
 COLUMNS: tuple[tuple[str, str], ...] = (
     ("poolnd", "poolnd"),
+    ("poolnd_cl", "poolnd CL"),
     ("torch", "torch NCHW"),
     ("torch_cl", "torch CL"),
     ("ort", "onnxruntime"),
@@ -457,7 +458,13 @@ def _forward_competitors(
         fn = _poolnd_fn(op, nd)
         return lambda: fn(x, k, s, p)
 
-    comps = [_Competitor("poolnd", mode, make_poolnd)]
+    def make_poolnd_cl() -> Fn:  # the same call on a channels-last copy of the input
+        fn = _poolnd_fn(op, nd)
+        xl = np.ascontiguousarray(np.moveaxis(x, 1, -1))
+        return lambda: fn(xl, k, s, p, channels_last=True)
+
+    comps = [_Competitor("poolnd", mode, make_poolnd),
+             _Competitor("poolnd_cl", mode, make_poolnd_cl)]
 
     if libs.torch is not None:
         F, suffix, fmt = _torch_parts(libs, case)
@@ -694,11 +701,15 @@ def _check(
         ref = outputs.get(("torch", mode))
         if key in ("torch", "memcpy") or ref is None:
             continue
-        exact = key == "poolnd" and (
+        ours = key in ("poolnd", "poolnd_cl")
+        exact = ours and (
             kind == "adaptive_max" or (kind == "max" and (mode == _FWD or not overlapping)))
-        ok, text = _compare(_to_numpy(r), _to_numpy(ref), exact)
+        got = _to_numpy(r)
+        if key == "poolnd_cl":
+            got = np.moveaxis(got, -1, 1)
+        ok, text = _compare(got, _to_numpy(ref), exact)
         report["details"][f"{key} {mode}"] = text
-        if key == "poolnd" and not ok:
+        if ours and not ok:
             report["poolnd_ok"] = False
     if op in ("max", "adaptive_max"):
         torch = libs.torch

@@ -19,6 +19,7 @@ import numpy as np
 from . import _args
 from ._autodiff import differentiable, selection_result
 from ._kernels import tables as tk
+from ._layout import by_transpose
 from ._shape import fractional_starts
 
 __all__ = ["fractional_max_impl", "fractional_max_pool2d", "fractional_max_pool3d"]
@@ -84,6 +85,7 @@ def _samples(
     return u.reshape(batch * channels, nd)
 
 
+@by_transpose("input")
 def fractional_max_impl(
     input: Any,
     kernel_size: Any,
@@ -160,6 +162,7 @@ def fractional_max_pool2d(
     _random_samples: Any = None,
     *,
     rng: np.random.Generator | None = None,
+    channels_last: bool = False,
 ) -> Any:
     """2D fractional max pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's
     ``fractional_max_pool2d``.
@@ -207,7 +210,7 @@ def fractional_max_pool2d(
     """
     return fractional_max_impl(
         input, kernel_size, output_size, output_ratio, return_indices, _random_samples,
-        rng=rng, op="fractional_max_pool2d", ndim=2, grad=False,
+        rng=rng, channels_last=channels_last, op="fractional_max_pool2d", ndim=2, grad=False,
     )[0]
 
 
@@ -221,6 +224,7 @@ def fractional_max_pool3d(
     _random_samples: Any = None,
     *,
     rng: np.random.Generator | None = None,
+    channels_last: bool = False,
 ) -> Any:
     """3D fractional max pooling of ``(N, C, T, H, W)`` or ``(C, T, H, W)``, as torch's
     ``fractional_max_pool3d``.
@@ -243,5 +247,5 @@ def fractional_max_pool3d(
     """
     return fractional_max_impl(
         input, kernel_size, output_size, output_ratio, return_indices, _random_samples,
-        rng=rng, op="fractional_max_pool3d", ndim=3, grad=False,
+        rng=rng, channels_last=channels_last, op="fractional_max_pool3d", ndim=3, grad=False,
     )[0]

@@ -16,11 +16,19 @@ from ._autodiff import vjp
 __all__ = ["Module"]
 
 
-def _single(value: Any) -> tuple[Any, ...]:
-    """torch's ``_single``: an iterable becomes a tuple, anything else a 1-tuple."""
-    if isinstance(value, (list, tuple, np.ndarray)):
+def _ntuple(value: Any, n: int) -> Any:
+    """torch's ``_single``/``_pair``/``_triple``: an iterable as a tuple, else ``n`` copies;
+    a padding mode name (``'same'``) stays as it is."""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (list, tuple, np.ndarray, range)):
         return tuple(value)
-    return (value,)
+    return (value,) * n
+
+
+def _single(value: Any) -> Any:
+    """torch's ``_single``: an iterable becomes a tuple, anything else a 1-tuple."""
+    return _ntuple(value, 1)
 
 
 class Module:
@@ -34,9 +42,14 @@ class Module:
     _fn_args: tuple[str, ...]
     _repr_args: tuple[str, ...]
 
-    def __init__(self) -> None:
+    def __init__(self, channels_last: bool = False) -> None:
         self._pullback: Callable[[Any], np.ndarray] | None = None
         self._no_grad_reason = "backward() called before any forward call"
+        self.channels_last = channels_last
+
+    def _layout(self) -> dict[str, Any]:
+        """The keyword the op needs for this layer's layout (none for channels-first)."""
+        return {"channels_last": self.channels_last} if self.channels_last is not False else {}
 
     def forward(self, input: Any) -> Any:
         """Pool ``input`` and remember how to pull a gradient back through this call."""
@@ -47,8 +60,8 @@ class Module:
                 "backward(): the last forward input was not floating point, so it has no "
                 "gradient"
             )
-            return type(self)._fn(input, *args)
-        out, self._pullback = vjp(type(self)._fn, input, *args)
+            return type(self)._fn(input, *args, **self._layout())
+        out, self._pullback = vjp(type(self)._fn, input, *args, **self._layout())
         return out
 
     __call__ = forward
@@ -71,8 +84,11 @@ class Module:
         return self._pullback(grad_output)
 
     def extra_repr(self) -> str:
-        """The arguments shown inside the repr's parentheses."""
-        return ", ".join(f"{name}={getattr(self, name)}" for name in self._repr_args)
+        """The arguments shown inside the repr's parentheses (``channels_last`` only when set,
+        so that default layers show exactly torch's repr)."""
+        shown = [f"{name}={getattr(self, name)}" for name in self._repr_args]
+        shown += [f"{k}={v}" for k, v in self._layout().items()]
+        return ", ".join(shown)
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.extra_repr()})"

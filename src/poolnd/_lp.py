@@ -36,6 +36,7 @@ import numpy as np
 
 from . import _args
 from ._autodiff import differentiable, pullback_grad
+from ._layout import by_transpose
 from ._pooling import avg_pool_impl, max_pool_impl
 
 __all__ = ["lp_pool1d", "lp_pool2d", "lp_pool3d", "lp_pool_impl"]
@@ -142,6 +143,7 @@ def _pow_input(op: str, x: np.ndarray, p: int | float) -> np.ndarray:
     return _pow(x, p)
 
 
+@by_transpose("input")
 def lp_pool_impl(
     input: Any,
     norm_type: Any,
@@ -263,6 +265,8 @@ def lp_pool1d(
     kernel_size: Any,
     stride: Any = None,
     ceil_mode: bool = False,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """1D power-average pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``lp_pool1d``.
     {parameters}
@@ -278,7 +282,8 @@ def lp_pool1d(
     array([[[2.       , 4.8989797]]], dtype=float32)
     """
     return lp_pool_impl(
-        input, norm_type, kernel_size, stride, ceil_mode, op="lp_pool1d", ndim=1, grad=False
+        input, norm_type, kernel_size, stride, ceil_mode, channels_last=channels_last,
+        op="lp_pool1d", ndim=1, grad=False,
     )[0]
 
 
@@ -289,6 +294,8 @@ def lp_pool2d(
     kernel_size: Any,
     stride: Any = None,
     ceil_mode: bool = False,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """2D power-average pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``lp_pool2d``.
     {parameters}
@@ -302,7 +309,8 @@ def lp_pool2d(
     array([[[5.]]])
     """
     return lp_pool_impl(
-        input, norm_type, kernel_size, stride, ceil_mode, op="lp_pool2d", ndim=2, grad=False
+        input, norm_type, kernel_size, stride, ceil_mode, channels_last=channels_last,
+        op="lp_pool2d", ndim=2, grad=False,
     )[0]
 
 
@@ -313,6 +321,8 @@ def lp_pool3d(
     kernel_size: Any,
     stride: Any = None,
     ceil_mode: bool = False,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """3D power-average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's
     ``lp_pool3d``.
@@ -327,7 +337,8 @@ def lp_pool3d(
     array([[[[2.]]]])
     """
     return lp_pool_impl(
-        input, norm_type, kernel_size, stride, ceil_mode, op="lp_pool3d", ndim=3, grad=False
+        input, norm_type, kernel_size, stride, ceil_mode, channels_last=channels_last,
+        op="lp_pool3d", ndim=3, grad=False,
     )[0]
 
 

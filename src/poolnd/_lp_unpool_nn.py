@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from ._autodiff import vjp
-from ._layer import Module
+from ._layer import Module, _ntuple
 from ._lp import lp_pool1d, lp_pool2d, lp_pool3d
 from ._unpool import max_unpool1d, max_unpool2d, max_unpool3d
 
@@ -29,9 +29,11 @@ class _LPPoolNd(Module):
     _repr_args = ("norm_type", "kernel_size", "stride", "ceil_mode")
 
     def __init__(
-        self, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False
+        self, norm_type: float, kernel_size: Any, stride: Any = None, ceil_mode: bool = False,
+        *,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(channels_last)
         self.norm_type = norm_type
         self.kernel_size = kernel_size
         self.stride = stride
@@ -88,11 +90,6 @@ class LPPool3d(_LPPoolNd):
     _fn = staticmethod(lp_pool3d)
 
 
-def _ntuple(value: Any, n: int) -> tuple[Any, ...]:
-    """torch's ``_single``/``_pair``/``_triple``: an iterable as a tuple, else ``n`` copies."""
-    if isinstance(value, (list, tuple, np.ndarray, range)):
-        return tuple(value)
-    return (value,) * n
 
 
 class _MaxUnpoolNd(Module):
@@ -101,8 +98,11 @@ class _MaxUnpoolNd(Module):
     _nd: int
     _repr_args = ("kernel_size", "stride", "padding")
 
-    def __init__(self, kernel_size: Any, stride: Any = None, padding: Any = 0) -> None:
-        super().__init__()
+    def __init__(
+        self, kernel_size: Any, stride: Any = None, padding: Any = 0, *,
+        channels_last: bool = False,
+    ) -> None:
+        super().__init__(channels_last)
         self.kernel_size = _ntuple(kernel_size, self._nd)
         self.stride = _ntuple(stride if stride is not None else kernel_size, self._nd)
         self.padding = _ntuple(padding, self._nd)
@@ -132,8 +132,8 @@ class _MaxUnpoolNd(Module):
                 "backward(): the last forward input was not floating point, so it has no "
                 "gradient"
             )
-            return fn(input, *args)
-        out, self._pullback = vjp(fn, input, *args)
+            return fn(input, *args, **self._layout())
+        out, self._pullback = vjp(fn, input, *args, **self._layout())
         return out
 
     __call__ = forward

@@ -31,20 +31,27 @@ def _prepare(
     dilation: Any,
     ceil_mode: Any,
     ndim: int | None,
+    channels_last: Any = False,
 ) -> tuple[np.ndarray, _args.Window, bool]:
-    """Canonicalise a windowed call: (batched native-endian input, window, was it batched)."""
+    """Canonicalise a windowed call: (batched native-endian input, window, was it batched).
+
+    A channels-last input ``(N, *spatial, C)`` keeps its layout: the window gains a trailing
+    dimension of kernel 1 over the channels, so the kernels read it in place.
+    """
     rank = _args.spatial_rank(op, kernel_size, ndim)
     kernel = _args.as_int_tuple(op, "kernel_size", kernel_size, rank)
     if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
         strides = None  # torch treats an empty stride like None: the kernel size
     else:
         strides = _args.as_int_tuple(op, "stride", stride, rank)
-    pads = _args.as_int_tuple(op, "padding", padding, rank)
+    pads = _args.as_padding(op, padding, rank)
     dilations = _args.as_int_tuple(op, "dilation", dilation, rank)
     ceil = _args.as_bool(op, "ceil_mode", ceil_mode)
+    last = _args.as_bool(op, "channels_last", channels_last)
     x, batched = _args.as_batched(op, input, rank)
-    win = _args.make_window(op, x.shape[2:], kernel, strides, pads, dilations, ceil)
-    return x, win, batched
+    spatial = x.shape[1:-1] if last else x.shape[2:]
+    win = _args.make_window(op, spatial, kernel, strides, pads, dilations, ceil)
+    return x, (_args.over_channels(win, x.shape[-1]) if last else win), batched
 
 
 def max_pool_impl(
@@ -56,28 +63,35 @@ def max_pool_impl(
     ceil_mode: Any = False,
     return_indices: Any = False,
     *,
+    channels_last: Any = False,
     op: str,
     ndim: int | None,
     grad: bool,
+    minimum: bool = False,
 ) -> tuple[Any, Pullback | None]:
-    """Max pooling; returns ``(out, pullback)`` with ``pullback`` None unless ``grad``."""
-    x, win, batched = _prepare(op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim)
+    """Max (``minimum``: min) pooling; returns ``(out, pullback)``, ``pullback`` None unless
+    ``grad``."""
+    x, win, batched = _prepare(
+        op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim, channels_last
+    )
     want_indices = _args.as_bool(op, "return_indices", return_indices)
     if grad:
         _args.require_differentiable(op, x.dtype)
-    values, indices = kernels.max_forward(x, win, with_indices=want_indices or grad)
+    forward = kernels.min_forward if minimum else kernels.max_forward
+    values, indices = forward(x, win, with_indices=want_indices or grad)
     return selection_result(
         op, values, indices, batched, want_indices, grad,
         lambda g, idx: kernels.max_backward(g, idx, win),
+        shown=_args.spatial_index if win.ndim == x.ndim - 1 else None,
     )
 
 
-def _divisors(win: _args.Window, count_include_pad: bool) -> list[np.ndarray]:
+def divisors(win: _args.Window, count_include_pad: bool) -> list[np.ndarray]:
     """Per spatial dim, each output's window size with or without padding (int64)."""
     return [
-        np.asarray(window_sizes(o, n, k, s, lo, hi)[0 if count_include_pad else 1], np.int64)
-        for o, n, k, s, (lo, hi) in zip(
-            win.out_shape, win.in_shape, win.kernel, win.stride, win.pad
+        np.asarray(window_sizes(o, n, k, s, lo, hi, d)[0 if count_include_pad else 1], np.int64)
+        for o, n, k, s, (lo, hi), d in zip(
+            win.out_shape, win.in_shape, win.kernel, win.stride, win.pad, win.dilation
         )
     ]
 
@@ -91,12 +105,18 @@ def avg_pool_impl(
     count_include_pad: Any = True,
     divisor_override: Any = None,
     *,
+    channels_last: Any = False,
     op: str,
     ndim: int | None,
     grad: bool,
+    dilation: Any = 1,
 ) -> tuple[Any, Pullback | None]:
-    """Average pooling; returns ``(out, pullback)`` with ``pullback`` None unless ``grad``."""
-    x, win, batched = _prepare(op, input, kernel_size, stride, padding, 1, ceil_mode, ndim)
+    """Average pooling; returns ``(out, pullback)`` with ``pullback`` None unless ``grad``.
+
+    ``dilation`` serves `poolnd.pool`'s mean (PyTorch's average pooling has none)."""
+    x, win, batched = _prepare(
+        op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim, channels_last
+    )
     include_pad = _args.as_bool(op, "count_include_pad", count_include_pad)
     override = _args.as_optional_divisor(op, divisor_override)
     if grad:
@@ -107,16 +127,16 @@ def avg_pool_impl(
             f"got {override}"
         )
     if override is None:
-        divisors, scale = _divisors(win, include_pad), 1
+        divisors_, scale = divisors(win, include_pad), 1
     else:
-        divisors, scale = [np.ones(n, np.int64) for n in win.out_shape], override
-    out = _args.unbatch(kernels.sum_forward(x, win, divisors, scale), batched)
+        divisors_, scale = [np.ones(n, np.int64) for n in win.out_shape], override
+    out = _args.unbatch(kernels.sum_forward(x, win, divisors_, scale), batched)
     if not grad:
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out, batched)
-        return _args.unbatch(kernels.sum_backward(g, win, divisors, scale), batched)
+        return _args.unbatch(kernels.sum_backward(g, win, divisors_, scale), batched)
 
     return out, pullback
 
@@ -132,6 +152,7 @@ def max_pool(
     return_indices: bool = False,
     *,
     ndim: int | None = None,
+    channels_last: bool = False,
 ) -> Any:
     """Max pooling over the trailing spatial axes of ``(N, C, *spatial)`` or ``(C, *spatial)``.
 
@@ -147,8 +168,11 @@ def max_pool(
         Window size per spatial dimension.
     stride : int or tuple of int, optional
         Step between windows; defaults to ``kernel_size``.
-    padding : int or tuple of int, default 0
-        Implicit ``-inf`` padding on both sides, at most half the dilated kernel.
+    padding : int, tuple of int, tuple of (lo, hi) pairs, or str, default 0
+        Implicit ``-inf`` padding. Ints pad both sides, at most half the dilated kernel (as
+        PyTorch); pairs pad each side by any amount; ``'valid'`` is none; ``'same'`` gives
+        ``ceil(n / stride)`` outputs with the odd cell of padding at the end (Keras, ONNX
+        SAME_UPPER), ``'same_lower'`` at the start (ONNX SAME_LOWER).
     dilation : int or tuple of int, default 1
         Spacing between window cells.
     ceil_mode : bool, default False
@@ -157,6 +181,10 @@ def max_pool(
         Also return the int64 flat index of each maximum within its ``(n, c)`` plane.
     ndim : int, optional
         Number of spatial dimensions; needed only when ``kernel_size`` is an int.
+    channels_last : bool, default False
+        The channels are the last axis: ``(N, *spatial, C)`` or ``(*spatial, C)``, pooled in
+        place (no transposed copy); results are channels-last too, indices the same as the
+        channels-first call's.
 
     Returns
     -------
@@ -182,10 +210,14 @@ def max_pool(
     >>> indices[0, 0]
     array([[ 5,  7],
            [13, 15]])
+    >>> poolnd.max_pool(np.arange(5.)[None], (2,), padding="same")  # ceil(5 / 2) outputs
+    array([[1., 3., 4.]])
+    >>> poolnd.max_pool(np.arange(6.).reshape(3, 2), (2,), channels_last=True)  # (L, C)
+    array([[2., 3.]])
     """
     return max_pool_impl(
         input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-        op="max_pool", ndim=ndim, grad=False,
+        channels_last=channels_last, op="max_pool", ndim=ndim, grad=False,
     )[0]
 
 
@@ -200,6 +232,7 @@ def avg_pool(
     divisor_override: int | None = None,
     *,
     ndim: int | None = None,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """Average pooling over the trailing spatial axes of ``(N, C, *spatial)`` or ``(C, *spatial)``.
 
@@ -215,16 +248,22 @@ def avg_pool(
         Window size per spatial dimension.
     stride : int or tuple of int, optional
         Step between windows; defaults to ``kernel_size``.
-    padding : int or tuple of int, default 0
-        Implicit zero padding on both sides, at most half the kernel.
+    padding : int, tuple of int, tuple of (lo, hi) pairs, or str, default 0
+        Implicit zero padding: ints on both sides, at most half the kernel (as PyTorch);
+        pairs per side, any size; ``'valid'``, ``'same'`` or ``'same_lower'`` as for
+        `max_pool`.
     ceil_mode : bool, default False
         Round the number of windows up; a window starting in the right padding is dropped.
     count_include_pad : bool, default True
         Count padding cells in the divisor (never the ceil-mode overhang past the padding).
+        Without them, a window reading only padding gives NaN (0 for integers).
     divisor_override : int, optional
         Divide every window sum by this non-zero int instead.
     ndim : int, optional
         Number of spatial dimensions; needed only when ``kernel_size`` is an int.
+    channels_last : bool, default False
+        The channels are the last axis: ``(N, *spatial, C)`` or ``(*spatial, C)``, pooled in
+        place; results are channels-last too.
 
     Returns
     -------
@@ -242,5 +281,5 @@ def avg_pool(
     """
     return avg_pool_impl(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
-        op="avg_pool", ndim=ndim, grad=False,
+        channels_last=channels_last, op="avg_pool", ndim=ndim, grad=False,
     )[0]

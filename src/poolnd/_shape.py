@@ -46,9 +46,9 @@ def pooled_length(
     """Number of windows along one dimension.
 
     ``floor((length + pad_lo + pad_hi - effective_kernel) / stride) + 1`` (``ceil`` when
-    ``ceil_mode``); in ceil mode a last window that would start in the high padding is
-    dropped, as PyTorch does (pytorch/pytorch#45357). The result may be below 1; callers
-    decide whether that is an error.
+    ``ceil_mode``); in ceil mode the extra last window is dropped when it would start in the
+    high padding, as PyTorch does (pytorch/pytorch#45357); windows that floor mode counts are
+    always kept. The result may be below 1; callers decide whether that is an error.
 
     Parameters
     ----------
@@ -74,13 +74,16 @@ def pooled_length(
     3
     >>> pooled_length(5, 3, 2, 1, 1, ceil_mode=True)
     3
+    >>> pooled_length(1, 1, 1, 0, 1, ceil_mode=True)  # the second window is all padding
+    2
     """
     span = length + pad_lo + pad_hi - effective_kernel(kernel, dilation)
-    if ceil_mode:
-        span += stride - 1
-    out = span // stride + 1
-    if ceil_mode and (out - 1) * stride >= length + pad_lo:
-        out -= 1
+    floor = span // stride + 1
+    if not ceil_mode:
+        return floor
+    out = (span + stride - 1) // stride + 1
+    if out > floor and (out - 1) * stride >= length + pad_lo:
+        out -= 1  # only the window ceil mode adds is dropped (large per-side padding)
     return out
 
 
@@ -106,11 +109,17 @@ def window_bounds(
 
 
 def window_sizes(
-    out_len: int, in_len: int, kernel: int, stride: int, pad_lo: int, pad_hi: int
+    out_len: int,
+    in_len: int,
+    kernel: int,
+    stride: int,
+    pad_lo: int,
+    pad_hi: int,
+    dilation: int = 1,
 ) -> tuple[list[int], list[int]]:
     """Per output position, the window's size counting padding, and its size inside the input.
 
-    The padded size counts the cells of ``[o * stride - pad_lo, o * stride - pad_lo + kernel)``
+    The padded size counts the cells ``o * stride - pad_lo + j * dilation`` (``j < kernel``)
     that lie inside ``[-pad_lo, in_len + pad_hi)`` (a ceil-mode window's overhang past the high
     padding is not counted, as in PyTorch); the valid size counts those inside ``[0, in_len)``.
 
@@ -120,14 +129,24 @@ def window_sizes(
     ([2, 2, 1], [2, 2, 1])
     >>> window_sizes(out_len=3, in_len=5, kernel=3, stride=2, pad_lo=1, pad_hi=1)
     ([3, 3, 3], [2, 3, 2])
+    >>> window_sizes(out_len=2, in_len=4, kernel=2, stride=1, pad_lo=1, pad_hi=0, dilation=2)
+    ([2, 2], [1, 2])
     """
     padded, valid = [], []
     for o in range(out_len):
         start = o * stride - pad_lo
-        end = min(start + kernel, in_len + pad_hi)
-        padded.append(end - start)
-        valid.append(max(0, min(end, in_len) - max(start, 0)))
+        end = min(start + (kernel - 1) * dilation + 1, in_len + pad_hi)  # one past the last
+        padded.append(_cells(start, end, dilation, start))
+        valid.append(_cells(max(start, 0), min(end, in_len), dilation, start))
     return padded, valid
+
+
+def _cells(lo: int, hi: int, step: int, origin: int) -> int:
+    """How many of ``origin + j * step`` lie in ``[lo, hi)``."""
+    if hi <= lo:
+        return 0
+    first = origin + -(-(lo - origin) // step) * step
+    return 0 if first >= hi else (hi - 1 - first) // step + 1
 
 
 # --------------------------------------------------------------------------------------------

@@ -19,6 +19,7 @@ import numpy as np
 
 from . import _args
 from ._autodiff import differentiable, pullback_grad
+from ._layout import by_transpose
 
 __all__ = [
     "max_unpool1d",
@@ -37,16 +38,29 @@ def _kernels() -> Any:
 
 def _window(
     op: str, kernel_size: Any, stride: Any, padding: Any, rank: int
-) -> tuple[tuple[int, ...], tuple[int, ...], tuple[int, ...]]:
+) -> tuple[tuple[int, ...], tuple[int, ...], _args.Padding]:
     kernel = _args.as_int_tuple(op, "kernel_size", kernel_size, rank)
     strides = kernel if stride is None else _args.as_int_tuple(op, "stride", stride, rank)
-    pads = _args.as_int_tuple(op, "padding", padding, rank)
-    for name, values, least in (("kernel_size", kernel, 1), ("stride", strides, 1),
-                                ("padding", pads, 0)):
+    pads = _args.as_padding(op, padding, rank)
+    for name, values, least in (("kernel_size", kernel, 1), ("stride", strides, 1)):
         if min(values) < least:
-            rule = "positive" if least else "non-negative"
-            raise ValueError(f"{op}(): {name} must be {rule}; got {name}={values}")
+            raise ValueError(f"{op}(): {name} must be positive; got {name}={values}")
+    if pads.kind == "torch" and min(pads.values) < 0:
+        raise ValueError(f"{op}(): padding must be non-negative; got padding={pads.values}")
     return kernel, strides, pads
+
+
+def _default_size(
+    in_shape: tuple[int, ...], kernel: tuple[int, ...], strides: tuple[int, ...],
+    pads: _args.Padding,
+) -> tuple[int, ...]:
+    """The pooling's input size: ``(in - 1) * stride - lo - hi + kernel`` (``in * stride``
+    for 'same' padding, whose pooling gave ``ceil(size / stride)`` outputs)."""
+    if pads.kind in ("same", "same_lower"):
+        return tuple(n * s for n, s in zip(in_shape, strides))
+    pairs = pads.values if pads.kind == "pairs" else tuple((p, p) for p in pads.values)
+    return tuple((n - 1) * s - lo - hi + k
+                 for n, s, (lo, hi), k in zip(in_shape, strides, pairs, kernel))
 
 
 def _as_indices(op: str, indices: Any, shape: tuple[int, ...]) -> np.ndarray:
@@ -100,12 +114,12 @@ def _output_shape(
     in_shape: tuple[int, ...],
     kernel: tuple[int, ...],
     strides: tuple[int, ...],
-    pads: tuple[int, ...],
+    pads: _args.Padding,
     output_size: Any,
 ) -> tuple[int, ...]:
     """PyTorch's ``_unpool_output_size``: the default, or a checked explicit size."""
     rank = len(kernel)
-    default = tuple((n - 1) * s - 2 * p + k for n, s, p, k in zip(in_shape, strides, pads, kernel))
+    default = _default_size(in_shape, kernel, strides, pads)
     if output_size is None:
         sizes = default
     else:
@@ -121,15 +135,16 @@ def _output_shape(
                 raise ValueError(
                     f"{op}(): output_size must lie strictly between default - stride and "
                     f"default + stride in every dimension, where default = (input - 1) * "
-                    f"stride - 2 * padding + kernel_size = {default}; dimension {d} must be "
+                    f"stride - padding (both sides) + kernel_size = {default}; dimension {d} "
+                    f"must be "
                     f"between {dflt - s} and {dflt + s} (exclusive); got output_size="
                     f"{output_size!r}"
                 )
     if min(sizes) < 0:
         raise ValueError(
             f"{op}(): output size must be non-negative in every spatial dimension; input size "
-            f"{in_shape} with kernel_size={kernel}, stride={strides}, padding={pads} gives "
-            f"output size {sizes}"
+            f"{in_shape} with kernel_size={kernel}, stride={strides}, padding="
+            f"{pads.values or pads.kind!r} gives output size {sizes}"
         )
     return tuple(sizes)
 
@@ -155,6 +170,7 @@ def _check_indices(
         )
 
 
+@by_transpose("input", "indices")
 def max_unpool_impl(
     input: Any,
     indices: Any,
@@ -217,12 +233,12 @@ _DOC_PARAMETERS = """
         The max pooling's kernel size.
     stride : int or tuple of int, optional
         The max pooling's stride; defaults to ``kernel_size``.
-    padding : int or tuple of int, default 0
-        The max pooling's padding.
+    padding : int, tuple of int, tuple of (lo, hi) pairs, or str, default 0
+        The max pooling's padding (``'same'``: the default size is ``in * stride``).
     output_size : sequence of int, optional
         The spatial output size (a leading ``N, C`` is dropped when given): each strictly
         between ``default - stride`` and ``default + stride``. Defaults to
-        ``(in - 1) * stride - 2 * padding + kernel_size`` per dimension.
+        ``(in - 1) * stride - lo - hi + kernel_size`` per dimension.
 
     Returns
     -------
@@ -240,6 +256,8 @@ def max_unpool1d(
     stride: Any = None,
     padding: Any = 0,
     output_size: Any = None,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """1D max unpooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``max_unpool1d``.
     {parameters}
@@ -254,7 +272,7 @@ def max_unpool1d(
     """
     return max_unpool_impl(
         input, indices, kernel_size, stride, padding, output_size,
-        op="max_unpool1d", ndim=1, grad=False,
+        channels_last=channels_last, op="max_unpool1d", ndim=1, grad=False,
     )[0]
 
 
@@ -266,6 +284,8 @@ def max_unpool2d(
     stride: Any = None,
     padding: Any = 0,
     output_size: Any = None,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """2D max unpooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``max_unpool2d``.
     {parameters}
@@ -279,7 +299,7 @@ def max_unpool2d(
     """
     return max_unpool_impl(
         input, indices, kernel_size, stride, padding, output_size,
-        op="max_unpool2d", ndim=2, grad=False,
+        channels_last=channels_last, op="max_unpool2d", ndim=2, grad=False,
     )[0]
 
 
@@ -291,6 +311,8 @@ def max_unpool3d(
     stride: Any = None,
     padding: Any = 0,
     output_size: Any = None,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """3D max unpooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``max_unpool3d``.
     {parameters}
@@ -304,7 +326,7 @@ def max_unpool3d(
     """
     return max_unpool_impl(
         input, indices, kernel_size, stride, padding, output_size,
-        op="max_unpool3d", ndim=3, grad=False,
+        channels_last=channels_last, op="max_unpool3d", ndim=3, grad=False,
     )[0]
 
 

@@ -63,6 +63,8 @@ def max_pool1d(
     dilation: Any = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
+    *,
+    channels_last: bool = False,
 ) -> Any:
     """1D max pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``max_pool1d``.
 
@@ -76,7 +78,7 @@ def max_pool1d(
     """
     return max_pool_impl(
         input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-        op="max_pool1d", ndim=1, grad=False,
+        channels_last=channels_last, op="max_pool1d", ndim=1, grad=False,
     )[0]
 
 
@@ -89,6 +91,8 @@ def max_pool2d(
     dilation: Any = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
+    *,
+    channels_last: bool = False,
 ) -> Any:
     """2D max pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``max_pool2d``.
 
@@ -103,7 +107,7 @@ def max_pool2d(
     """
     return max_pool_impl(
         input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-        op="max_pool2d", ndim=2, grad=False,
+        channels_last=channels_last, op="max_pool2d", ndim=2, grad=False,
     )[0]
 
 
@@ -116,6 +120,8 @@ def max_pool3d(
     dilation: Any = 1,
     ceil_mode: bool = False,
     return_indices: bool = False,
+    *,
+    channels_last: bool = False,
 ) -> Any:
     """3D max pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``max_pool3d``.
 
@@ -129,7 +135,7 @@ def max_pool3d(
     """
     return max_pool_impl(
         input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
-        op="max_pool3d", ndim=3, grad=False,
+        channels_last=channels_last, op="max_pool3d", ndim=3, grad=False,
     )[0]
 
 
@@ -141,6 +147,8 @@ def avg_pool1d(
     padding: Any = 0,
     ceil_mode: bool = False,
     count_include_pad: bool = True,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """1D average pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``avg_pool1d``.
 
@@ -155,7 +163,7 @@ def avg_pool1d(
     """
     return avg_pool_impl(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, None,
-        op="avg_pool1d", ndim=1, grad=False,
+        channels_last=channels_last, op="avg_pool1d", ndim=1, grad=False,
     )[0]
 
 
@@ -168,6 +176,8 @@ def avg_pool2d(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """2D average pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``avg_pool2d``.
 
@@ -182,7 +192,7 @@ def avg_pool2d(
     """
     return avg_pool_impl(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
-        op="avg_pool2d", ndim=2, grad=False,
+        channels_last=channels_last, op="avg_pool2d", ndim=2, grad=False,
     )[0]
 
 
@@ -195,6 +205,8 @@ def avg_pool3d(
     ceil_mode: bool = False,
     count_include_pad: bool = True,
     divisor_override: int | None = None,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """3D average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``avg_pool3d``.
 
@@ -208,5 +220,5 @@ def avg_pool3d(
     """
     return avg_pool_impl(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
-        op="avg_pool3d", ndim=3, grad=False,
+        channels_last=channels_last, op="avg_pool3d", ndim=3, grad=False,
     )[0]

@@ -64,8 +64,10 @@ class _MaxPoolNd(Module):
         dilation: Any = 1,
         return_indices: bool = False,
         ceil_mode: bool = False,
+        *,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(channels_last)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding
@@ -145,8 +147,10 @@ class AvgPool1d(Module):
         padding: Any = 0,
         ceil_mode: bool = False,
         count_include_pad: bool = True,
+        *,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(channels_last)
         self.kernel_size = _single(kernel_size)
         self.stride = _single(stride if stride is not None else kernel_size)
         self.padding = _single(padding)
@@ -168,8 +172,10 @@ class _AvgPoolNd(Module):
         ceil_mode: bool = False,
         count_include_pad: bool = True,
         divisor_override: int | None = None,
+        *,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(channels_last)
         self.kernel_size = kernel_size
         self.stride = stride if stride is not None else kernel_size
         self.padding = padding

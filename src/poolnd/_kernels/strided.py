@@ -26,6 +26,7 @@ __all__ = [
     "MaxReducer",
     "Pass",
     "SumReducer",
+    "UfuncReducer",
     "lowest",
     "passes",
     "reduce_windows",
@@ -137,6 +138,21 @@ class SumReducer:
     def step(self, x: np.ndarray, pas: Pass) -> None:
         acc = self.total[pas.out_index]
         np.add(acc, x[pas.in_index], out=acc, casting="unsafe")
+
+
+class UfuncReducer:
+    """Any binary ufunc with an identity, from the identity, cells in row-major order."""
+
+    def __init__(
+        self, x: np.ndarray, win: Window, ufunc: np.ufunc, out_dtype: np.dtype
+    ) -> None:
+        shape = x.shape[: x.ndim - win.ndim] + win.out_shape
+        self.total = np.full(shape, ufunc.identity, dtype=out_dtype)
+        self.ufunc = ufunc
+
+    def step(self, x: np.ndarray, pas: Pass) -> None:
+        acc = self.total[pas.out_index]
+        self.ufunc(acc, x[pas.in_index], out=acc, casting="unsafe")
 
 
 def scatter_passes(values: np.ndarray, win: Window, lead_shape: tuple[int, ...]) -> np.ndarray:

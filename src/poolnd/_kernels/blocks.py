@@ -1,0 +1,331 @@
+"""Numba kernels for non-overlapping tilings: kernel == stride, no padding, no dilation, and
+every window inside the input (the most common pooling, ``max_pool2d(x, 2)``).
+
+Arrays come as in `compiled`: ``(planes, D, H, W)`` C-contiguous, one output row
+``(plane, od, oh)`` per work item. A window's input rows are the ``kd * kh`` rows
+``(od * kd + a, oh * kh + b)``, all inside the input, so each row is folded straight into
+the output row, in row-major window order: row by row, and within a row the ``kw`` cells of
+each output left to right. That is exactly PyTorch's scan order, so values (signed zeros and
+NaN payloads too), indices and sums come out as PyTorch's with no second pass. A row of a
+window of width 2, 3 or 4 (2 or 4 with indices) is read as interleaved groups
+(``src[2 * j]``, ``src[2 * j + 1]``), which LLVM vectorises with shuffles; other widths take
+a scalar loop.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+
+from .compiled import _chunk
+
+__all__ = ["block_argmax", "block_max", "block_spread", "block_sum"]
+
+_SERIAL = {"nogil": True, "cache": True, "error_model": "numpy"}
+_PARALLEL = {**_SERIAL, "parallel": True}
+
+
+# ---- max: ``take`` is PyTorch's rule, the new cell when greater or NaN
+
+
+@nb.njit(**_SERIAL)
+def _take(v, cur):  # pragma: no cover - compiled
+    return (v > cur) | (v != v)
+
+
+@nb.njit(**_SERIAL)
+def _max_first(src, dst, n, kw):  # pragma: no cover - compiled
+    """The first row of each window: its ``kw`` cells folded into ``dst``."""
+    if kw == 1:
+        for j in range(n):
+            dst[j] = src[j]
+    elif kw == 2:
+        for j in range(n):
+            v0, v1 = src[2 * j], src[2 * j + 1]
+            dst[j] = v1 if _take(v1, v0) else v0
+    elif kw == 3:
+        for j in range(n):
+            v0, v1, v2 = src[3 * j], src[3 * j + 1], src[3 * j + 2]
+            m = v1 if _take(v1, v0) else v0
+            dst[j] = v2 if _take(v2, m) else m
+    elif kw == 4:
+        for j in range(n):
+            v0, v1, v2, v3 = src[4 * j], src[4 * j + 1], src[4 * j + 2], src[4 * j + 3]
+            m = v1 if _take(v1, v0) else v0
+            m = v2 if _take(v2, m) else m
+            dst[j] = v3 if _take(v3, m) else m
+    else:
+        for j in range(n):
+            m = src[j * kw]
+            for c in range(1, kw):
+                v = src[j * kw + c]
+                m = v if _take(v, m) else m
+            dst[j] = m
+
+
+@nb.njit(**_SERIAL)
+def _max_more(src, dst, n, kw):  # pragma: no cover - compiled
+    """A later row of each window folded into ``dst``."""
+    if kw == 1:
+        for j in range(n):
+            v, m = src[j], dst[j]
+            dst[j] = v if _take(v, m) else m
+    elif kw == 2:
+        for j in range(n):
+            v0, v1, m = src[2 * j], src[2 * j + 1], dst[j]
+            m = v0 if _take(v0, m) else m
+            dst[j] = v1 if _take(v1, m) else m
+    elif kw == 3:
+        for j in range(n):
+            v0, v1, v2, m = src[3 * j], src[3 * j + 1], src[3 * j + 2], dst[j]
+            m = v0 if _take(v0, m) else m
+            m = v1 if _take(v1, m) else m
+            dst[j] = v2 if _take(v2, m) else m
+    elif kw == 4:
+        for j in range(n):
+            v0, v1, v2, v3 = src[4 * j], src[4 * j + 1], src[4 * j + 2], src[4 * j + 3]
+            m = dst[j]
+            m = v0 if _take(v0, m) else m
+            m = v1 if _take(v1, m) else m
+            m = v2 if _take(v2, m) else m
+            dst[j] = v3 if _take(v3, m) else m
+    else:
+        for j in range(n):
+            m = dst[j]
+            for c in range(kw):
+                v = src[j * kw + c]
+                m = v if _take(v, m) else m
+            dst[j] = m
+
+
+@nb.njit(**_SERIAL)
+def _block_max_chunk(x, out, kd, kh, kw, start, stop):  # pragma: no cover - compiled
+    """Output rows ``start .. stop - 1`` of `block_max`."""
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        dst = out[p, od, oh]
+        for a in range(kd):
+            for b in range(kh):
+                src = x[p, od * kd + a, oh * kh + b]
+                if a == 0 and b == 0:
+                    _max_first(src, dst, out_w, kw)
+                else:
+                    _max_more(src, dst, out_w, kw)
+
+
+@nb.njit(**_PARALLEL)
+def block_max(x, out, kd, kh, kw, n_chunks):  # pragma: no cover - compiled
+    """Max of every ``kd x kh x kw`` tile of ``x`` (planes, D, H, W) into ``out``."""
+    total = x.shape[0] * out.shape[1] * out.shape[2]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _block_max_chunk(x, out, kd, kh, kw, start, stop)
+
+
+# ---- argmax: the same folds, carrying the plane-flat index of the cell taken
+
+
+@nb.njit(**_SERIAL)
+def _argmax_first(src, dst, idx, n, kw, base):  # pragma: no cover - compiled
+    if kw == 2:
+        for j in range(n):
+            v0, v1 = src[2 * j], src[2 * j + 1]
+            t = _take(v1, v0)
+            dst[j] = v1 if t else v0
+            idx[j] = base + 2 * j + 1 if t else base + 2 * j
+    elif kw == 4:
+        for j in range(n):
+            v0, v1, v2, v3 = src[4 * j], src[4 * j + 1], src[4 * j + 2], src[4 * j + 3]
+            t = _take(v1, v0)
+            m, c = (v1, 1) if t else (v0, 0)
+            t = _take(v2, m)
+            m, c = (v2, 2) if t else (m, c)
+            t = _take(v3, m)
+            dst[j] = v3 if t else m
+            idx[j] = base + 4 * j + (3 if t else c)
+    else:
+        for j in range(n):
+            m, i = src[j * kw], base + j * kw
+            for c in range(1, kw):
+                v = src[j * kw + c]
+                t = _take(v, m)
+                m = v if t else m
+                i = base + j * kw + c if t else i
+            dst[j], idx[j] = m, i
+
+
+@nb.njit(**_SERIAL)
+def _argmax_more(src, dst, idx, n, kw, base):  # pragma: no cover - compiled
+    if kw == 2:
+        for j in range(n):
+            v0, v1, m, i = src[2 * j], src[2 * j + 1], dst[j], idx[j]
+            t = _take(v0, m)
+            m, i = (v0, base + 2 * j) if t else (m, i)
+            t = _take(v1, m)
+            dst[j] = v1 if t else m
+            idx[j] = base + 2 * j + 1 if t else i
+    elif kw == 4:
+        for j in range(n):
+            v0, v1, v2, v3 = src[4 * j], src[4 * j + 1], src[4 * j + 2], src[4 * j + 3]
+            m, i = dst[j], idx[j]
+            t = _take(v0, m)
+            m, i = (v0, base + 4 * j) if t else (m, i)
+            t = _take(v1, m)
+            m, i = (v1, base + 4 * j + 1) if t else (m, i)
+            t = _take(v2, m)
+            m, i = (v2, base + 4 * j + 2) if t else (m, i)
+            t = _take(v3, m)
+            dst[j] = v3 if t else m
+            idx[j] = base + 4 * j + 3 if t else i
+    else:
+        for j in range(n):
+            m, i = dst[j], idx[j]
+            for c in range(kw):
+                v = src[j * kw + c]
+                t = _take(v, m)
+                m = v if t else m
+                i = base + j * kw + c if t else i
+            dst[j], idx[j] = m, i
+
+
+@nb.njit(**_SERIAL)
+def _block_argmax_chunk(x, out, idx, kd, kh, kw, start, stop):  # pragma: no cover - compiled
+    """Output rows ``start .. stop - 1`` of `block_argmax`."""
+    in_h, in_w = x.shape[2], x.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        dst, arg = out[p, od, oh], idx[p, od, oh]
+        for a in range(kd):
+            for b in range(kh):
+                id_, ih = od * kd + a, oh * kh + b
+                src, base = x[p, id_, ih], (id_ * in_h + ih) * in_w
+                if a == 0 and b == 0:
+                    _argmax_first(src, dst, arg, out_w, kw, base)
+                else:
+                    _argmax_more(src, dst, arg, out_w, kw, base)
+
+
+@nb.njit(**_PARALLEL)
+def block_argmax(x, out, idx, kd, kh, kw, n_chunks):  # pragma: no cover - compiled
+    """Max values and plane-flat argmax indices of every tile."""
+    total = x.shape[0] * out.shape[1] * out.shape[2]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _block_argmax_chunk(x, out, idx, kd, kh, kw, start, stop)
+
+
+# ---- sum: cells added left to right from zero, in the accumulator dtype
+
+
+@nb.njit(**_SERIAL)
+def _add_row(src, acc, n, kw):  # pragma: no cover - compiled
+    if kw == 1:
+        for j in range(n):
+            acc[j] += src[j]
+    elif kw == 2:
+        for j in range(n):
+            acc[j] = acc[j] + src[2 * j] + src[2 * j + 1]
+    elif kw == 3:
+        for j in range(n):
+            acc[j] = acc[j] + src[3 * j] + src[3 * j + 1] + src[3 * j + 2]
+    elif kw == 4:
+        for j in range(n):
+            acc[j] = acc[j] + src[4 * j] + src[4 * j + 1] + src[4 * j + 2] + src[4 * j + 3]
+    else:
+        for j in range(n):
+            s = acc[j]
+            for c in range(kw):
+                s += src[j * kw + c]
+            acc[j] = s
+
+
+@nb.njit(**_SERIAL)
+def _block_sum_chunk(  # pragma: no cover - compiled
+    x, out, zero, floating, divisor, kd, kh, kw, start, stop
+):
+    """Output rows ``start .. stop - 1`` of `block_sum`."""
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    acc = zero.repeat(out_w)
+    div = divisor[0]
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        acc[:] = zero[0]
+        for a in range(kd):
+            for b in range(kh):
+                _add_row(x[p, od * kd + a, oh * kh + b], acc, out_w, kw)
+        dst = out[p, od, oh]
+        if floating:
+            for j in range(out_w):  # + 0: PyTorch adds into a zeroed output (no -0.0)
+                dst[j] = acc[j] / div + 0
+        else:
+            for j in range(out_w):
+                q = abs(acc[j]) // abs(div)
+                dst[j] = -q if (acc[j] < 0) != (div < 0) else q
+
+
+@nb.njit(**_PARALLEL)
+def block_sum(x, out, zero, floating, divisor, kd, kh, kw, n_chunks):  # pragma: no cover
+    """Tile sums accumulated in ``zero.dtype``, divided by ``divisor[0]`` (of that dtype;
+    integers truncate toward zero)."""
+    total = x.shape[0] * out.shape[1] * out.shape[2]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _block_sum_chunk(x, out, zero, floating, divisor, kd, kh, kw, start, stop)
+
+
+# ---- average backward: each input cell of a tile gets exactly one contribution, written
+# directly (``+ 0`` as PyTorch's ``zero += grad`` turns -0.0 into +0.0); tail columns no
+# window reads are zeroed here, tail rows by the caller. (Max backward stays a scatter into
+# a zeroed plane: writing whole tiles of selected-or-zero cells measured slower.)
+
+
+@nb.njit(**_SERIAL)
+def _spread_row(delta, dst, n, kw, zero):  # pragma: no cover - compiled
+    """``dst[j * kw + c] = delta[j]`` for every ``c``; zeros past the last tile."""
+    if kw == 1:
+        for j in range(n):
+            dst[j] = delta[j]
+    elif kw == 2:
+        for j in range(n):
+            v = delta[j]
+            dst[2 * j], dst[2 * j + 1] = v, v
+    elif kw == 4:
+        for j in range(n):
+            v = delta[j]
+            dst[4 * j], dst[4 * j + 1], dst[4 * j + 2], dst[4 * j + 3] = v, v, v, v
+    else:
+        for j in range(n):
+            for c in range(kw):
+                dst[j * kw + c] = delta[j]
+    for i in range(n * kw, dst.shape[0]):
+        dst[i] = zero
+
+
+@nb.njit(**_SERIAL)
+def _block_spread_chunk(  # pragma: no cover - compiled
+    grad_out, grad_in, zero, divisor, kd, kh, kw, start, stop
+):
+    """Output rows ``start .. stop - 1`` of `block_spread`."""
+    out_d, out_h, out_w = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
+    delta = zero.repeat(out_w)
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        g = grad_out[p, od, oh]
+        for j in range(out_w):
+            delta[j] = g[j] / divisor[0] + zero[0]
+        for a in range(kd):
+            for b in range(kh):
+                _spread_row(delta, grad_in[p, od * kd + a, oh * kh + b], out_w, kw, zero[0])
+
+
+@nb.njit(**_PARALLEL)
+def block_spread(  # pragma: no cover - compiled
+    grad_out, grad_in, zero, divisor, kd, kh, kw, n_chunks
+):
+    """Backward of tile averages: each tile cell gets ``grad / divisor[0]`` (in the gradient
+    dtype); input rows past the last tile are left to the caller."""
+    total = grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _block_spread_chunk(grad_out, grad_in, zero, divisor, kd, kh, kw, start, stop)
