@@ -256,7 +256,8 @@ def test_dtypes_and_unbatched(dtype, rng):
 
 def test_layer_constructors_match_package():
     def params(fn):
-        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()]
+        return [(p.name, p.default) for p in inspect.signature(fn).parameters.values()
+                if p.name != "channels_last"]  # poolnd's keyword-only layout flag
 
     assert params(poolnd.nn.BlurPool2d.__init__) == params(BlurPool.__init__)
     assert params(poolnd.nn.BlurPool1d.__init__) == params(BlurPool1D.__init__)
@@ -277,6 +278,34 @@ def test_layer_attributes_match_package(nd):
             theirs.channels, theirs.filt_size, theirs.stride, theirs.pad_off)
         np.testing.assert_array_equal(ours.filt, from_torch(theirs.filt))
         assert ours.filt.dtype == np.float32
+
+
+@pytest.mark.parametrize("nd", [1, 2])
+def test_channels_last_matches_package_on_the_transposed_input(nd, rng):
+    x = rng.standard_normal((2, *[9] * nd, 3))  # (N, *spatial, C)
+    first = np.moveaxis(x, -1, 1)
+    module = _package(nd, 3, "replicate", 5, 2, 1)
+    g_first = rng.standard_normal((2, 3, *[6] * nd))  # (9 + 2 * 1 - 1) // 2 + 1 = 6
+    expected, expected_grad = _run_package(module, np.ascontiguousarray(first), g_first)
+    fn = getattr(F, f"blur_pool{nd}d")
+    out, pullback = poolnd.vjp(fn, x, "replicate", 5, 2, 1, channels_last=True)
+    _close(out, np.moveaxis(expected, 1, -1), float(np.abs(x).max()))
+    g = np.moveaxis(g_first, 1, -1)
+    _close(pullback(g), np.moveaxis(expected_grad, 1, -1), float(np.abs(g).max()))
+    layer = getattr(poolnd.nn, f"BlurPool{nd}d")(3, "replicate", 5, 2, 1, channels_last=True)
+    _close(layer(x), np.moveaxis(expected, 1, -1), float(np.abs(x).max()))
+    _close(layer.backward(g), np.moveaxis(expected_grad, 1, -1), float(np.abs(g).max()))
+    unbatched = fn(x[0], "replicate", 5, 2, 1, channels_last=True)
+    _close(unbatched, np.moveaxis(expected[0], 0, -1), float(np.abs(x).max()))
+    maxblur = getattr(F, f"max_blur_pool{nd}d")
+    np.testing.assert_array_equal(maxblur(x, channels_last=True),
+                                  np.moveaxis(maxblur(np.ascontiguousarray(first)), 1, -1))
+    with pytest.raises(ValueError, match=rf"BlurPool{nd}d\(\): input must have channels=3 "
+                                         rf"channels \(axis -1\); got shape"):
+        layer(first)
+    assert repr(layer).endswith("pad_off=1, channels_last=True)")
+    assert inspect.signature(type(layer).__init__).parameters["channels_last"].kind == (
+        inspect.Parameter.KEYWORD_ONLY)
 
 
 def test_layer_repr():
@@ -341,6 +370,8 @@ def test_layer_repr():
      r"MaxBlurPool2d\(\): kernel_size must be positive; got 0"),
     (lambda x: poolnd.nn.MaxBlurPool2d(2, kernel_size="2"), TypeError,
      r"MaxBlurPool2d\(\): kernel_size must be an int or a tuple of ints; got '2'"),
+    (lambda x: F.blur_pool2d(x, channels_last=1), TypeError,
+     r"blur_pool2d\(\): channels_last must be a bool; got 1 of type int"),
     (lambda x: poolnd.nn.BlurPool2d(2).backward(np.ones(1)), RuntimeError,
      r"BlurPool2d.backward\(\) called before any forward call"),
 ])

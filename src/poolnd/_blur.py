@@ -28,6 +28,7 @@ import numpy as np
 
 from . import _args
 from ._autodiff import differentiable, pullback_grad
+from ._layout import by_transpose
 from ._pooling import max_pool_impl
 from ._shape import window_bounds
 
@@ -189,6 +190,7 @@ def blur_args(
     return mode, filt, strides, offsets
 
 
+@by_transpose("input")
 def blur_pool_impl(
     input: Any,
     pad_type: Any = "reflect",
@@ -258,6 +260,8 @@ def blur_pool1d(
     filt_size: Any = 3,
     stride: Any = 2,
     pad_off: Any = 0,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """1D blur pooling of ``(N, C, L)`` or ``(C, L)``: binomial low-pass, then subsample.
 
@@ -274,6 +278,8 @@ def blur_pool1d(
     pad_off : int, default 0
         Extra padding on both sides, beyond the filter's ``(f-1)//2`` before and
         ``f//2`` after.
+    channels_last : bool, default False
+        Read and return ``(N, L, C)`` (or ``(L, C)``) instead.
 
     Returns
     -------
@@ -299,7 +305,7 @@ def blur_pool1d(
     array([[0.5 , 0.75, 0.25, 1.  ]])
     """
     return blur_pool_impl(input, pad_type, filt_size, stride, pad_off,
-                          op="blur_pool1d", ndim=1, grad=False)[0]
+                          channels_last=channels_last, op="blur_pool1d", ndim=1, grad=False)[0]
 
 
 @differentiable(blur_pool_impl, ndim=2)
@@ -309,6 +315,8 @@ def blur_pool2d(
     filt_size: Any = 4,
     stride: Any = 2,
     pad_off: Any = 0,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """2D blur pooling of ``(N, C, H, W)`` or ``(C, H, W)``: binomial low-pass, then subsample.
 
@@ -327,6 +335,8 @@ def blur_pool2d(
         Keep every ``stride``-th filtered cell.
     pad_off : int or tuple of int, default 0
         Extra padding on both sides of each dimension.
+    channels_last : bool, default False
+        Read and return ``(N, H, W, C)`` (or ``(H, W, C)``) instead.
 
     Returns
     -------
@@ -356,9 +366,10 @@ def blur_pool2d(
             [ 0.,  0.,  0.]]])
     """
     return blur_pool_impl(input, pad_type, filt_size, stride, pad_off,
-                          op="blur_pool2d", ndim=2, grad=False)[0]
+                          channels_last=channels_last, op="blur_pool2d", ndim=2, grad=False)[0]
 
 
+@by_transpose("input")
 def max_blur_pool_impl(
     input: Any,
     pad_type: Any = "reflect",
@@ -389,6 +400,8 @@ def max_blur_pool1d(
     stride: Any = 2,
     pad_off: Any = 0,
     kernel_size: Any = 2,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """1D MaxBlurPool of ``(N, C, L)`` or ``(C, L)``: max pooling with stride 1, then blur pooling.
 
@@ -403,6 +416,8 @@ def max_blur_pool1d(
         As in `blur_pool1d`.
     kernel_size : int, default 2
         Window of the stride-1 max pooling.
+    channels_last : bool, default False
+        Channels on the last axis, in and out.
 
     Returns
     -------
@@ -421,7 +436,8 @@ def max_blur_pool1d(
     array([[0.5, 1. , 0.5, 1. ]])
     """
     return max_blur_pool_impl(input, pad_type, filt_size, stride, pad_off, kernel_size,
-                              op="max_blur_pool1d", ndim=1, grad=False)[0]
+                              channels_last=channels_last, op="max_blur_pool1d", ndim=1,
+                              grad=False)[0]
 
 
 @differentiable(max_blur_pool_impl, ndim=2)
@@ -432,6 +448,8 @@ def max_blur_pool2d(
     stride: Any = 2,
     pad_off: Any = 0,
     kernel_size: Any = 2,
+    *,
+    channels_last: bool = False,
 ) -> np.ndarray:
     """2D MaxBlurPool of ``(N, C, H, W)`` or ``(C, H, W)``: stride-1 max pooling, then blur.
 
@@ -447,6 +465,8 @@ def max_blur_pool2d(
         As in `blur_pool2d`.
     kernel_size : int or tuple of int, default 2
         Window of the stride-1 max pooling.
+    channels_last : bool, default False
+        Channels on the last axis, in and out.
 
     Returns
     -------
@@ -466,4 +486,5 @@ def max_blur_pool2d(
             [25., 25.]]])
     """
     return max_blur_pool_impl(input, pad_type, filt_size, stride, pad_off, kernel_size,
-                              op="max_blur_pool2d", ndim=2, grad=False)[0]
+                              channels_last=channels_last, op="max_blur_pool2d", ndim=2,
+                              grad=False)[0]

@@ -25,8 +25,10 @@ class _BlurPoolNd(Module):
         filt_size: int = 4,
         stride: int = 2,
         pad_off: int = 0,
+        *,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__()
+        super().__init__(channels_last)
         name = type(self).__name__
         if isinstance(channels, (bool, np.bool_)) or not isinstance(channels, (int, np.integer)):
             raise TypeError(f"{name}(): channels must be an int; got {channels!r}")
@@ -69,19 +71,20 @@ class _BlurPoolNd(Module):
     def forward(self, input: Any) -> Any:
         """Blur-pool ``input``, whose channel axis must have ``channels`` entries."""
         shape = np.shape(input)
-        if len(shape) in (self._ndim + 1, self._ndim + 2):
-            got = shape[-(self._ndim + 1)]
-            if got != self.channels:
-                raise ValueError(
-                    f"{type(self).__name__}(): input must have channels={self.channels} "
-                    f"channels (axis {-(self._ndim + 1)}); got shape {shape}"
-                )
+        axis = -1 if self.channels_last is True else -(self._ndim + 1)
+        if len(shape) in (self._ndim + 1, self._ndim + 2) and shape[axis] != self.channels:
+            raise ValueError(
+                f"{type(self).__name__}(): input must have channels={self.channels} "
+                f"channels (axis {axis}); got shape {shape}"
+            )
         return super().forward(input)
 
     __call__ = forward
 
     def extra_repr(self) -> str:
-        return ", ".join(f"{name}={getattr(self, name)!r}" for name in self._repr_args)
+        shown = [f"{name}={getattr(self, name)!r}" for name in self._repr_args]
+        shown += [f"{k}={v}" for k, v in self._layout().items()]
+        return ", ".join(shown)
 
 
 class BlurPool1d(_BlurPoolNd):
@@ -126,8 +129,11 @@ class BlurPool1d(_BlurPoolNd):
         filt_size: int = 3,
         stride: int = 2,
         pad_off: int = 0,
+        *,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__(channels, pad_type, filt_size, stride, pad_off)
+        super().__init__(channels, pad_type, filt_size, stride, pad_off,
+                         channels_last=channels_last)
 
 
 class BlurPool2d(_BlurPoolNd):
@@ -186,8 +192,11 @@ class _MaxBlurPoolNd(_BlurPoolNd):
         stride: int = 2,
         pad_off: int = 0,
         kernel_size: int = 2,
+        *,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__(channels, pad_type, filt_size, stride, pad_off)
+        super().__init__(channels, pad_type, filt_size, stride, pad_off,
+                         channels_last=channels_last)
         name = type(self).__name__
         sizes = _args.as_int_tuple(name, "kernel_size", kernel_size, self._ndim)
         if min(sizes) < 1:
@@ -226,8 +235,11 @@ class MaxBlurPool1d(_MaxBlurPoolNd):
         stride: int = 2,
         pad_off: int = 0,
         kernel_size: int = 2,
+        *,
+        channels_last: bool = False,
     ) -> None:
-        super().__init__(channels, pad_type, filt_size, stride, pad_off, kernel_size)
+        super().__init__(channels, pad_type, filt_size, stride, pad_off, kernel_size,
+                         channels_last=channels_last)
 
 
 class MaxBlurPool2d(_MaxBlurPoolNd):
