@@ -27,10 +27,11 @@ the same order as in memory; whole-plane ops pull back plane by plane.
 from __future__ import annotations
 
 import bisect
+import contextlib
 import itertools
 import math
 import operator
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -182,12 +183,14 @@ class _Axis:
 
     def backward_block(self, lo_cell: int, hi_cell: int) -> tuple[int, int, int, int, int]:
         """For input cells ``[lo_cell, hi_cell)``: the outputs ``[oa, ob)`` whose windows reach
-        them, and the region ``[a, b)`` (``a = m * stride``) those windows read, covering the
-        cells. ``oa == ob`` when no window reaches them."""
+        them and the region ``[a, b)`` (``a = m * stride``) those windows read, covering the
+        cells. Cells no window reaches still take the op's gradient formula (LP pooling's
+        is ``0 * d|x|^p/dx``, a signed zero or NaN), so they get a neighbouring window: its
+        gradient lands outside the cells, theirs is computed as in memory."""
         oa = max(0, (lo_cell + self.lo - self.extent) // self.stride + 1)
         ob = min(self.out, -(-(hi_cell + self.lo) // self.stride))
         if oa >= ob:
-            return oa, oa, 0, lo_cell, hi_cell
+            oa, ob = (oa - 1, oa) if oa > 0 else (ob, ob + 1)
         m = self._rebase(oa, lo_cell)
         b = min(self.length, max(self.start(ob - 1) + self.extent, hi_cell))
         return oa, ob, m, m * self.stride, b
@@ -314,7 +317,22 @@ class _Block:
     origin: tuple[int, ...] = ()  # region start per spatial axis
     samples: np.ndarray | None = None
     grad_place: tuple[slice, ...] | None = None  # where the cotangent goes in the region's
-    zeros: tuple[tuple[int, ...], Any] | None = None  # (shape, dtype) of an all-zero result
+
+
+@contextlib.contextmanager
+def _serial_kernels() -> Iterator[None]:
+    """Run this thread's kernels on this thread only: Dask runs the blocks in parallel, and
+    nested parallel launches would oversubscribe the cores (and Numba's default
+    ``workqueue`` layer aborts when two threads launch at once). Numba's thread count is
+    per thread, so other threads are unaffected."""
+    import numba
+
+    before = numba.get_num_threads()
+    numba.set_num_threads(1)
+    try:
+        yield
+    finally:
+        numba.set_num_threads(before)
 
 
 def _kwargs(common: _Common, block: _Block, arrays: list[np.ndarray]) -> dict[str, Any]:
@@ -341,7 +359,8 @@ def _plane_indices(idx: np.ndarray, local: tuple[int, ...], origin: tuple[int, .
 
 def _forward_block(common: _Common, block: _Block, *pieces: list[np.ndarray]) -> Any:
     arrays = [_assemble(s, p) for s, p in zip(block.sources, pieces)]
-    out = common.fn(**_kwargs(common, block, arrays))
+    with _serial_kernels():
+        out = common.fn(**_kwargs(common, block, arrays))
     outs = list(out) if isinstance(out, tuple) else [out]
     if block.crop is not None:
         outs = [np.ascontiguousarray(o[block.crop]) for o in outs]
@@ -354,19 +373,17 @@ def _forward_block(common: _Common, block: _Block, *pieces: list[np.ndarray]) ->
 def _backward_block(common: _Common, block: _Block, *pieces: list[np.ndarray]) -> np.ndarray:
     from ._autodiff import vjp
 
-    if block.zeros is not None:
-        shape, dtype = block.zeros
-        return np.zeros(shape, dtype=dtype)
     arrays = [_assemble(s, p) for s, p in zip(block.sources, pieces)]
     g = arrays.pop()
     kwargs = _kwargs(common, block, arrays)
-    out, pullback = vjp(common.fn, kwargs.pop(common.input_name), **kwargs)
-    if block.grad_place is not None:
-        values = out[0] if isinstance(out, tuple) else out
-        local = np.zeros(values.shape, dtype=g.dtype)
-        local[block.grad_place] = g
-        g = local
-    grad = pullback(g)
+    with _serial_kernels():
+        out, pullback = vjp(common.fn, kwargs.pop(common.input_name), **kwargs)
+        if block.grad_place is not None:
+            values = out[0] if isinstance(out, tuple) else out
+            local = np.zeros(values.shape, dtype=g.dtype)
+            local[block.grad_place] = g
+            g = local
+        grad = pullback(g)
     return grad if block.crop is None else np.ascontiguousarray(grad[block.crop])
 
 
@@ -633,12 +650,7 @@ def _pullback(plan: _Plan, out: Any) -> Callable[[Any], Any]:
         for combo in itertools.product(*(enumerate(p) for p in per_axis)):
             index = tuple(i for i, _ in combo)
             spans = [p[0] for _, p in combo]
-            shape = tuple(hi - lo for lo, hi in spans)
             geos = [p[1] for _, p in combo]
-            if any(geo is not None and geo[0] == geo[1] for geo in geos):
-                block = _Block((), zeros=(shape, x.dtype))  # no window reaches these cells
-                graph.dsk[(graph.name, *index)] = (_backward_block, plan.common, block)
-                continue
             x_region = tuple(span if geo is None else (geo[3], geo[4])
                              for span, geo in zip(spans, geos))
             if plan.sliding:
