@@ -6,6 +6,7 @@ against torch elsewhere); gradients from `poolnd.vjp` likewise.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -255,8 +256,10 @@ def test_import_stays_light():
     code = ("import sys, numpy as np, poolnd; poolnd.max_pool(np.ones((1, 1, 4)), (2,)); "
             "print(sorted(m for m in ('array_api_compat', 'dask', 'torch', 'jax', 'zarr', "
             "'imageio', 'tifffile') if m in sys.modules))")
+    src = os.path.dirname(os.path.dirname(poolnd.__file__))  # this checkout's poolnd
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join([src, os.environ.get("PYTHONPATH", "")])}
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                         check=True)
+                         check=True, env=env)
     assert out.stdout.strip() == "[]"
 
 
