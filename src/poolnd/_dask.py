@@ -212,6 +212,12 @@ class _Source:
     offsets: tuple[tuple[int, ...], ...]
 
 
+def _piece(chunk: np.ndarray, slices: tuple[slice, ...]) -> np.ndarray:
+    """A copy of part of a chunk (a view would keep the whole chunk in the worker's memory
+    until the block that reads the part has run)."""
+    return np.array(chunk[slices])
+
+
 def _assemble(source: _Source, pieces: list[np.ndarray]) -> np.ndarray:
     if len(pieces) == 1:
         return pieces[0]
@@ -263,7 +269,7 @@ class _Graph:
                 if key is None:
                     key = (f"{self.name}-halo", len(self._pieces))
                     self._pieces[ident] = key
-                    self.dsk[key] = (operator.getitem, (arr.name, *index), slices)
+                    self.dsk[key] = (_piece, (arr.name, *index), slices)
             keys.append(key)
             offsets.append(tuple(p[3] for p in combo))
         shape = tuple(b - a for a, b in region)
