@@ -39,6 +39,12 @@ def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def _cpu_seconds() -> float:
+    """CPU time (user + system) this process has used."""
+    use = resource.getrusage(resource.RUSAGE_SELF)
+    return use.ru_utime + use.ru_stime
+
+
 def _bytes(text: str) -> int:
     from dask.utils import parse_bytes
 
@@ -77,15 +83,19 @@ def run(src: str, dst: str, workers: int, memory_limit: str) -> dict[str, Any]:
                                   dashboard_address=None) as cluster, \
             distributed.Client(cluster) as client:
         client.run(lambda: __import__("poolnd").max_pool(np.zeros((1, 1, 8, 8)), (2, 2)))
+        cpu_before = client.run(_cpu_seconds)
         start = time.perf_counter()
         status = main(["pool", src, dst, *POOL_ARGS, "--overwrite", "--quiet"])
         seconds = time.perf_counter() - start
+        cpu_after = client.run(_cpu_seconds)
         peaks = client.run(_peak_rss_mib)
         restarts = sum(1 for e in client.get_events("all") if "restart" in str(e).lower())
     if status != 0:
         raise SystemExit(f"poolnd pool failed with status {status}")
-    return {"workers": workers, "seconds": seconds, "worker_peak_rss_mib": sorted(
-        peaks.values()), "client_peak_rss_mib": _peak_rss_mib(), "restart_events": restarts}
+    cpu = sum(cpu_after[w] - cpu_before[w] for w in cpu_after)
+    return {"workers": workers, "seconds": seconds, "worker_cpu_seconds": cpu,
+            "worker_peak_rss_mib": sorted(peaks.values()),
+            "client_peak_rss_mib": _peak_rss_mib(), "restart_events": restarts}
 
 
 def check_tiles(src: str, dst: str, tiles: int = 4, size: int = 512) -> int:
@@ -124,6 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--channels", type=int, default=4)
     p.add_argument("--dir", help="where the Zarr arrays go (default: a temporary directory)")
     p.add_argument("--keep", action="store_true", help="keep the arrays")
+    p.add_argument("--reuse", action="store_true",
+                   help="pool the input already in --dir instead of writing a new one")
     p.add_argument("--json", help="write the results here")
     args = p.parse_args(argv)
     root = args.dir or tempfile.mkdtemp(prefix="poolnd-ooc-")
@@ -131,9 +143,15 @@ def main(argv: list[str] | None = None) -> int:
     src, dst = os.path.join(root, "in.zarr"), os.path.join(root, "out.zarr")
     try:
         t = time.perf_counter()
-        shape = make_input(src, args.size_gib, args.chunk, args.channels)
+        if args.reuse:
+            import zarr
+
+            shape = zarr.open_array(src, mode="r").shape
+        else:
+            shape = make_input(src, args.size_gib, args.chunk, args.channels)
         print(f"input {shape} float32, {math.prod(shape) * 4 / 2**30:.2f} GiB, chunks "
-              f"(1, {args.chunk}, {args.chunk}), written in {time.perf_counter() - t:.1f} s",
+              f"(1, {args.chunk}, {args.chunk}), "
+              f"{'reused' if args.reuse else f'written in {time.perf_counter() - t:.1f} s'}",
               flush=True)
         runs = []
         for _ in range(args.repeat):
@@ -141,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                 r = run(src, dst, workers, args.memory_limit)
                 r["load_average"] = os.getloadavg()[0]
                 runs.append(r)
-                print(f"{workers} worker(s), {args.memory_limit} each: {r['seconds']:.1f} s, "
+                print(f"{workers} worker(s), {args.memory_limit} each: {r['seconds']:.1f} s "
+                      f"({r['worker_cpu_seconds']:.1f} CPU-s in workers), "
                       f"worker peak RSS "
                       f"{', '.join(f'{m:.0f}' for m in r['worker_peak_rss_mib'])} MiB, client "
                       f"peak RSS {r['client_peak_rss_mib']:.0f} MiB, restarts "
