@@ -6,7 +6,7 @@ fresh ``dask.distributed`` LocalCluster of worker processes limited to ``--memor
 each and runs ``poolnd pool IN.zarr OUT.zarr --op max --kernel 3,3 --stride 2 --padding 1``
 (overlapping windows, so every block reads halos from its neighbours) through the command
 line's own code, in this process, on that cluster. Reports the wall time, each worker's peak
-resident memory (``ru_maxrss``, since the worker started), the client's, and checks a few
+resident memory (Linux's ``VmHWM``, since the worker started), the client's, and checks a few
 random output tiles against the in-memory NumPy result of their input region.
 
     python benchmarks/dask_outofcore.py --size-gib 8 --memory-limit 1GiB --workers 1 2
@@ -35,8 +35,17 @@ POOL_ARGS = ["--op", "max", "--kernel", "3,3", "--stride", "2", "--padding", "1"
 
 
 def _peak_rss_mib() -> float:
-    """This process's peak resident memory, MiB (Linux reports KiB)."""
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    """This process's peak resident memory, MiB: Linux's ``VmHWM``, the high-water mark of
+    this process image (``ru_maxrss`` would also count the image it was forked from, and
+    a worker forked by a large parent would report the parent's size)."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
 
 
 def _cpu_seconds() -> float:
