@@ -226,6 +226,22 @@ def test_bad_inputs_of_other_libraries_raise_the_numpy_errors(make, message):
         F.max_pool2d(make(), 2)
 
 
+class _Unreadable:
+    """An array-API object that offers neither DLPack nor a NumPy conversion."""
+
+    def __array_namespace__(self, api_version=None):
+        return xps
+
+    def __array__(self, dtype=None, copy=None):
+        raise RuntimeError("no host copy")
+
+
+def test_an_array_numpy_cannot_read_is_named():
+    with pytest.raises(TypeError, match=r"max_pool2d\(\): input must be an array NumPy can "
+                                        r"read .*got _Unreadable \(no host copy\)"):
+        F.max_pool2d(_Unreadable(), 2)
+
+
 def test_bad_gradient_of_another_library_is_named():
     _, pullback = poolnd.vjp(F.avg_pool2d, torch.ones(1, 1, 4, 4), 2)
     with pytest.raises(ValueError, match=r"avg_pool2d\(\) backward: grad_output must have the "

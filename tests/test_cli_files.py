@@ -249,6 +249,22 @@ def test_errors_are_one_line_and_a_nonzero_status(files, tmp_path, capsys, argv,
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(("raised", "status", "message"), [
+    (KeyboardInterrupt(), 130, "poolnd pool: interrupted"),
+    (MemoryError(), 1, "poolnd pool: error: out of memory (use a Zarr input"),
+    (RuntimeError("a\nmulti-line\n  message"), 1, "poolnd pool: error: a multi-line message"),
+])
+def test_interruptions_and_unexpected_failures_are_one_line(files, capsys, monkeypatch, raised,
+                                                             status, message):
+    def fail(args):
+        raise raised
+
+    monkeypatch.setattr("poolnd._cli_files._pool", fail)
+    got, err = _run(capsys, "pool", "a.npy", "o.npy", "--kernel", "2")
+    assert got == status
+    assert err.startswith(message) and err.count("\n") == 1
+
+
 def test_help_and_the_top_level_command(capsys):
     assert main(["pool", "--help"]) == 0
     assert "--ceil-mode" in capsys.readouterr().out

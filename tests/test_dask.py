@@ -310,6 +310,8 @@ ERRORS = [
     (lambda d: F.avg_pool2d(d, 2, divisor_override=0), ValueError,
      "avg_pool2d(): divisor_override must be a non-zero int or None; got 0"),
     (lambda d: F.lp_pool2d(d, 0, 2), ValueError, "lp_pool2d(): norm_type"),
+    (lambda d: F.adaptive_avg_pool2d(d[0, 0, 0], 2), ValueError,
+     "adaptive_avg_pool2d(): input must have 3 dims (C, *spatial) or 4 dims"),
     (lambda d: F.adaptive_avg_pool2d(d, -1), ValueError,
      "adaptive_avg_pool2d(): output_size must be non-negative"),
     (lambda d: poolnd.pool(d, np.maximum.reduce, 2, ndim=2), TypeError,

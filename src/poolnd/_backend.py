@@ -105,7 +105,7 @@ def to_numpy(value: Any, op: str, name: str = "input") -> np.ndarray:
         return value.get()
     try:
         return np.from_dlpack(value)
-    except (BufferError, TypeError, ValueError, RuntimeError):
+    except (AttributeError, BufferError, TypeError, ValueError, RuntimeError):
         pass  # not on the host, or no DLPack: ask the library for a host copy
     try:
         return np.asarray(value)
@@ -211,7 +211,11 @@ class _Call:
 def _namespace_device(like: Any) -> tuple[Any, Any]:
     import array_api_compat as compat
 
-    return compat.array_namespace(like), compat.device(like)
+    try:
+        device = compat.device(like)
+    except (AttributeError, TypeError):  # an array without a device: the host
+        device = None
+    return compat.array_namespace(like), device
 
 
 def _needs_dispatch(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
