@@ -111,6 +111,23 @@ def test_pool_zarr_to_zarr_keeps_storage_chunks(files, capsys):
                                                          count_include_pad=False))
 
 
+def test_pool_on_a_cluster_of_worker_processes(files, capsys, monkeypatch):
+    """Under a distributed client the lazy inputs and outputs travel to worker processes by
+    reference (the file's path), not by content."""
+    import distributed
+
+    monkeypatch.setattr(_files, "LAZY_BYTES", 1000)
+    with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster):
+        assert _run(capsys, "pool", "a.npy", "o.npy", "--op", "mean", "--kernel", "3,3",
+                    "--padding", "1", "--chunk-mb", "1")[0] == 0
+        assert _run(capsys, "pool", "c.zarr", "o.zarr", "--kernel", "2,3", "--stride", "1")[0] == 0
+    assert_identical(np.load("o.npy"), poolnd.avg_pool(files["a.npy"], (3, 3), None, 1))
+    assert_identical(zarr.open_array("o.zarr", mode="r")[:],
+                     poolnd.max_pool(files["c.zarr"], (2, 3), 1))
+
+
 def _check_multiscales(entry, version, axes, levels, factor, shapes):
     """The NGFF ``multiscales`` layout: axes, one dataset per level with a scale transform
     per axis, factor ** level on the space axes."""

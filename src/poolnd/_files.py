@@ -20,6 +20,7 @@ __all__ = [
     "IMAGE_SUFFIXES",
     "LAZY_BYTES",
     "FileError",
+    "NpyFile",
     "Source",
     "format_of",
     "multiscales",
@@ -69,6 +70,23 @@ class Source:
     storage_chunks: tuple[int, ...] | None = None  # Zarr's chunk shape
     axes: list[dict[str, Any]] | None = None  # OME-Zarr axes, when the input had them
     scale: list[float] | None = None  # OME-Zarr scale of the level read
+
+
+class NpyFile:
+    """A ``.npy`` file as Dask reads and writes it: each access maps the file anew, so the
+    object pickles as its path (to worker processes) instead of as the file's contents."""
+
+    def __init__(self, path: str, shape: tuple[int, ...], dtype: Any) -> None:
+        self.path, self.shape, self.dtype = os.path.abspath(path), tuple(shape), np.dtype(dtype)
+        self.ndim = len(self.shape)
+
+    def __getitem__(self, key: Any) -> np.ndarray:
+        return np.array(np.load(self.path, mmap_mode="r", allow_pickle=False)[key])
+
+    def __setitem__(self, key: Any, value: np.ndarray) -> None:
+        target = np.load(self.path, mmap_mode="r+", allow_pickle=False)
+        target[key] = value
+        target.flush()
 
 
 def _lazy(array: Any, previous: tuple[int, ...] | None, chunk_mb: int) -> Any:
@@ -131,7 +149,7 @@ def read(path: str, component: str | None = None, chunk_mb: int = 64) -> Source:
         if kind == "npy":
             arr = np.load(path, mmap_mode="r", allow_pickle=False)
             if arr.nbytes > LAZY_BYTES:
-                return Source(_lazy(arr, None, chunk_mb))
+                return Source(_lazy(NpyFile(path, arr.shape, arr.dtype), None, chunk_mb))
             return Source(np.array(arr))
         if kind == "tiff":
             import tifffile
@@ -228,12 +246,11 @@ def write(path: str, array: Any, *, chunks: tuple[int, ...] | None = None,
             else:
                 import dask.array as da
 
-                target = np.lib.format.open_memmap(path, mode="w+", dtype=array.dtype,
+                header = np.lib.format.open_memmap(path, mode="w+", dtype=array.dtype,
                                                    shape=array.shape)
+                del header  # the file exists, sized; tasks write their blocks into it
                 with _progress(progress):
-                    da.store(array, target, lock=False)
-                target.flush()
-                del target
+                    da.store(array, NpyFile(path, array.shape, array.dtype), lock=False)
         elif kind == "tiff":
             import tifffile
 
