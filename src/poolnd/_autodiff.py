@@ -107,8 +107,9 @@ def vjp(
     rule = _RULES.get(fn) if callable(fn) else None
     if rule is None:
         raise TypeError(f"vjp(): fn must be a differentiable poolnd op; got {fn!r}")
-    arguments = dict(rule.signature.bind(x, *args, **kwargs).arguments)
-    return _backend.call_vjp(fn, arguments, functools.partial(_numpy_vjp, rule))
+    bound = rule.signature.bind(x, *args, **kwargs)
+    bound.apply_defaults()  # the public defaults, which the implementation's may not be
+    return _backend.call_vjp(fn, dict(bound.arguments), functools.partial(_numpy_vjp, rule))
 
 
 def pullback_grad(op: str, grad_output: Any, like: np.ndarray, batched: bool) -> np.ndarray:
