@@ -138,6 +138,17 @@ def test_vjp_pulls_back_the_numpy_gradient_in_the_input_library(lib: Lib, case: 
     _check(lib, pullback_l(lib.make(g)), expected)
 
 
+@pytest.mark.parametrize("case", [c for c in CASES if c.grad], ids=[c.id for c in CASES if c.grad])
+def test_vjp_output_is_the_forward_output(case: Case, rng):
+    """vjp binds the public signature's defaults (an implementation's may differ, as blur
+    pooling's filt_size does), so its output is what the op itself returns."""
+    x, kwargs = case.build(rng)
+    out, _ = poolnd.vjp(case.fn, x, *case.args, **kwargs)
+    for got, expected in zip(as_tuple(out), as_tuple(case.fn(x, *case.args, **kwargs)),
+                             strict=True):
+        assert_identical(got, expected)
+
+
 @pytest.mark.parametrize("lib", LIBS)
 def test_layers_forward_and_backward_in_the_input_library(lib: Lib, rng):
     x = rng.standard_normal((2, 3, 8, 7)).astype(np.float32)
