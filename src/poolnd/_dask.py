@@ -14,9 +14,10 @@ for bit, for any chunking. Two plans:
   side, so the windows it keeps never touch the region's cut edges: padding applies only
   at the array's true borders. Indices become flat positions in the whole ``(n, c)`` plane
   (-1 stays -1). A task holds about one chunk plus its halos, and the outputs.
-* **Whole planes** (adaptive, fractional and global pooling, unpooling), whose windows do
-  not slide: one task per chunk of the batch and channel axes, with every spatial axis
-  whole, so a task holds that many whole planes.
+* **Whole planes**: every other op (adaptive, fractional, global and blur pooling,
+  unpooling, and any op registered later until it joins `_sliding_impls`): one task per
+  chunk of the batch and channel axes, with every spatial axis whole, so a task holds that
+  many whole planes.
 
 Gradients (`poolnd.vjp`) are lazy and exact too: a sliding-window gradient block is the
 NumPy pullback over the region that every window touching the block reads, fed with the
