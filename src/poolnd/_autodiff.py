@@ -7,6 +7,7 @@ keyword calls behave exactly as the forward does) and asks the implementation fo
 
 from __future__ import annotations
 
+import functools
 import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -14,7 +15,9 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-__all__ = ["differentiable", "pullback_grad", "selection_result", "vjp"]
+from . import _backend
+
+__all__ = ["differentiable", "pullback_grad", "rule_of", "selection_result", "vjp"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -37,14 +40,32 @@ def differentiable(
     """Register a public op whose forward and pullback ``impl`` computes.
 
     ``impl`` takes the op's parameters by name plus keyword-only ``op`` (the public name, for
-    messages), ``ndim`` (fixed here for rank-specific wrappers) and ``grad``.
+    messages), ``ndim`` (fixed here for rank-specific wrappers) and ``grad``. The op is
+    returned wrapped by `poolnd._backend.dispatching`, so it takes any Array API array.
     """
 
     def register(fn: F) -> F:
-        _RULES[fn] = _Rule(impl, fn.__name__, ndim, inspect.signature(fn))
-        return fn
+        public = _backend.dispatching(fn)
+        _RULES[public] = _Rule(impl, fn.__name__, ndim, inspect.signature(fn))
+        return public
 
     return register
+
+
+def rule_of(fn: Callable[..., Any]) -> _Rule:
+    """The registered rule of a public op (its implementation, name, rank, signature)."""
+    return _RULES[fn]
+
+
+def _numpy_vjp(
+    rule: _Rule, arguments: dict[str, Any]
+) -> tuple[Any, Callable[[Any], np.ndarray]]:
+    """`vjp` on NumPy arguments (bound by name to the public signature)."""
+    arguments = dict(arguments)
+    ndim = arguments.pop("ndim", rule.ndim)
+    out, pullback = rule.impl(**arguments, op=rule.op, ndim=ndim, grad=True)
+    assert pullback is not None
+    return out, pullback
 
 
 def vjp(
@@ -57,7 +78,9 @@ def vjp(
     fn : callable
         A poolnd pooling op, e.g. ``poolnd.max_pool`` or ``poolnd.functional.avg_pool2d``.
     x : array_like
-        The input, a floating array.
+        The input, a floating array of any Array API library (NumPy, PyTorch, JAX, CuPy,
+        Dask, ...); the output and the gradient are arrays of the same library and device
+        (lazy for Dask).
     *args, **kwargs
         The op's other arguments, exactly as ``fn`` takes them.
 
@@ -84,11 +107,9 @@ def vjp(
     rule = _RULES.get(fn) if callable(fn) else None
     if rule is None:
         raise TypeError(f"vjp(): fn must be a differentiable poolnd op; got {fn!r}")
-    arguments = dict(rule.signature.bind(x, *args, **kwargs).arguments)
-    ndim = arguments.pop("ndim", rule.ndim)
-    out, pullback = rule.impl(**arguments, op=rule.op, ndim=ndim, grad=True)
-    assert pullback is not None
-    return out, pullback
+    bound = rule.signature.bind(x, *args, **kwargs)
+    bound.apply_defaults()  # the public defaults, which the implementation's may not be
+    return _backend.call_vjp(fn, dict(bound.arguments), functools.partial(_numpy_vjp, rule))
 
 
 def pullback_grad(op: str, grad_output: Any, like: np.ndarray, batched: bool) -> np.ndarray:

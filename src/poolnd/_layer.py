@@ -12,6 +12,7 @@ from typing import Any
 import numpy as np
 
 from ._autodiff import vjp
+from ._backend import dtype_kind
 
 __all__ = ["Module"]
 
@@ -54,7 +55,7 @@ class Module:
     def forward(self, input: Any) -> Any:
         """Pool ``input`` and remember how to pull a gradient back through this call."""
         args = [getattr(self, name) for name in self._fn_args]
-        if np.asarray(input).dtype.kind != "f":
+        if dtype_kind(input) != "f":
             self._pullback = None
             self._no_grad_reason = (
                 "backward(): the last forward input was not floating point, so it has no "

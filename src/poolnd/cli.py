@@ -19,6 +19,10 @@ def main(argv: list[str] | None = None) -> int:
         from ._explain import main as explain_main
 
         return explain_main(argv[1:])
+    if argv[:1] in (["pool"], ["pyramid"]):  # the file commands parse their own options
+        from ._cli_files import main as files_main
+
+        return files_main(argv)
     parser = argparse.ArgumentParser(prog="poolnd", description="PyTorch-exact N-d pooling.")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="a guided tour: the lecture's examples, a figure, "
@@ -34,6 +38,8 @@ def main(argv: list[str] | None = None) -> int:
         "explain", help="draw the windows of a pooling call (text, or a figure with -o), or "
                         "compare shift invariance (--invariance)"
     )
+    sub.add_parser("pool", help="pool an array file (.npy, PNG/TIFF, Zarr), out of core")
+    sub.add_parser("pyramid", help="write an OME-Zarr multiscale pyramid by repeated pooling")
     args = parser.parse_args(argv)
     if args.command == "demo":
         from ._demo import DEFAULT_FIGURE
