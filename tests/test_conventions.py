@@ -517,3 +517,27 @@ def test_onnx_storage_order_conversion_of_the_readme(rng):
     h, w = np.unravel_index(i, (4, 5))
     column_major = np.ravel_multi_index(np.unravel_index(i, (4, 5))[::-1], (5, 4))
     assert np.array_equal(column_major, h + w * 4)
+
+
+@pytest.mark.parametrize("nd", [1, 2, 3])
+@pytest.mark.parametrize("kernel", [2, 3, (2, 1), (1, 2), (2, 2, 1), (3, 1, 2)])
+@pytest.mark.parametrize("channels_last", [False, True])
+def test_tilings_with_a_unit_last_kernel_equal_torch(nd, kernel, channels_last, rng):
+    # tilings whose last window dimension is 1 (every channels-last tiling, and CF kernels
+    # such as (2, 1)) run with whole rows of cells per lane: values, indices, averages
+    if isinstance(kernel, tuple) and len(kernel) != nd:
+        return
+    x = rng.integers(-2, 3, (2, 5, *(7, 9, 6)[:nd])).astype(np.float32)
+    x.flat[3], x.flat[7] = np.nan, -0.0
+    xi = _cl(x, nd) if channels_last else x
+    back = (lambda a: _cf(a, nd)) if channels_last else (lambda a: a)
+    values, indices = getattr(F, f"max_pool{nd}d")(xi, kernel, return_indices=True,
+                                                    channels_last=channels_last)
+    only = getattr(F, f"max_pool{nd}d")(xi, kernel, channels_last=channels_last)
+    avg = getattr(F, f"avg_pool{nd}d")(xi, kernel, channels_last=channels_last)
+    tv, ti = getattr(tF, f"max_pool{nd}d")(to_torch(x), kernel, return_indices=True)
+    assert_identical(back(values), from_torch(tv))
+    assert_identical(back(only), from_torch(tv))
+    assert_identical(back(indices), from_torch(ti))
+    assert_identical(back(avg), from_torch(getattr(tF, f"avg_pool{nd}d")(to_torch(x), kernel)),
+                     max_nan_payloads=False)

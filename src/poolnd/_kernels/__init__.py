@@ -37,15 +37,29 @@ def _run(name: str, work: int, total: int, *args: Any) -> None:
     launch("compiled", name, work, total, *args)
 
 
-def _tiles(win: Window) -> tuple[int, int, int] | None:
-    """``(kd, kh, kw)`` when the windows tile the input without overlap, padding, dilation
-    or partial windows (the `blocks` kernels' case), else None."""
-    if win.kernel != win.stride or set(win.dilation) != {1} or \
-            any(lo or hi for lo, hi in win.pad) or \
-            any(o * k > n for o, k, n in zip(win.out_shape, win.kernel, win.in_shape)):
+def _tiles(win: Window) -> tuple[int, int, int, int] | None:
+    """``(kd, kh, kw, lanes)`` when the windows tile the input without overlap, padding,
+    dilation or partial windows (the `blocks` kernels' case), else None. A last dimension of
+    kernel 1 (a channels-last call's channels) becomes ``lanes`` values per cell."""
+    n, lanes = win.ndim, 1
+    if n >= 2 and win.in_shape[-1] > 1 and \
+            (win.kernel[-1], win.stride[-1], win.dilation[-1], win.pad[-1]) == (1, 1, 1, (0, 0)):
+        n, lanes = n - 1, win.in_shape[-1]
+    if n > 3 or win.kernel[:n] != win.stride[:n] or set(win.dilation[:n]) != {1} or \
+            any(lo or hi for lo, hi in win.pad[:n]) or \
+            any(o * k > i for o, k, i in zip(win.out_shape, win.kernel, win.in_shape[:n])):
         return None
-    kd, kh, kw = (1,) * (3 - win.ndim) + win.kernel
-    return kd, kh, kw
+    kd, kh, kw = (1,) * (3 - n) + win.kernel[:n]
+    return kd, kh, kw, lanes
+
+
+def _tile_planes(a: np.ndarray, spatial: tuple[int, ...], lanes: int) -> np.ndarray:
+    """`_planes` of a tiled call: with lanes, the last two axes merged into rows."""
+    if lanes == 1:
+        return _planes(a, spatial)
+    merged = (*spatial[:-2], spatial[-2] * lanes)
+    planes = math.prod(a.shape[: a.ndim - len(spatial)])
+    return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(merged)) + merged)
 
 
 def _compiled(win: Window, dtype: np.dtype) -> bool:
@@ -71,11 +85,61 @@ def _work(win: Window, planes: int) -> int:
     return planes * math.prod(win.out_shape) * math.prod(win.kernel)
 
 
+def _lanes_last(win: Window, dtype: np.dtype) -> bool:
+    """A four-dimensional window whose last dimension is kernel-1 channels (a channels-last
+    3d call) over a compiled dtype: `_max_by_depth` serves it with the 3d kernels."""
+    return (win.ndim == 4 and win.kernel[-1] == 1 and win.stride[-1] == 1
+            and win.pad[-1] == (0, 0) and dtype in _COMPILED_DTYPES)
+
+
+def _max_by_depth(
+    x: np.ndarray, win: Window, with_indices: bool
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Max pooling of ``(N, D, H, W, C)`` in place: every depth slice pooled over ``(H, W, C)``
+    by the 3d kernels, then each output's depth window folded over those partial results in
+    window order (PyTorch's scan is depth-major, and its take-if-greater-or-NaN fold is
+    associative, so values and indices are PyTorch's). Extra memory: the partial results,
+    the output's size times the depth stride."""
+    lead = x.shape[: x.ndim - 4]
+    n = math.prod(lead)
+    d, h, w, c = win.in_shape
+    inner = Window(kernel=win.kernel[1:], stride=win.stride[1:], dilation=win.dilation[1:],
+                   pad=win.pad[1:], in_shape=win.in_shape[1:], out_shape=win.out_shape[1:])
+    part_v, part_i = max_forward(x.reshape((n * d, h, w, c)), inner, with_indices)
+    cells = math.prod(inner.out_shape)
+    part_v = part_v.reshape((n, d, cells))
+    part_i = np.zeros((1, 1, 1), np.int64) if part_i is None else \
+        part_i.reshape((n, d, cells))  # flat over (H, W, C), like the window's
+    out_d = win.out_shape[0]
+    values = np.full((n, out_d, cells), lowest(x.dtype), dtype=x.dtype)
+    indices = np.full(values.shape if with_indices else (1, 1, 1), -1, np.int64)
+    k, s, (lo, _), dil = win.kernel[0], win.stride[0], win.pad[0], win.dilation[0]
+    launch("blocks", "fold_depth", values.size * k, n * out_d, part_v, part_i, values,
+           indices, with_indices, k, s, lo, dil, h * w * c)
+    shape = lead + win.out_shape
+    return values.reshape(shape), indices.reshape(shape) if with_indices else None
+
+
 def max_forward(
     x: np.ndarray, win: Window, with_indices: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
     """Max over each window of ``x`` (batch axes, then spatial); indices when asked."""
     lead = x.shape[: x.ndim - win.ndim]
+    tiles = _tiles(win)
+    if tiles is None and _lanes_last(win, x.dtype) and x.size:
+        return _max_by_depth(np.ascontiguousarray(x), win, with_indices)
+    if tiles is not None and x.dtype in _COMPILED_DTYPES and x.size:
+        values = np.empty(lead + win.out_shape, dtype=x.dtype)
+        src, dst = (_tile_planes(a, shape, tiles[3])
+                    for a, shape in ((x, win.in_shape), (values, win.out_shape)))
+        work, rows = _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
+        if with_indices:
+            indices = np.empty(values.shape, dtype=np.int64)
+            launch("blocks", "block_argmax", work, rows, src, dst,
+                   _tile_planes(indices, win.out_shape, tiles[3]), *tiles)
+            return values, indices
+        launch("blocks", "block_max", work, rows, src, dst, *tiles)
+        return values, None
     if not _compiled(win, x.dtype) or x.size == 0:
         reducer = strided.MaxReducer(x, win, with_indices)
         strided.reduce_windows(x, win, reducer)
@@ -83,15 +147,6 @@ def max_forward(
     values = np.empty(lead + win.out_shape, dtype=x.dtype)
     src, dst = _planes(x, win.in_shape), _planes(values, win.out_shape)
     work, rows = _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
-    tiles = _tiles(win)
-    if tiles is not None:
-        if with_indices:
-            indices = np.empty(values.shape, dtype=np.int64)
-            launch("blocks", "block_argmax", work, rows, src, dst,
-                   _planes(indices, win.out_shape), *tiles)
-            return values, indices
-        launch("blocks", "block_max", work, rows, src, dst, *tiles)
-        return values, None
     if with_indices:
         indices = np.empty(values.shape, dtype=np.int64)
         _run("argmax_rows", work, rows, src, dst, _planes(indices, win.out_shape),
@@ -184,6 +239,25 @@ def _divide(total: np.ndarray, divisor: np.ndarray, dtype: np.dtype) -> np.ndarr
     return np.where((total < 0) != (div < 0), -quotient, quotient).astype(dtype, copy=False)
 
 
+def _tile_sum(
+    x: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int, dtype: np.dtype,
+    acc: np.dtype,
+) -> np.ndarray | None:
+    """`sum_forward` by the tile kernels, or None where they do not apply."""
+    tiles = _tiles(win)
+    if tiles is None or x.dtype not in _COMPILED_DTYPES or acc == np.uint64 or x.size == 0 \
+            or not all(np.all(d == d[0]) for d in divisors):
+        return None
+    out = np.empty(x.shape[: x.ndim - win.ndim] + win.out_shape, dtype=dtype)
+    divisor = scale * math.prod(int(d[0]) for d in divisors)
+    src, dst = (_tile_planes(a, shape, tiles[3])
+                for a, shape in ((x, win.in_shape), (out, win.out_shape)))
+    launch("blocks", "block_sum", _work(win, src.shape[0]),
+           dst.shape[0] * dst.shape[1] * dst.shape[2], src, dst, np.zeros(1, acc),
+           acc.kind == "f", np.array([divisor], acc), *tiles)
+    return out
+
+
 def sum_forward(
     x: np.ndarray,
     win: Window,
@@ -196,6 +270,9 @@ def sum_forward(
     counted without padding) gives NaN for floats and 0 for integers."""
     acc = _sum_dtype(x.dtype)
     dtype = x.dtype if out_dtype is None else np.dtype(out_dtype)
+    tiled = _tile_sum(x, win, divisors, scale, dtype, acc)
+    if tiled is not None:
+        return tiled
     if not _compiled(win, x.dtype) or acc == np.uint64 or x.size == 0:
         with np.errstate(all="ignore"):  # inf - inf and float16 overflow, as in PyTorch
             reducer = strided.SumReducer(x, win, acc)
@@ -204,13 +281,6 @@ def sum_forward(
     lead = x.shape[: x.ndim - win.ndim]
     out = np.empty(lead + win.out_shape, dtype=dtype)
     src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
-    tiles = _tiles(win)
-    if tiles is not None and all(np.all(d == d[0]) for d in divisors):
-        divisor = scale * math.prod(int(d[0]) for d in divisors)
-        launch("blocks", "block_sum", _work(win, src.shape[0]),
-               dst.shape[0] * dst.shape[1] * dst.shape[2], src, dst, np.zeros(1, acc),
-               acc.kind == "f", np.array([divisor], acc), *tiles)
-        return out
     _run("sum_rows", _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2],
          src, dst, np.zeros(1, acc), acc.kind == "f", _geometry(win), *_padded3(divisors),
          scale)
@@ -237,7 +307,7 @@ def _zero_tails(grad: np.ndarray, win: Window) -> None:
 def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
     """Scatter-add each output gradient to the input cell its index names (-1: nowhere)."""
     lead = g.shape[: g.ndim - win.ndim]
-    if not _compiled(win, g.dtype) or g.size == 0:
+    if g.dtype not in _COMPILED_DTYPES or g.size == 0:  # the scatter is flat: any rank
         with np.errstate(all="ignore"):
             return strided.scatter_indices(g, indices, win.in_shape)
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
@@ -259,12 +329,12 @@ def sum_backward(
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     dst = _planes(grad, win.in_shape)
     tiles = _tiles(win)
-    if tiles is not None and win.in_shape[-1] >= _SPREAD_MIN_WIDTH and \
+    if tiles is not None and tiles[3] == 1 and win.in_shape[-1] >= _SPREAD_MIN_WIDTH and \
             all(np.all(d == d[0]) for d in divisors):
         src = _planes(g, win.out_shape)
         divisor = scale * math.prod(int(d[0]) for d in divisors)
         launch("blocks", "block_spread", grad.size, src.shape[0] * src.shape[1] * src.shape[2],
-               src, dst, np.zeros(1, g.dtype), np.array([divisor], g.dtype), *tiles)
+               src, dst, np.zeros(1, g.dtype), np.array([divisor], g.dtype), *tiles[:3])
         _zero_tails(grad, win)
         return grad
     _run("scatter_windows", _work(win, dst.shape[0]), dst.shape[0],

@@ -18,7 +18,7 @@ import numba as nb
 
 from .compiled import _chunk
 
-__all__ = ["block_argmax", "block_max", "block_spread", "block_sum"]
+__all__ = ["block_argmax", "block_max", "block_spread", "block_sum", "fold_depth"]
 
 _SERIAL = {"nogil": True, "cache": True, "error_model": "numpy"}
 _PARALLEL = {**_SERIAL, "parallel": True}
@@ -97,29 +97,49 @@ def _max_more(src, dst, n, kw):  # pragma: no cover - compiled
             dst[j] = m
 
 
+# Channels-last rows: a row holds ``lanes`` channels per cell, so a window column is a
+# contiguous run of ``lanes`` values, folded lane by lane (vectorised across channels).
+
+
 @nb.njit(**_SERIAL)
-def _block_max_chunk(x, out, kd, kh, kw, start, stop):  # pragma: no cover - compiled
+def _max_lanes(src, dst, n, kw, lanes, first):  # pragma: no cover - compiled
+    for j in range(n):
+        d = dst[j * lanes:(j + 1) * lanes]
+        for b in range(kw):
+            a = src[(j * kw + b) * lanes:(j * kw + b + 1) * lanes]
+            if first and b == 0:
+                d[:] = a
+            else:
+                for c in range(lanes):
+                    v, m = a[c], d[c]
+                    d[c] = v if _take(v, m) else m
+
+
+@nb.njit(**_SERIAL)
+def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cover - compiled
     """Output rows ``start .. stop - 1`` of `block_max`."""
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3] // lanes
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
         dst = out[p, od, oh]
         for a in range(kd):
             for b in range(kh):
                 src = x[p, od * kd + a, oh * kh + b]
-                if a == 0 and b == 0:
+                if lanes > 1:
+                    _max_lanes(src, dst, out_w, kw, lanes, a == 0 and b == 0)
+                elif a == 0 and b == 0:
                     _max_first(src, dst, out_w, kw)
                 else:
                     _max_more(src, dst, out_w, kw)
 
 
 @nb.njit(**_PARALLEL)
-def block_max(x, out, kd, kh, kw, n_chunks):  # pragma: no cover - compiled
-    """Max of every ``kd x kh x kw`` tile of ``x`` (planes, D, H, W) into ``out``."""
+def block_max(x, out, kd, kh, kw, lanes, n_chunks):  # pragma: no cover - compiled
+    """Max of every ``kd x kh x kw`` tile of ``x`` (planes, D, H, W * lanes) into ``out``."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
         start, stop = _chunk(chunk, n_chunks, total)
-        _block_max_chunk(x, out, kd, kh, kw, start, stop)
+        _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop)
 
 
 # ---- argmax: the same folds, carrying the plane-flat index of the cell taken
@@ -189,10 +209,32 @@ def _argmax_more(src, dst, idx, n, kw, base):  # pragma: no cover - compiled
 
 
 @nb.njit(**_SERIAL)
-def _block_argmax_chunk(x, out, idx, kd, kh, kw, start, stop):  # pragma: no cover - compiled
+def _argmax_lanes(src, dst, idx, n, kw, lanes, base, first):  # pragma: no cover - compiled
+    for j in range(n):
+        d = dst[j * lanes:(j + 1) * lanes]
+        g = idx[j * lanes:(j + 1) * lanes]
+        for b in range(kw):
+            start = (j * kw + b) * lanes
+            a = src[start:start + lanes]
+            if first and b == 0:
+                d[:] = a
+                for c in range(lanes):
+                    g[c] = base + start + c
+            else:
+                for c in range(lanes):
+                    v, m = a[c], d[c]
+                    t = _take(v, m)
+                    d[c] = v if t else m
+                    g[c] = base + start + c if t else g[c]
+
+
+@nb.njit(**_SERIAL)
+def _block_argmax_chunk(  # pragma: no cover - compiled
+    x, out, idx, kd, kh, kw, lanes, start, stop
+):
     """Output rows ``start .. stop - 1`` of `block_argmax`."""
     in_h, in_w = x.shape[2], x.shape[3]
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3] // lanes
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
         dst, arg = out[p, od, oh], idx[p, od, oh]
@@ -200,19 +242,21 @@ def _block_argmax_chunk(x, out, idx, kd, kh, kw, start, stop):  # pragma: no cov
             for b in range(kh):
                 id_, ih = od * kd + a, oh * kh + b
                 src, base = x[p, id_, ih], (id_ * in_h + ih) * in_w
-                if a == 0 and b == 0:
+                if lanes > 1:
+                    _argmax_lanes(src, dst, arg, out_w, kw, lanes, base, a == 0 and b == 0)
+                elif a == 0 and b == 0:
                     _argmax_first(src, dst, arg, out_w, kw, base)
                 else:
                     _argmax_more(src, dst, arg, out_w, kw, base)
 
 
 @nb.njit(**_PARALLEL)
-def block_argmax(x, out, idx, kd, kh, kw, n_chunks):  # pragma: no cover - compiled
+def block_argmax(x, out, idx, kd, kh, kw, lanes, n_chunks):  # pragma: no cover - compiled
     """Max values and plane-flat argmax indices of every tile."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
         start, stop = _chunk(chunk, n_chunks, total)
-        _block_argmax_chunk(x, out, idx, kd, kh, kw, start, stop)
+        _block_argmax_chunk(x, out, idx, kd, kh, kw, lanes, start, stop)
 
 
 # ---- sum: cells added left to right from zero, in the accumulator dtype
@@ -241,37 +285,53 @@ def _add_row(src, acc, n, kw):  # pragma: no cover - compiled
 
 
 @nb.njit(**_SERIAL)
+def _add_lanes(src, acc, n, kw, lanes):  # pragma: no cover - compiled
+    for j in range(n):
+        d = acc[j * lanes:(j + 1) * lanes]
+        for b in range(kw):
+            a = src[(j * kw + b) * lanes:(j * kw + b + 1) * lanes]
+            for c in range(lanes):
+                d[c] += a[c]
+
+
+@nb.njit(**_SERIAL)
 def _block_sum_chunk(  # pragma: no cover - compiled
-    x, out, zero, floating, divisor, kd, kh, kw, start, stop
+    x, out, zero, floating, divisor, kd, kh, kw, lanes, start, stop
 ):
     """Output rows ``start .. stop - 1`` of `block_sum`."""
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    acc = zero.repeat(out_w)
+    out_d, out_h, n_out = out.shape[1], out.shape[2], out.shape[3]
+    acc = zero.repeat(n_out)
     div = divisor[0]
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
         acc[:] = zero[0]
         for a in range(kd):
             for b in range(kh):
-                _add_row(x[p, od * kd + a, oh * kh + b], acc, out_w, kw)
+                src = x[p, od * kd + a, oh * kh + b]
+                if lanes > 1:
+                    _add_lanes(src, acc, n_out // lanes, kw, lanes)
+                else:
+                    _add_row(src, acc, n_out, kw)
         dst = out[p, od, oh]
         if floating:
-            for j in range(out_w):  # + 0: PyTorch adds into a zeroed output (no -0.0)
+            for j in range(n_out):  # + 0: PyTorch adds into a zeroed output (no -0.0)
                 dst[j] = acc[j] / div + 0
         else:
-            for j in range(out_w):
+            for j in range(n_out):
                 q = abs(acc[j]) // abs(div)
                 dst[j] = -q if (acc[j] < 0) != (div < 0) else q
 
 
 @nb.njit(**_PARALLEL)
-def block_sum(x, out, zero, floating, divisor, kd, kh, kw, n_chunks):  # pragma: no cover
+def block_sum(  # pragma: no cover - compiled
+    x, out, zero, floating, divisor, kd, kh, kw, lanes, n_chunks
+):
     """Tile sums accumulated in ``zero.dtype``, divided by ``divisor[0]`` (of that dtype;
     integers truncate toward zero)."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
         start, stop = _chunk(chunk, n_chunks, total)
-        _block_sum_chunk(x, out, zero, floating, divisor, kd, kh, kw, start, stop)
+        _block_sum_chunk(x, out, zero, floating, divisor, kd, kh, kw, lanes, start, stop)
 
 
 # ---- average backward: each input cell of a tile gets exactly one contribution, written
@@ -329,3 +389,56 @@ def block_spread(  # pragma: no cover - compiled
     for chunk in nb.prange(n_chunks):
         start, stop = _chunk(chunk, n_chunks, total)
         _block_spread_chunk(grad_out, grad_in, zero, divisor, kd, kh, kw, start, stop)
+
+
+# ---- channels-last 3d max: partial results per depth slice, folded over each depth window
+
+
+@nb.njit(**_SERIAL)
+def _fold_depth_chunk(  # pragma: no cover - compiled
+    part_v, part_i, values, indices, with_idx, k, s, lo, dil, cells, start, stop
+):
+    """Output depth rows ``start .. stop - 1`` (over ``(n, od)``) of `fold_depth`."""
+    d, out_d = part_v.shape[1], values.shape[1]
+    for r in range(start, stop):
+        n, od = r // out_d, r % out_d
+        cur = values[n, od]
+        idx = indices[n, od]
+        first = True
+        for a in range(k):
+            i = od * s - lo + a * dil
+            if i < 0 or i >= d:
+                continue
+            new = part_v[n, i]
+            if first:
+                cur[:] = new
+                if with_idx:
+                    src = part_i[n, i]
+                    for j in range(cur.shape[0]):
+                        idx[j] = src[j] + i * cells
+                first = False
+            elif with_idx:
+                src = part_i[n, i]
+                for j in range(cur.shape[0]):
+                    v, m = new[j], cur[j]
+                    t = _take(v, m)
+                    cur[j] = v if t else m
+                    idx[j] = src[j] + i * cells if t else idx[j]
+            else:
+                for j in range(cur.shape[0]):
+                    v, m = new[j], cur[j]
+                    cur[j] = v if _take(v, m) else m
+
+
+@nb.njit(**_PARALLEL)
+def fold_depth(  # pragma: no cover - compiled
+    part_v, part_i, values, indices, with_idx, k, s, lo, dil, cells, n_chunks
+):
+    """``values[n, od]`` (and ``indices``): the depth window ``od * s - lo + a * dil`` of the
+    per-slice partial maxima ``part_v[n, i]`` folded in window order (indices offset by
+    ``i * cells``); rows whose window holds no slice are left as the caller filled them."""
+    total = values.shape[0] * values.shape[1]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _fold_depth_chunk(part_v, part_i, values, indices, with_idx, k, s, lo, dil, cells,
+                          start, stop)
