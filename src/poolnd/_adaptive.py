@@ -91,6 +91,12 @@ def _output_size(
         size = _args._as_int(op, "output_size", value, output_size)
         if size < 0:
             raise ValueError(f"{op}(): output_size must be non-negative; got {output_size!r}")
+        if size > _args.GEOMETRY_LIMIT // length:
+            raise ValueError(
+                f"{op}(): output_size times the input size must be at most 2**60 in every "
+                f"spatial dimension (window bounds i * input size / output_size are computed "
+                f"in int64); got output_size={output_size!r} for input size {in_shape}"
+            )
         sizes.append(size)
     return tuple(sizes)
 
