@@ -388,6 +388,8 @@ FAMILY_CASES = [
      T, m("pool(): count_include_pad must be a bool", "got 1 of type int")),
     ("min-pool-vjp-uint8", lambda: poolnd.vjp(poolnd.min_pool, X2.astype(np.uint8), (2, 2)), T,
      m("min_pool(): gradients need a floating input", "uint8")),
+    ("pool-ufunc-no-loop-for-dtype", lambda: poolnd.pool(X2, np.bitwise_xor, (2, 2)), T,
+     m("pool(): the ufunc reducer np.bitwise_xor has no loop for input dtype float32")),
     ("pool-input-complex", lambda: poolnd.pool(X2.astype(complex), "sum", (2, 2)), T,
      m("pool(): input dtype must be float16, float32, float64 or an integer type",
        "complex128")),
