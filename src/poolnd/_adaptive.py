@@ -471,6 +471,22 @@ def _lp_grad(a: np.ndarray, norm: np.ndarray, g: np.ndarray, p: float) -> np.nda
     return a * mag ** (p - 2) * scale
 
 
+_LP_BLOCK_BYTES = 1 << 22
+
+
+def _lp_norms(a: np.ndarray, p: float) -> np.ndarray:
+    """The p-norm of each row of ``a`` (in ``a``'s dtype)."""
+    with np.errstate(all="ignore"):
+        mag = np.abs(a)
+        if math.isinf(p):
+            return mag.max(axis=1, initial=0)
+        if p == 1:
+            return mag.sum(axis=1)
+        if p == 2:
+            return np.sqrt(np.square(mag).sum(axis=1))
+        return (mag ** a.dtype.type(p)).sum(axis=1) ** a.dtype.type(1 / p)
+
+
 @by_transpose("x")
 def global_lp_impl(
     x: Any, norm_type: Any = 2.0, *, keepdims: Any = False, op: str, ndim: Any, grad: bool
@@ -481,17 +497,11 @@ def global_lp_impl(
     _require_float(op, arr.dtype)
     in_shape = arr.shape[2:]
     acc = _acc(arr.dtype)
-    a = arr.reshape(arr.shape[0] * arr.shape[1], math.prod(in_shape)).astype(acc, copy=False)
-    with np.errstate(all="ignore"):
-        mag = np.abs(a)
-        if math.isinf(p):
-            norm = mag.max(axis=1, initial=0)
-        elif p == 1:
-            norm = mag.sum(axis=1)
-        elif p == 2:
-            norm = np.sqrt(np.square(mag).sum(axis=1))
-        else:
-            norm = (mag ** acc.type(p)).sum(axis=1) ** acc.type(1 / p)
+    rows = arr.reshape(arr.shape[0] * arr.shape[1], math.prod(in_shape))
+    # blocks of planes: the temporaries (|x|, its power) stay near _LP_BLOCK_BYTES
+    step = max(1, _LP_BLOCK_BYTES // max(1, rows[:1].nbytes * 2))
+    norm = np.concatenate([_lp_norms(rows[i:i + step].astype(acc, copy=False), p)
+                           for i in range(0, rows.shape[0], step)] or [np.empty(0, acc)])
     shape = arr.shape[:2] + (1,) * len(in_shape)
     out = _global_out(norm.astype(arr.dtype).reshape(shape), batched, keep)
     if not grad:
@@ -499,6 +509,7 @@ def global_lp_impl(
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out, True).reshape(-1).astype(acc)
+        a = rows.astype(acc, copy=False)
         with np.errstate(all="ignore"):
             d = _lp_grad(a, norm, g, p).astype(arr.dtype)
         return _args.unbatch(d.reshape(arr.shape), batched)

@@ -167,10 +167,39 @@ def lp_pool_impl(
     if x.dtype == np.float16:
         _check_half_exponent(op, "norm_type", p)
         _check_half_exponent(op, "1 / norm_type", 1.0 / p)
-    with np.errstate(all="ignore"):
-        if math.isinf(p):
-            return _lp_extreme(op, x, p > 0, kernel_size, stride, ceil_mode, rank, grad)
-        return _lp_finite(op, x, p, volume, kernel_size, stride, ceil_mode, rank, grad)
+    def run(a: np.ndarray, grad: bool) -> tuple[np.ndarray, Pullback | None]:
+        with np.errstate(all="ignore"):
+            if math.isinf(p):
+                return _lp_extreme(op, a, p > 0, kernel_size, stride, ceil_mode, rank, grad)
+            return _lp_finite(op, a, p, volume, kernel_size, stride, ceil_mode, rank, grad)
+
+    if grad or x.nbytes <= _BLOCK_BYTES or x.size == 0:
+        return run(x, grad)
+    return _by_planes(lambda block: run(block, False)[0], x, rank), None
+
+
+# Forward-only calls on inputs larger than this run a block of planes at a time (planes are
+# independent), so that the elementwise power, an input-sized array, costs at most about this
+# much beyond the output.
+_BLOCK_BYTES = 1 << 22
+
+
+def _by_planes(compute: Callable[[np.ndarray], np.ndarray], x: np.ndarray, rank: int
+               ) -> np.ndarray:
+    """``compute`` on blocks of ``x``'s planes, each an unbatched ``(planes, *spatial)``
+    input, the results stacked back under ``x``'s leading axes."""
+    lead, spatial = x.shape[: x.ndim - rank], x.shape[x.ndim - rank:]
+    planes = math.prod(lead)
+    flat = x.reshape((planes, *spatial))
+    step = max(1, _BLOCK_BYTES // max(1, flat[:1].nbytes))
+    out = None
+    for start in range(0, planes, step):
+        y = compute(flat[start:start + step])
+        if out is None:
+            out = np.empty((planes, *y.shape[1:]), y.dtype)
+        out[start:start + y.shape[0]] = y
+    assert out is not None
+    return out.reshape(lead + out.shape[1:])
 
 
 def _lp_extreme(
