@@ -500,7 +500,8 @@ def global_lp_impl(
     rows = arr.reshape(arr.shape[0] * arr.shape[1], math.prod(in_shape))
     # blocks of planes: the temporaries (|x|, its power) stay near _LP_BLOCK_BYTES
     step = max(1, _LP_BLOCK_BYTES // max(1, rows[:1].nbytes * 2))
-    norm = np.concatenate([_lp_norms(rows[i:i + step].astype(acc, copy=False), p)
+    # C order: NumPy's float32 power differs by an ulp between strided and contiguous arrays
+    norm = np.concatenate([_lp_norms(np.ascontiguousarray(rows[i:i + step], dtype=acc), p)
                            for i in range(0, rows.shape[0], step)] or [np.empty(0, acc)])
     shape = arr.shape[:2] + (1,) * len(in_shape)
     out = _global_out(norm.astype(arr.dtype).reshape(shape), batched, keep)
@@ -509,7 +510,7 @@ def global_lp_impl(
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out, True).reshape(-1).astype(acc)
-        a = rows.astype(acc, copy=False)
+        a = np.ascontiguousarray(rows, dtype=acc)
         with np.errstate(all="ignore"):
             d = _lp_grad(a, norm, g, p).astype(arr.dtype)
         return _args.unbatch(d.reshape(arr.shape), batched)

@@ -173,9 +173,12 @@ def lp_pool_impl(
                 return _lp_extreme(op, a, p > 0, kernel_size, stride, ceil_mode, rank, grad)
             return _lp_finite(op, a, p, volume, kernel_size, stride, ceil_mode, rank, grad)
 
+    # C order before any power: NumPy's float32 power takes a vectorised path on positively
+    # strided arrays and libm's powf otherwise, which differ by an ulp on about a fifth of
+    # values, so results would depend on the input's memory layout
     if grad or x.nbytes <= _BLOCK_BYTES or x.size == 0:
-        return run(x, grad)
-    return _by_planes(lambda block: run(block, False)[0], x, rank), None
+        return run(np.ascontiguousarray(x), grad)
+    return _by_planes(lambda block: run(np.ascontiguousarray(block), False)[0], x, rank), None
 
 
 # Forward-only calls on inputs larger than this run a block of planes at a time (planes are
