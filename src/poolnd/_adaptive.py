@@ -496,10 +496,12 @@ def global_lp_impl(
     arr, batched, keep = _global_prepare(op, x, ndim, keepdims)
     _require_float(op, arr.dtype)
     in_shape = arr.shape[2:]
-    acc = _acc(arr.dtype)
+    # float64 for every input, as PyTorch's CPU norms accumulate: |x| ** p of a float32 6.98e12
+    # overflows float32 (the norm would be inf)
+    acc = np.dtype(np.float64)
     rows = arr.reshape(arr.shape[0] * arr.shape[1], math.prod(in_shape))
     # blocks of planes: the temporaries (|x|, its power) stay near _LP_BLOCK_BYTES
-    step = max(1, _LP_BLOCK_BYTES // max(1, rows[:1].nbytes * 2))
+    step = max(1, _LP_BLOCK_BYTES // max(1, rows.shape[1] * acc.itemsize * 2))
     # C order: NumPy's float32 power differs by an ulp between strided and contiguous arrays
     norm = np.concatenate([_lp_norms(np.ascontiguousarray(rows[i:i + step], dtype=acc), p)
                            for i in range(0, rows.shape[0], step)] or [np.empty(0, acc)])
@@ -510,9 +512,11 @@ def global_lp_impl(
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out, True).reshape(-1).astype(acc)
-        a = np.ascontiguousarray(rows, dtype=acc)
-        with np.errstate(all="ignore"):
-            d = _lp_grad(a, norm, g, p).astype(arr.dtype)
+        d = np.empty(rows.shape, arr.dtype)
+        for i in range(0, rows.shape[0], step):  # blocks of planes, as the forward
+            a = np.ascontiguousarray(rows[i:i + step], dtype=acc)
+            with np.errstate(all="ignore"):
+                d[i:i + step] = _lp_grad(a, norm[i:i + step], g[i:i + step], p)
         return _args.unbatch(d.reshape(arr.shape), batched)
 
     return out, pullback
@@ -609,8 +613,9 @@ def global_lp_pool(
 ) -> np.ndarray:
     """Lp norm over all trailing spatial axes of ``(N, C, *spatial)``: ONNX's GlobalLpPool.
 
-    ``(sum |x| ** p) ** (1 / p)`` per ``(n, c)`` plane, computed in float32 (float64 for
-    float64 input); ``p = inf`` gives ``max |x|``. Equal to ``torch.linalg.vector_norm`` over
+    ``(sum |x| ** p) ** (1 / p)`` per ``(n, c)`` plane, computed in float64 (as PyTorch's CPU
+    norms are, so that ``|x| ** p`` cannot overflow a float32) and rounded to the input dtype;
+    ``p = inf`` gives ``max |x|``. Equal to ``torch.linalg.vector_norm`` over
     the spatial axes within float rounding, and so is the gradient (zero where the norm is
     zero; for ``p = inf`` split evenly among the largest cells). Unlike PyTorch's
     ``lp_pool``, the absolute value is taken first.
