@@ -465,26 +465,28 @@ def _lp_grad(a: np.ndarray, norm: np.ndarray, g: np.ndarray, p: float) -> np.nda
     if p < 1:
         scaled = sign * np.where(a == 0, 0, mag ** (p - 1))
         return scaled * g * norm ** (1 - p)
-    scale = np.where(norm == 0, 0, g / norm ** (p - 1))
-    if p < 2:
-        return sign * mag ** (p - 1) * scale
-    return a * mag ** (p - 2) * scale
+    # sign(a) * (|a| / norm) ** (p - 1): the ratio keeps the powers from overflowing
+    return sign * np.where(norm == 0, 0, (mag / norm) ** (p - 1)) * g
 
 
 _LP_BLOCK_BYTES = 1 << 22
 
 
 def _lp_norms(a: np.ndarray, p: float) -> np.ndarray:
-    """The p-norm of each row of ``a`` (in ``a``'s dtype)."""
+    """The p-norm of each row of ``a`` (in ``a``'s dtype), scaled by the row's largest
+    magnitude so that ``|x| ** p`` cannot overflow (a float64 1.3e154 squared does)."""
     with np.errstate(all="ignore"):
         mag = np.abs(a)
         if math.isinf(p):
             return mag.max(axis=1, initial=0)
         if p == 1:
             return mag.sum(axis=1)
+        top = mag.max(axis=1, initial=0)
+        scale = np.where((top > 0) & np.isfinite(top), top, 1).astype(a.dtype)
+        rel = mag / scale[:, None]
         if p == 2:
-            return np.sqrt(np.square(mag).sum(axis=1))
-        return (mag ** a.dtype.type(p)).sum(axis=1) ** a.dtype.type(1 / p)
+            return np.sqrt(np.square(rel).sum(axis=1)) * scale
+        return (rel ** a.dtype.type(p)).sum(axis=1) ** a.dtype.type(1 / p) * scale
 
 
 @by_transpose("x")
