@@ -14,7 +14,7 @@ with the reference too (see `helpers.check_max` / `helpers.check_avg`).
 
 Profiles, one parametrised test each:
 
-* ``ci`` runs with every plain ``python -m pytest``: a few hundred examples, about a minute.
+* ``ci`` runs with every plain ``python -m pytest``: about 900 examples, under a minute.
 * ``long`` (marked ``fuzz``, deselected by default) runs with ``python -m pytest -m fuzz
   tests/test_fuzz.py``: ``LONG_FACTOR`` times as many, thousands in all. Set
   ``POOLND_FUZZ_FACTOR`` to scale it. The run ends with a count of the examples it ran.
@@ -59,7 +59,7 @@ from helpers import (
 from reference import has_empty_window, max_pool_grad_ref
 
 F = poolnd.functional
-LONG_FACTOR = int(os.environ.get("POOLND_FUZZ_FACTOR", "40"))
+LONG_FACTOR = int(os.environ.get("POOLND_FUZZ_FACTOR", "15"))
 PROFILES = [pytest.param("ci", id="ci"),
             pytest.param("long", id="long", marks=pytest.mark.fuzz)]
 
@@ -95,23 +95,27 @@ def to_first(a: np.ndarray, nd: int) -> np.ndarray:
     return np.moveaxis(a, -1, -(nd + 1))
 
 
-def check_channels_last(data, fn, x, nd, args, kwargs, *, grad: bool) -> None:
+def check_channels_last(data, fn, x, nd, args, kwargs, *, grad: bool,
+                        selects: bool = False) -> None:
     """``fn(x_cl, channels_last=True)`` is the channels-first call (already compared with the
-    oracle) transposed, bit for bit, forward and pullback; ``x_cl`` in any layout."""
+    oracle) transposed, bit for bit, forward and pullback; ``x_cl`` in any layout. NaN
+    payloads must match only for ops that select a cell (``selects``): a NaN made by
+    arithmetic may carry another payload (README, departure 7)."""
     first = fn(x, *args, **kwargs)
     x_cl = data.draw(relayout(channels_last(native(x), nd)), label="channels-last input")
     last = fn(x_cl, *args, **kwargs, channels_last=True)
     if isinstance(first, tuple):
         for a, b in zip(last, first, strict=True):
-            assert_identical(to_first(a, nd), b)
+            assert_identical(to_first(a, nd), b, max_nan_payloads=selects)
     else:
-        assert_identical(to_first(last, nd), first)
+        assert_identical(to_first(last, nd), first, max_nan_payloads=selects)
     if grad and x.dtype.kind == "f":
         out, pullback = poolnd.vjp(fn, x, *args, **kwargs)
         _, pullback_cl = poolnd.vjp(fn, x_cl, *args, **kwargs, channels_last=True)
         values = out[0] if isinstance(out, tuple) else out
         g = grad_like(values)
-        assert_identical(to_first(pullback_cl(channels_last(g, nd)), nd), pullback(g))
+        assert_identical(to_first(pullback_cl(channels_last(g, nd)), nd), pullback(g),
+                         max_nan_payloads=False)
 
 
 # --------------------------------------------------------------------------------------------
@@ -135,9 +139,9 @@ def test_fuzz_max_pool(profile):
                          fn(x, **kw, return_indices=True)[1])
         if data.draw(st.booleans(), label="channels_last"):
             check_channels_last(data, fn, x, nd, (), {**kw, "return_indices": return_indices},
-                                grad=True)
+                                grad=True, selects=True)
 
-    fuzz(profile, "max_pool", 40, body)
+    fuzz(profile, "max_pool", 120, body)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -159,7 +163,7 @@ def test_fuzz_avg_pool(profile):
             check_channels_last(data, getattr(F, f"avg_pool{nd}d"), x, nd, (), case.args.kw(nd),
                                 grad=True)
 
-    fuzz(profile, "avg_pool", 40, body)
+    fuzz(profile, "avg_pool", 120, body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -246,9 +250,10 @@ def test_fuzz_padding_modes_against_torch_on_padded_input(profile):
             fn_args = (kernel, stride, padding, ceil) if op == "mean" else (
                 kernel, stride, padding, 1, ceil)
         if data.draw(st.booleans(), label="channels_last"):
-            check_channels_last(data, fn, xl, nd, fn_args, {"ndim": nd}, grad=True)
+            check_channels_last(data, fn, xl, nd, fn_args, {"ndim": nd}, grad=True,
+                                selects=op in ("max", "min"))
 
-    fuzz(profile, "padding_modes", 30, body)
+    fuzz(profile, "padding_modes", 90, body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,7 +335,7 @@ def test_fuzz_min_sum_ufunc_pooling_against_brute_force(profile):
                 expected = raw.view(want)
             assert_identical(got, unbatch(expected.reshape(out_shape)), max_nan_payloads=False)
 
-    fuzz(profile, "min_sum_ufunc", 25, body)
+    fuzz(profile, "min_sum_ufunc", 75, body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -374,7 +379,7 @@ def test_fuzz_max_pool_4d_against_separable_torch(profile):
         assert_identical(values, from_torch(expected_v))
         assert_identical(indices, from_torch(expected_i))
 
-    fuzz(profile, "max_pool_4d", 15, body)
+    fuzz(profile, "max_pool_4d", 45, body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -433,7 +438,7 @@ def test_fuzz_lp_pool(profile):
             check_channels_last(data, getattr(F, f"lp_pool{nd}d"), x, nd, (p, k, s, ceil), {},
                                 grad=x.dtype != np.float16)
 
-    fuzz(profile, "lp_pool", 25, body)
+    fuzz(profile, "lp_pool", 75, body)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -445,11 +450,11 @@ def test_fuzz_adaptive_pool(profile):
             test_adaptive.check_avg(x, nd, size)
         if data.draw(st.booleans(), label="channels_last"):
             check_channels_last(data, getattr(F, f"adaptive_max_pool{nd}d"), x, nd, (size,),
-                                {"return_indices": True}, grad=True)
+                                {"return_indices": True}, grad=True, selects=True)
             check_channels_last(data, getattr(F, f"adaptive_avg_pool{nd}d"), x, nd, (size,),
                                 {}, grad=True)
 
-    fuzz(profile, "adaptive_pool", 30, body)
+    fuzz(profile, "adaptive_pool", 90, body)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -460,9 +465,9 @@ def test_fuzz_fractional_max_pool(profile):
         if data.draw(st.booleans(), label="channels_last"):
             check_channels_last(data, getattr(F, f"fractional_max_pool{nd}d"), x, nd, (kernel,),
                                 {"output_size": size, "_random_samples": samples,
-                                 "return_indices": True}, grad=True)
+                                 "return_indices": True}, grad=True, selects=True)
 
-    fuzz(profile, "fractional_max_pool", 25, body)
+    fuzz(profile, "fractional_max_pool", 75, body)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -479,7 +484,7 @@ def test_fuzz_max_unpool(profile):
                       channels_last=True)
             assert_identical(to_first(last, nd), first)
 
-    fuzz(profile, "max_unpool", 25, body)
+    fuzz(profile, "max_unpool", 75, body)
 
 
 @pytest.mark.parametrize("profile", PROFILES)
@@ -545,7 +550,7 @@ def test_fuzz_global_pool(profile):
             else:
                 test_global._close(last, first, 1e-5 if xc.dtype != np.float16 else 2e-3)
 
-    fuzz(profile, "global_pool", 25, body)
+    fuzz(profile, "global_pool", 75, body)
 
 
 # --------------------------------------------------------------------------------------------
@@ -645,7 +650,7 @@ def test_fuzz_layers_against_torch_nn(profile):
         else:
             assert_identical(got, from_torch(t.grad), max_nan_payloads=False)
 
-    fuzz(profile, "layers", 30, body)
+    fuzz(profile, "layers", 90, body)
 
 
 # --------------------------------------------------------------------------------------------
