@@ -142,6 +142,7 @@ FAMILIES = [
     ("global-lp-float16", "f16", poolnd.global_lp_pool),
     ("channels-last-max", "cl", lambda x: F.max_pool2d(x, 2, 2, channels_last=True)),
     ("channels-last-sum", "cl", lambda x: poolnd.sum_pool(x, (3, 3), 1, 1, channels_last=True)),
+    ("channels-last-lp", "cl", lambda x: F.lp_pool2d(x, 2, 4, channels_last=True)),
     ("max-float16", "f16", lambda x: F.max_pool2d(x, 2, 2)),
     ("avg-float16", "f16", lambda x: F.avg_pool2d(x, 2, 2)),
 ]

@@ -504,7 +504,7 @@ def global_lp_impl(
     rows = arr.reshape(arr.shape[0] * arr.shape[1], math.prod(in_shape))
     # blocks of planes: the temporaries (|x|, its power) stay near _LP_BLOCK_BYTES
     step = max(1, _LP_BLOCK_BYTES // max(1, rows.shape[1] * acc.itemsize * 2))
-    # C order: NumPy's float32 power differs by an ulp between strided and contiguous arrays
+    # C order: NumPy's power differs by an ulp between strided and contiguous arrays
     norm = np.concatenate([_lp_norms(np.ascontiguousarray(rows[i:i + step], dtype=acc), p)
                            for i in range(0, rows.shape[0], step)] or [np.empty(0, acc)])
     shape = arr.shape[:2] + (1,) * len(in_shape)
