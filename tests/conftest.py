@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import sys
 import warnings
 
 import numpy as np
@@ -32,3 +33,16 @@ settings.load_profile("poolnd")
 def rng() -> np.random.Generator:
     """A fresh, seeded generator per test (deterministic runs)."""
     return np.random.default_rng(20240613)
+
+
+def pytest_terminal_summary(terminalreporter):
+    """How many differential-fuzz examples ran (tests/test_fuzz.py), per profile."""
+    fuzz = sys.modules.get("test_fuzz")
+    counts = getattr(fuzz, "EXAMPLES", None)
+    for profile in ("ci", "long"):
+        ran = {name: n for (p, name), n in (counts or {}).items() if p == profile}
+        if ran:
+            detail = ", ".join(f"{name} {n}" for name, n in sorted(ran.items()))
+            terminalreporter.write_line(
+                f"fuzz ({profile} profile): {sum(ran.values())} examples ({detail})"
+            )

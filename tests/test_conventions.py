@@ -120,7 +120,11 @@ def torch_padded_sums(x, kernel, stride, pads, ceil):
     ``divisor_override=1`` on zero-padded input (and on a padded mask of ones)."""
     nd = len(kernel)
     pool = getattr(tF, f"avg_pool{nd}d") if nd > 1 else None
-    flat_pads = [p for lo_hi in reversed(pads) for p in lo_hi]
+    # ceil mode's last windows overhang the padded input, where avg_pool3d refuses an input
+    # smaller than the kernel: extra zeros at the end (sums unchanged) and floor mode instead
+    flat_pads = [p + (k + s if i == 1 else 0) for (lo_hi, k, s) in
+                 zip(reversed(pads), reversed(kernel), reversed(stride))
+                 for i, p in enumerate(lo_hi)]
 
     # torch's avg_pool3d refuses an input smaller than its kernel (a ceil-mode partial
     # window): extra zeros at the end change no sum and no count, and windows past ours are
@@ -132,8 +136,8 @@ def torch_padded_sums(x, kernel, stride, pads, ceil):
         t = tF.pad(to_torch(a), flat_pads)
         if nd == 1:  # avg_pool1d has no divisor_override: a unit height
             return from_torch(tF.avg_pool2d(t[..., None, :], (1, *kernel), (1, *stride), 0,
-                                            ceil, True, 1)[..., 0, :])
-        return from_torch(pool(t, kernel, stride, 0, ceil, True, 1))
+                                            False, True, 1)[..., 0, :])
+        return from_torch(pool(t, kernel, stride, 0, False, True, 1))
 
     keep = (Ellipsis, *(slice(0, out_count(n, k, s, lo, hi, 1, ceil))
                         for n, k, s, (lo, hi) in zip(x.shape[-nd:], kernel, stride, pads)))

@@ -112,3 +112,135 @@ def test_no_mutation_hypothesis(data):
     assert x.dtype == before.dtype and x.strides == strides
     assert x.flags.writeable == writeable
     assert _bits(x) == _bits(before)
+
+
+# --------------------------------------------------------------------------------------------
+# every public op, forward and pullback, channels-first and channels-last, in every layout
+
+
+def _x(rng, shape, dtype=np.float64):
+    x = rng.integers(-3, 4, size=shape).astype(dtype)  # ties
+    if x.dtype.kind == "f":
+        x.flat[::7] = np.nan
+        x.flat[3::11] = -np.inf
+    return x
+
+
+def _unpool_inputs(rng, nd):
+    x = _x(rng, (2, 3, *[6] * nd))
+    values, indices = poolnd.max_pool(x, (2,) * nd, return_indices=True)
+    return values, indices
+
+
+# (name, fn, spatial rank, make(rng) -> tuple of array arguments, other args, kwargs)
+EVERY_OP = [
+    *[(f"max_pool{nd}d", getattr(F, f"max_pool{nd}d"), nd,
+       lambda rng, nd=nd: (_x(rng, (2, 3, *[7] * nd)),), (3, 2, 1), {"return_indices": True})
+      for nd in (1, 2, 3)],
+    *[(f"avg_pool{nd}d", getattr(F, f"avg_pool{nd}d"), nd,
+       lambda rng, nd=nd: (_x(rng, (2, 3, *[7] * nd)),), (3, 2, 1, True, False), {})
+      for nd in (1, 2, 3)],
+    *[(f"lp_pool{nd}d", getattr(F, f"lp_pool{nd}d"), nd,
+       lambda rng, nd=nd: (_x(rng, (2, 3, *[7] * nd)),), (2, 3, 2, True), {})
+      for nd in (1, 2, 3)],
+    *[(f"adaptive_max_pool{nd}d", getattr(F, f"adaptive_max_pool{nd}d"), nd,
+       lambda rng, nd=nd: (_x(rng, (2, 3, *[7] * nd)),), (3,), {"return_indices": True})
+      for nd in (1, 2, 3)],
+    *[(f"adaptive_avg_pool{nd}d", getattr(F, f"adaptive_avg_pool{nd}d"), nd,
+       lambda rng, nd=nd: (_x(rng, (2, 3, *[7] * nd)),), (3,), {})
+      for nd in (1, 2, 3)],
+    *[(f"fractional_max_pool{nd}d", getattr(F, f"fractional_max_pool{nd}d"), nd,
+       lambda rng, nd=nd: (_x(rng, (2, 3, *[7] * nd)),), (2,),
+       {"output_size": 3, "return_indices": True,
+        "_random_samples": np.full((2, 3, nd), 0.25)})
+      for nd in (2, 3)],
+    *[(f"max_unpool{nd}d", getattr(F, f"max_unpool{nd}d"), nd,
+       lambda rng, nd=nd: _unpool_inputs(rng, nd), (2,), {"output_size": [6] * nd})
+      for nd in (1, 2, 3)],
+    ("max_pool", poolnd.max_pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6)),), ((3, 2), 1, "same"),
+     {"return_indices": True}),
+    ("avg_pool", poolnd.avg_pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6)),),
+     ((3, 2), 2, ((1, 2), (0, 3))), {}),
+    ("min_pool", poolnd.min_pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6)),), ((2, 3), 1, 1, 2),
+     {"return_indices": True}),
+    ("sum_pool", poolnd.sum_pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6)),),
+     ((2, 2), 2, "same_lower"), {}),
+    ("pool-mean", poolnd.pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6)),), ("mean", (3, 3), 2, 1),
+     {}),
+    ("pool-ufunc", poolnd.pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6), np.int32),),
+     (np.multiply, (2, 3)), {}),
+    ("global_max_pool", poolnd.global_max_pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6)),), (),
+     {"keepdims": True}),
+    ("global_avg_pool", poolnd.global_avg_pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6)),), (), {}),
+    ("global_lp_pool", poolnd.global_lp_pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6)),), (3.0,),
+     {}),
+]
+
+IMMUTABLE_LAYOUTS = ["c", "fortran", "negative", "bigendian", "readonly"]
+
+
+def _layout(a: np.ndarray, kind: str) -> np.ndarray:
+    if kind == "fortran":
+        return np.asfortranarray(a)
+    if kind == "negative":
+        rev = (slice(None, None, -1),) * a.ndim
+        return a[rev].copy()[rev]
+    if kind == "bigendian":
+        return a.astype(a.dtype.newbyteorder(">"))
+    out = a.copy()
+    out.flags.writeable = kind != "readonly"
+    return out
+
+
+def _state(a: np.ndarray):
+    return _bits(a), a.dtype, a.strides, a.flags.writeable, a.flags.owndata
+
+
+def _last(a: np.ndarray, nd: int) -> np.ndarray:
+    return np.ascontiguousarray(np.moveaxis(a, -(nd + 1), -1))
+
+
+def test_every_public_op_is_in_the_table():
+    names = {name.split("-")[0] for name, *_ in EVERY_OP}
+    assert set(F.__all__) <= names
+    assert {"max_pool", "avg_pool", "min_pool", "sum_pool", "pool", "global_max_pool",
+            "global_avg_pool", "global_lp_pool"} <= names
+
+
+@pytest.mark.parametrize("layout", IMMUTABLE_LAYOUTS)
+@pytest.mark.parametrize("last", [False, True], ids=["channels-first", "channels-last"])
+@pytest.mark.parametrize(("name", "fn", "nd", "make", "args", "kwargs"), EVERY_OP,
+                         ids=[c[0] for c in EVERY_OP])
+def test_every_op_leaves_inputs_and_gradients_alone(name, fn, nd, make, args, kwargs, last,
+                                                    layout, rng):
+    arrays = make(rng)
+    if last:
+        arrays = tuple(_last(a, nd) for a in arrays)
+        kwargs = {**kwargs, "channels_last": True}
+    arrays = tuple(_layout(a, layout) for a in arrays)
+    extras = [v for v in kwargs.values() if isinstance(v, np.ndarray)]
+    watched = [*arrays, *extras]
+    before = [_state(a) for a in watched]
+
+    out = fn(*arrays, *args, **kwargs)
+    outs = out if isinstance(out, tuple) else (out,)
+    assert [_state(a) for a in watched] == before
+    for o in outs:
+        assert not any(np.shares_memory(o, a) for a in watched)
+
+    if arrays[0].dtype.kind != "f":
+        return
+    out, pullback = poolnd.vjp(fn, *arrays, *args, **kwargs)
+    values = out[0] if isinstance(out, tuple) else out
+    g = _layout(np.cos(np.arange(values.size, dtype=values.dtype)).reshape(values.shape), layout)
+    g_before = _state(g)
+    grad = pullback(g)
+    assert [_state(a) for a in watched] == before
+    assert _state(g) == g_before
+    assert not any(np.shares_memory(grad, a) for a in [*watched, g])
+    first = _bits(grad)
+    # scribbling over what came back changes nothing the pullback computes later
+    for o in (out if isinstance(out, tuple) else (out,)):
+        o[...] = 0
+    grad[...] = 7
+    assert _bits(pullback(g)) == first

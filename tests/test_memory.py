@@ -96,3 +96,103 @@ def test_backward_peak_memory_is_a_few_gradients(name, key, fn, spec, inputs):
     grad, extra = _measure(lambda: pullback(g))
     assert grad.shape == x.shape
     assert extra <= FACTOR * grad.nbytes + MIB, (name, extra / grad.nbytes)
+
+
+# --------------------------------------------------------------------------------------------
+# every op family on a 64 MiB input: extra memory within a few outputs plus a small constant
+# (the blocks min and LP pooling work in, 16 MiB at most), far below the input's size
+
+BLOCKS = 16 * MIB
+
+
+@pytest.fixture(scope="module")
+def big():
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((4, 16, 512, 512)).astype(np.float32)
+    values, indices = F.max_pool2d(x, 2, 2, return_indices=True)
+    return {
+        "x": x,
+        "f16": x.astype(np.float16),
+        "i16": (x * 50).astype(np.int16),
+        "cl": np.ascontiguousarray(np.moveaxis(x, 1, -1)),
+        "pooled": (values, indices),
+        "samples": np.full((4, 16, 2), 0.5, np.float32),
+    }
+
+
+FAMILIES = [
+    ("min-k3s1", "x", lambda x: poolnd.min_pool(x, (3, 3), 1, 1)),
+    ("min-k4s4-indices", "x", lambda x: poolnd.min_pool(x, (4, 4), 4, return_indices=True)),
+    ("sum-same", "x", lambda x: poolnd.sum_pool(x, (3, 3), 2, "same")),
+    ("pool-multiply-int16", "i16", lambda x: poolnd.pool(x, np.multiply, (2, 2))),
+    ("max-pairs", "x", lambda x: F.max_pool2d(x, 3, 2, ((0, 2), (3, 1)), return_indices=True)),
+    ("lp-k2s2", "x", lambda x: F.lp_pool2d(x, 2, 2)),
+    ("lp-k4s4-p3", "x", lambda x: F.lp_pool2d(x, 3, 4)),
+    ("lp-inf-k4", "x", lambda x: F.lp_pool2d(x, float("inf"), 4)),
+    ("lp-int16", "i16", lambda x: F.lp_pool2d(x, 2, 4)),
+    ("adaptive-max", "x", lambda x: F.adaptive_max_pool2d(x, 64, return_indices=True)),
+    ("adaptive-avg", "x", lambda x: F.adaptive_avg_pool2d(x, (64, 32))),
+    ("adaptive-avg-float16", "f16", lambda x: F.adaptive_avg_pool2d(x, 64)),
+    ("fractional", "x", lambda x: F.fractional_max_pool2d(
+        x, 2, output_size=128, return_indices=True,
+        _random_samples=np.full((4, 16, 2), 0.5, np.float32))),
+    ("global-max", "x", poolnd.global_max_pool),
+    ("global-avg", "x", poolnd.global_avg_pool),
+    ("global-lp", "x", lambda x: poolnd.global_lp_pool(x, 3)),
+    ("global-lp-float16", "f16", poolnd.global_lp_pool),
+    ("channels-last-max", "cl", lambda x: F.max_pool2d(x, 2, 2, channels_last=True)),
+    ("channels-last-sum", "cl", lambda x: poolnd.sum_pool(x, (3, 3), 1, 1, channels_last=True)),
+    ("channels-last-lp", "cl", lambda x: F.lp_pool2d(x, 2, 4, channels_last=True)),
+    ("max-float16", "f16", lambda x: F.max_pool2d(x, 2, 2)),
+    ("avg-float16", "f16", lambda x: F.avg_pool2d(x, 2, 2)),
+]
+
+
+@pytest.mark.parametrize(("name", "key", "call"), FAMILIES, ids=[c[0] for c in FAMILIES])
+def test_every_family_peak_memory_is_a_few_outputs(name, key, call, big):
+    x = big[key]
+    result, extra = _measure(lambda: call(x))
+    assert extra <= FACTOR * _nbytes(result) + BLOCKS + MIB, (name, extra / MIB)
+
+
+def test_unpool_peak_memory_is_its_output(big):
+    values, indices = big["pooled"]
+    result, extra = _measure(lambda: F.max_unpool2d(values, indices, 2))
+    assert extra <= 2 * result.nbytes + MIB
+
+
+# The table-driven ops (adaptive, fractional, global, unpooling) read channels-last input
+# through a channels-first view, which costs one input-sized copy: allowed, as for other
+# layouts (max/avg/min/sum/LP read it in place, above).
+@pytest.mark.parametrize("call", [
+    lambda x: F.adaptive_max_pool2d(x, 64, channels_last=True),
+    lambda x: poolnd.global_avg_pool(x, channels_last=True),
+], ids=["adaptive-max", "global-avg"])
+def test_channels_last_table_ops_cost_at_most_one_input_copy(call, big):
+    x = big["cl"]
+    result, extra = _measure(lambda: call(x))
+    assert extra <= x.nbytes + FACTOR * _nbytes(result) + MIB
+
+
+GRADIENTS = [
+    ("min", lambda x: poolnd.vjp(poolnd.min_pool, x, (3, 3), 2, 1)),
+    ("sum", lambda x: poolnd.vjp(poolnd.sum_pool, x, (2, 2))),
+    ("lp", lambda x: poolnd.vjp(F.lp_pool2d, x, 2, 2)),
+    ("adaptive-max", lambda x: poolnd.vjp(F.adaptive_max_pool2d, x, 64)),
+    ("adaptive-avg", lambda x: poolnd.vjp(F.adaptive_avg_pool2d, x, 100)),
+    ("fractional", lambda x: poolnd.vjp(F.fractional_max_pool2d, x, 2, 128,
+                                        _random_samples=np.full((4, 16, 2), 0.5, np.float32))),
+    ("global-max", lambda x: poolnd.vjp(poolnd.global_max_pool, x)),
+    ("global-avg", lambda x: poolnd.vjp(poolnd.global_avg_pool, x)),
+    ("global-lp", lambda x: poolnd.vjp(poolnd.global_lp_pool, x, 3)),
+]
+
+
+@pytest.mark.parametrize(("name", "make"), GRADIENTS, ids=[c[0] for c in GRADIENTS])
+def test_every_family_backward_peak_memory_is_a_few_gradients(name, make, big):
+    x = big["x"]
+    out, pullback = make(x)
+    g = np.ones_like(out)
+    grad, extra = _measure(lambda: pullback(g))
+    assert grad.shape == x.shape
+    assert extra <= FACTOR * grad.nbytes + MIB, (name, extra / grad.nbytes)

@@ -91,6 +91,12 @@ def _output_size(
         size = _args._as_int(op, "output_size", value, output_size)
         if size < 0:
             raise ValueError(f"{op}(): output_size must be non-negative; got {output_size!r}")
+        if size > _args.GEOMETRY_LIMIT // length:
+            raise ValueError(
+                f"{op}(): output_size times the input size must be at most 2**60 in every "
+                f"spatial dimension (window bounds i * input size / output_size are computed "
+                f"in int64); got output_size={output_size!r} for input size {in_shape}"
+            )
         sizes.append(size)
     return tuple(sizes)
 
@@ -459,10 +465,28 @@ def _lp_grad(a: np.ndarray, norm: np.ndarray, g: np.ndarray, p: float) -> np.nda
     if p < 1:
         scaled = sign * np.where(a == 0, 0, mag ** (p - 1))
         return scaled * g * norm ** (1 - p)
-    scale = np.where(norm == 0, 0, g / norm ** (p - 1))
-    if p < 2:
-        return sign * mag ** (p - 1) * scale
-    return a * mag ** (p - 2) * scale
+    # sign(a) * (|a| / norm) ** (p - 1): the ratio keeps the powers from overflowing
+    return sign * np.where(norm == 0, 0, (mag / norm) ** (p - 1)) * g
+
+
+_LP_BLOCK_BYTES = 1 << 22
+
+
+def _lp_norms(a: np.ndarray, p: float) -> np.ndarray:
+    """The p-norm of each row of ``a`` (in ``a``'s dtype), scaled by the row's largest
+    magnitude so that ``|x| ** p`` cannot overflow (a float64 1.3e154 squared does)."""
+    with np.errstate(all="ignore"):
+        mag = np.abs(a)
+        if math.isinf(p):
+            return mag.max(axis=1, initial=0)
+        if p == 1:
+            return mag.sum(axis=1)
+        top = mag.max(axis=1, initial=0)
+        scale = np.where((top > 0) & np.isfinite(top), top, 1).astype(a.dtype)
+        rel = mag / scale[:, None]
+        if p == 2:
+            return np.sqrt(np.square(rel).sum(axis=1)) * scale
+        return (rel ** a.dtype.type(p)).sum(axis=1) ** a.dtype.type(1 / p) * scale
 
 
 @by_transpose("x")
@@ -474,18 +498,15 @@ def global_lp_impl(
     arr, batched, keep = _global_prepare(op, x, ndim, keepdims)
     _require_float(op, arr.dtype)
     in_shape = arr.shape[2:]
-    acc = _acc(arr.dtype)
-    a = arr.reshape(arr.shape[0] * arr.shape[1], math.prod(in_shape)).astype(acc, copy=False)
-    with np.errstate(all="ignore"):
-        mag = np.abs(a)
-        if math.isinf(p):
-            norm = mag.max(axis=1, initial=0)
-        elif p == 1:
-            norm = mag.sum(axis=1)
-        elif p == 2:
-            norm = np.sqrt(np.square(mag).sum(axis=1))
-        else:
-            norm = (mag ** acc.type(p)).sum(axis=1) ** acc.type(1 / p)
+    # float64 for every input, as PyTorch's CPU norms accumulate: |x| ** p of a float32 6.98e12
+    # overflows float32 (the norm would be inf)
+    acc = np.dtype(np.float64)
+    rows = arr.reshape(arr.shape[0] * arr.shape[1], math.prod(in_shape))
+    # blocks of planes: the temporaries (|x|, its power) stay near _LP_BLOCK_BYTES
+    step = max(1, _LP_BLOCK_BYTES // max(1, rows.shape[1] * acc.itemsize * 2))
+    # C order: NumPy's power differs by an ulp between strided and contiguous arrays
+    norm = np.concatenate([_lp_norms(np.ascontiguousarray(rows[i:i + step], dtype=acc), p)
+                           for i in range(0, rows.shape[0], step)] or [np.empty(0, acc)])
     shape = arr.shape[:2] + (1,) * len(in_shape)
     out = _global_out(norm.astype(arr.dtype).reshape(shape), batched, keep)
     if not grad:
@@ -493,8 +514,11 @@ def global_lp_impl(
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out, True).reshape(-1).astype(acc)
-        with np.errstate(all="ignore"):
-            d = _lp_grad(a, norm, g, p).astype(arr.dtype)
+        d = np.empty(rows.shape, arr.dtype)
+        for i in range(0, rows.shape[0], step):  # blocks of planes, as the forward
+            a = np.ascontiguousarray(rows[i:i + step], dtype=acc)
+            with np.errstate(all="ignore"):
+                d[i:i + step] = _lp_grad(a, norm[i:i + step], g[i:i + step], p)
         return _args.unbatch(d.reshape(arr.shape), batched)
 
     return out, pullback
@@ -591,8 +615,9 @@ def global_lp_pool(
 ) -> np.ndarray:
     """Lp norm over all trailing spatial axes of ``(N, C, *spatial)``: ONNX's GlobalLpPool.
 
-    ``(sum |x| ** p) ** (1 / p)`` per ``(n, c)`` plane, computed in float32 (float64 for
-    float64 input); ``p = inf`` gives ``max |x|``. Equal to ``torch.linalg.vector_norm`` over
+    ``(sum |x| ** p) ** (1 / p)`` per ``(n, c)`` plane, computed in float64 (as PyTorch's CPU
+    norms are, so that ``|x| ** p`` cannot overflow a float32) and rounded to the input dtype;
+    ``p = inf`` gives ``max |x|``. Equal to ``torch.linalg.vector_norm`` over
     the spatial axes within float rounding, and so is the gradient (zero where the norm is
     zero; for ``p = inf`` split evenly among the largest cells). Unlike PyTorch's
     ``lp_pool``, the absolute value is taken first.

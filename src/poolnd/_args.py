@@ -7,6 +7,7 @@ the argument, the rule and the value.
 
 from __future__ import annotations
 
+import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ import numpy as np
 from ._shape import effective_kernel, pooled_length
 
 __all__ = [
+    "GEOMETRY_LIMIT",
     "Padding",
     "Window",
     "as_batched",
@@ -33,6 +35,12 @@ __all__ = [
 ]
 
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
+
+# The kernels compute window positions ``o * stride - pad_lo + j * dilation`` in int64. Every
+# geometry value, the dilated kernel and the output plane are held to 2**60 cells, so that
+# no sum or product of them can overflow (padded length + stride + dilated kernel < 2**63).
+GEOMETRY_LIMIT = 2**60
+_LIMIT_TEXT = "2**60 (window index arithmetic is int64)"
 
 
 @dataclass(frozen=True)
@@ -113,6 +121,10 @@ def as_optional_divisor(op: str, value: object) -> int | None:
     divisor = _as_int(op, "divisor_override", value, value)
     if divisor == 0:
         raise ValueError(f"{op}(): divisor_override must be a non-zero int or None; got 0")
+    if abs(divisor) >= 2**63:
+        raise ValueError(
+            f"{op}(): divisor_override must fit in int64 (magnitude below 2**63); got {divisor}"
+        )
     return divisor
 
 
@@ -287,8 +299,27 @@ def make_window(
         stride = kernel
     elif min(stride) < 1:
         raise ValueError(f"{op}(): stride must be positive; got {stride}")
+    for name, values in (("kernel_size", kernel), ("stride", stride), ("dilation", dilation)):
+        if max(values) > GEOMETRY_LIMIT:
+            raise ValueError(f"{op}(): {name} must be at most {_LIMIT_TEXT}; got {values}")
+    spans = tuple(effective_kernel(k, d) for k, d in zip(kernel, dilation))
+    if max(spans) > GEOMETRY_LIMIT:
+        raise ValueError(
+            f"{op}(): the dilated kernel (kernel_size - 1) * dilation + 1 must be at most "
+            f"{_LIMIT_TEXT}; got kernel_size={kernel} and dilation={dilation}, a span of {spans}"
+        )
+    if math.prod(kernel) > GEOMETRY_LIMIT:
+        raise ValueError(
+            f"{op}(): the kernel volume (the product of kernel_size) must be at most "
+            f"{_LIMIT_TEXT}; got kernel_size={kernel}"
+        )
     if not isinstance(padding, Padding):
         padding = Padding("torch", tuple(padding))
+    if padding.kind == "pairs" and max(max(pair) for pair in padding.values) > GEOMETRY_LIMIT:
+        raise ValueError(
+            f"{op}(): padding must be at most {_LIMIT_TEXT} on each side; got "
+            f"{padding.values}"
+        )
     if padding.kind == "torch":
         if min(padding.values) < 0:
             raise ValueError(f"{op}(): padding must be non-negative; got {padding.values}")
@@ -318,6 +349,13 @@ def make_window(
         raise ValueError(
             f"{op}(): output size must be at least 1 in every spatial dimension; input size "
             f"{in_shape} with kernel_size={kernel}, stride={stride}, padding={shown}, "
+            f"dilation={dilation}, ceil_mode={ceil_mode} gives output size {out_shape}"
+        )
+    if math.prod(out_shape) > GEOMETRY_LIMIT:
+        raise ValueError(
+            f"{op}(): the output must have at most 2**60 cells per plane (window index "
+            f"arithmetic is int64); input size "
+            f"{in_shape} with kernel_size={kernel}, stride={stride}, padding={pads}, "
             f"dilation={dilation}, ceil_mode={ceil_mode} gives output size {out_shape}"
         )
     return Window(

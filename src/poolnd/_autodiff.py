@@ -158,7 +158,9 @@ def selection_result(
     if not grad:
         return out, None
     assert indices is not None
-    kept = indices
+    # the caller owns the indices it was given: the pullback keeps its own, so that writing
+    # into the returned array cannot redirect the gradient
+    kept = indices.copy() if want_indices and shown is None else indices
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out_values, batched)

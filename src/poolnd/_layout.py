@@ -53,6 +53,13 @@ def by_transpose(*arrays: str) -> Callable[[Callable[..., Any]], Callable[..., A
             bound = signature.bind(*args, **kwargs)
             x = bound.arguments[arrays[0]]
             rank = _rank(kwargs["ndim"], np.asarray(x) if not isinstance(x, np.ndarray) else x)
+            for name in arrays[1:]:  # checked here, so that the message shows the caller's shapes
+                other = bound.arguments.get(name)
+                if isinstance(other, np.ndarray) and other.shape != np.shape(x):
+                    raise ValueError(
+                        f"{kwargs['op']}(): {name} must have the input's shape {np.shape(x)}; "
+                        f"got shape {other.shape}"
+                    )
             for name in arrays:
                 if bound.arguments.get(name) is not None:
                     bound.arguments[name] = _first(bound.arguments[name], rank)

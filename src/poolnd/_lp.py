@@ -167,10 +167,44 @@ def lp_pool_impl(
     if x.dtype == np.float16:
         _check_half_exponent(op, "norm_type", p)
         _check_half_exponent(op, "1 / norm_type", 1.0 / p)
-    with np.errstate(all="ignore"):
-        if math.isinf(p):
-            return _lp_extreme(op, x, p > 0, kernel_size, stride, ceil_mode, rank, grad)
-        return _lp_finite(op, x, p, volume, kernel_size, stride, ceil_mode, rank, grad)
+    def run(a: np.ndarray, grad: bool) -> tuple[np.ndarray, Pullback | None]:
+        with np.errstate(all="ignore"):
+            if math.isinf(p):
+                return _lp_extreme(op, a, p > 0, kernel_size, stride, ceil_mode, rank, grad)
+            return _lp_finite(op, a, p, volume, kernel_size, stride, ceil_mode, rank, grad)
+
+    # C order before any power: NumPy's power takes a vectorised path on positively strided
+    # arrays and libm's pow otherwise, which differ by an ulp on about a fifth of values
+    # (float32 and float64), so results would depend on the input's memory layout
+    if grad or x.nbytes <= _BLOCK_BYTES or x.size == 0:
+        return run(np.ascontiguousarray(x), grad)
+    return _by_planes(lambda block: run(np.ascontiguousarray(block), False)[0], x, rank), None
+
+
+# Forward-only calls on inputs larger than this run a block of planes at a time (planes are
+# independent), so that the elementwise power, an input-sized array, costs at most about this
+# much beyond the output.
+_BLOCK_BYTES = 1 << 22
+
+
+def _by_planes(compute: Callable[[np.ndarray], np.ndarray], x: np.ndarray, rank: int
+               ) -> np.ndarray:
+    """``compute`` on blocks of ``x``'s planes, each an unbatched ``(planes, *spatial)``
+    view (blocks run along the last leading axis, so that a strided input, such as a
+    channels-last one seen channels-first, is never copied whole), the results stacked back
+    under ``x``'s leading axes."""
+    lead = x.shape[: x.ndim - rank]
+    step = max(1, _BLOCK_BYTES // max(1, math.prod(x.shape[x.ndim - rank:]) * x.itemsize))
+    out = None
+    for outer in np.ndindex(*lead[:-1]):
+        for start in range(0, lead[-1], step):
+            part = (*outer, slice(start, start + step))
+            y = compute(x[part])
+            if out is None:
+                out = np.empty(lead + y.shape[1:], y.dtype)
+            out[part] = y
+    assert out is not None
+    return out
 
 
 def _lp_extreme(

@@ -131,6 +131,13 @@ def pool_impl(
     x, win, batched = _prepare(
         op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim, channels_last
     )
+    try:
+        how.resolve_dtypes((x.dtype, x.dtype, None))
+    except TypeError:
+        raise TypeError(
+            f"{op}(): the ufunc reducer np.{how.__name__} has no loop for input dtype "
+            f"{x.dtype} (its types: {', '.join(how.types)})"
+        ) from None
     return _args.unbatch(kernels.ufunc_forward(x, win, how), batched), None
 
 

@@ -116,37 +116,35 @@ def window_sizes(
     pad_lo: int,
     pad_hi: int,
     dilation: int = 1,
-) -> tuple[list[int], list[int]]:
+) -> tuple[np.ndarray, np.ndarray]:
     """Per output position, the window's size counting padding, and its size inside the input.
 
     The padded size counts the cells ``o * stride - pad_lo + j * dilation`` (``j < kernel``)
     that lie inside ``[-pad_lo, in_len + pad_hi)`` (a ceil-mode window's overhang past the high
     padding is not counted, as in PyTorch); the valid size counts those inside ``[0, in_len)``.
+    Computed for all outputs at once in int64 (the arguments are held to
+    `poolnd._args.GEOMETRY_LIMIT`, so nothing overflows).
 
     Examples
     --------
     >>> window_sizes(out_len=3, in_len=5, kernel=2, stride=2, pad_lo=0, pad_hi=0)
-    ([2, 2, 1], [2, 2, 1])
+    (array([2, 2, 1]), array([2, 2, 1]))
     >>> window_sizes(out_len=3, in_len=5, kernel=3, stride=2, pad_lo=1, pad_hi=1)
-    ([3, 3, 3], [2, 3, 2])
+    (array([3, 3, 3]), array([2, 3, 2]))
     >>> window_sizes(out_len=2, in_len=4, kernel=2, stride=1, pad_lo=1, pad_hi=0, dilation=2)
-    ([2, 2], [1, 2])
+    (array([2, 2]), array([1, 2]))
     """
-    padded, valid = [], []
-    for o in range(out_len):
-        start = o * stride - pad_lo
-        end = min(start + (kernel - 1) * dilation + 1, in_len + pad_hi)  # one past the last
-        padded.append(_cells(start, end, dilation, start))
-        valid.append(_cells(max(start, 0), min(end, in_len), dilation, start))
+    start = np.arange(out_len, dtype=np.int64) * stride - pad_lo
+    end = np.minimum(start + ((kernel - 1) * dilation + 1), in_len + pad_hi)  # one past the last
+    padded = _cells(start, end, dilation, start)
+    valid = _cells(np.maximum(start, 0), np.minimum(end, in_len), dilation, start)
     return padded, valid
 
 
-def _cells(lo: int, hi: int, step: int, origin: int) -> int:
-    """How many of ``origin + j * step`` lie in ``[lo, hi)``."""
-    if hi <= lo:
-        return 0
-    first = origin + -(-(lo - origin) // step) * step
-    return 0 if first >= hi else (hi - 1 - first) // step + 1
+def _cells(lo: np.ndarray, hi: np.ndarray, step: int, origin: np.ndarray) -> np.ndarray:
+    """How many of ``origin + j * step`` lie in ``[lo, hi)``, elementwise."""
+    first = origin + -((origin - lo) // step) * step  # the first such cell at or after lo
+    return np.where(first < hi, (hi - 1 - first) // step + 1, 0)
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,12 +195,13 @@ def adaptive_table(in_len: int, out_len: int) -> tuple[list[int], list[int]]:
     >>> adaptive_table(4, 0)
     ([], [])
     """
-    starts, sizes = [], []
-    for i in range(out_len):
-        start, end = adaptive_window(i, in_len, out_len)
-        starts.append(start)
-        sizes.append(end - start)
-    return starts, sizes
+    if out_len == 0:
+        return [], []
+    # adaptive_window for every index at once, in int64: callers keep out_len * in_len < 2**63
+    index = np.arange(out_len, dtype=np.int64)
+    start = (index * in_len) // out_len
+    end = -((-(index + 1) * in_len) // out_len)
+    return start.tolist(), (end - start).tolist()
 
 
 _INT32_MIN = -(2**31)

@@ -146,6 +146,13 @@ def _output_shape(
             f"{in_shape} with kernel_size={kernel}, stride={strides}, padding="
             f"{pads.values or pads.kind!r} gives output size {sizes}"
         )
+    if math.prod(sizes) > _args.GEOMETRY_LIMIT:
+        raise ValueError(
+            f"{op}(): the output must have at most 2**60 cells per plane (indices are int64); "
+            f"input size {in_shape} with kernel_size={kernel}, stride={strides}, padding="
+            f"{pads.values or pads.kind!r} and output_size={output_size!r} gives output size "
+            f"{tuple(sizes)}"
+        )
     return tuple(sizes)
 
 

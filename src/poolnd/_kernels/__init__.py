@@ -62,8 +62,16 @@ def _tile_planes(a: np.ndarray, spatial: tuple[int, ...], lanes: int) -> np.ndar
     return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(merged)) + merged)
 
 
+# Wider kernels run on the NumPy passes, which visit only the kernel offsets that read the
+# input: the compiled kernels keep a table entry per kernel column and scan every kernel
+# offset of a window, which for a kernel of 10**9 (with padding pairs) is memory and time
+# spent on padding.
+_COMPILED_MAX_KERNEL = 1 << 16
+
+
 def _compiled(win: Window, dtype: np.dtype) -> bool:
-    return win.ndim <= 3 and dtype in _COMPILED_DTYPES
+    return (win.ndim <= 3 and dtype in _COMPILED_DTYPES
+            and max(win.kernel) <= _COMPILED_MAX_KERNEL)
 
 
 def _geometry(win: Window) -> np.ndarray:

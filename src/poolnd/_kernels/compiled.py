@@ -111,6 +111,13 @@ def _split(src, buf, s):  # pragma: no cover - compiled
         buf[m - n * s, n] = src[m]
 
 
+# Per-chunk buffers hold one input row (or less), never a size set by the window parameters:
+# a window has at most ``min(k, in)`` in-bounds positions per dimension (`window_rows`' list),
+# and `_split` of a row narrower than the stride needs one phase per cell, so a stride of
+# 10**9 costs no memory (kernels wider than 2**16, whose column tables would grow, run on the
+# NumPy passes). A kernel column reading only padding (count 0) may form an empty view past
+# the phase buffer; its loop reads nothing.
+#
 # The loops below count from zero over slices that start where the outputs' reads start:
 # Numba checks every signed index for negative wrap-around unless it can prove the index
 # non-negative, and that check keeps LLVM from vectorising. Stride 1 gets its own loop
@@ -124,9 +131,9 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
+    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
     fold = np.empty(in_w, x.dtype)
-    phases = np.empty((sw, in_w // sw + 1), x.dtype)
+    phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
     split = sw > 1 and in_w >= _SPLIT_MIN_WIDTH
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
@@ -194,8 +201,8 @@ def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no co
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
-    phases = np.empty((sw, in_w // sw + 1), x.dtype)
+    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
+    phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
         n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
@@ -246,10 +253,10 @@ def _sum_rows_chunk(  # pragma: no cover - compiled
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
+    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
     acc = np.empty(out_w, zero.dtype)
     divisor = np.empty(out_w, zero.dtype)
-    phases = np.empty((sw, in_w // sw + 1), x.dtype)
+    phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
     split = sw > 1 and in_w >= _SPLIT_MIN_WIDTH
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
@@ -330,7 +337,7 @@ def _scatter_windows_chunk(  # pragma: no cover - compiled
     out_d, out_h, out_w = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    rows = np.empty((geom[0, 0] * geom[0, 1], 2), np.int64)
+    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
     delta = np.empty(out_w, grad_out.dtype)
     divisor = np.empty(out_w, grad_out.dtype)
     for p in range(start, stop):

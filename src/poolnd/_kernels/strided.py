@@ -29,6 +29,7 @@ __all__ = [
     "UfuncReducer",
     "lowest",
     "passes",
+    "reading_offsets",
     "reduce_windows",
     "scatter_indices",
     "scatter_passes",
@@ -45,9 +46,43 @@ class Pass:
     counts: tuple[int, ...]
 
 
+def reading_offsets(out_len: int, in_len: int, kernel: int, stride: int, pad_lo: int,
+                    dilation: int) -> list[int]:
+    """The kernel offsets ``j`` (ascending) through which some output reads the input.
+
+    Output ``o`` reads through ``j`` when ``0 <= o * stride - pad_lo + j * dilation < in_len``:
+    an interval of ``j`` per output. A kernel longer than the output is walked output by
+    output (the union of those intervals), so that a huge kernel reading mostly padding
+    costs nothing for its padding offsets.
+
+    Examples
+    --------
+    >>> reading_offsets(out_len=2, in_len=3, kernel=10**9, stride=10**9, pad_lo=10**9,
+    ...                 dilation=1)
+    [0, 1, 2]
+    >>> reading_offsets(out_len=3, in_len=5, kernel=3, stride=2, pad_lo=1, dilation=1)
+    [0, 1, 2]
+    """
+    if kernel <= out_len:
+        return [j for j in range(kernel)
+                if window_bounds(out_len, in_len, stride, pad_lo, dilation, j)[1] > 0]
+    found: list[int] = []
+    for o in range(out_len - 1, -1, -1):  # ascending intervals
+        origin = o * stride - pad_lo
+        lo = max(0, -(origin // dilation), found[-1] + 1 if found else 0)
+        hi = min(kernel - 1, (in_len - 1 - origin) // dilation)
+        found.extend(range(lo, hi + 1))
+    return found
+
+
 def passes(win: Window, *, reverse: bool = False) -> Iterator[Pass]:
     """Kernel offsets in row-major window order (or its reverse) that touch the input."""
-    offsets = itertools.product(*(range(k) for k in win.kernel))
+    offsets = itertools.product(*(
+        reading_offsets(o, n, k, s, lo, d)
+        for o, n, k, s, (lo, _), d in zip(
+            win.out_shape, win.in_shape, win.kernel, win.stride, win.pad, win.dilation
+        )
+    ))
     if reverse:
         offsets = reversed(list(offsets))
     for offset in offsets:

@@ -22,6 +22,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .launch import run_parallel
+
 __all__ = [
     "COMPILED_MIN_SIZE",
     "gather",
@@ -104,7 +106,7 @@ def scatter(values: np.ndarray, indices: np.ndarray, plane_size: int) -> np.ndar
     if values.size < COMPILED_MIN_SIZE:
         return scatter_numpy(values, indices, plane_size)
     out = np.zeros((values.shape[0], plane_size), dtype=values.dtype)
-    _scatter_planes(_bits(values), indices, _bits(out))
+    run_parallel(_scatter_planes, _bits(values), indices, _bits(out))
     return out
 
 
@@ -133,5 +135,5 @@ def gather(grad: np.ndarray, indices: np.ndarray) -> np.ndarray:
     if indices.size < COMPILED_MIN_SIZE:
         return gather_numpy(grad, indices)
     out = np.empty(indices.shape, dtype=grad.dtype)
-    _gather_planes(_bits(grad), indices, _bits(out))
+    run_parallel(_gather_planes, _bits(grad), indices, _bits(out))
     return out
