@@ -126,12 +126,6 @@ def torch_padded_sums(x, kernel, stride, pads, ceil):
                  zip(reversed(pads), reversed(kernel), reversed(stride))
                  for i, p in enumerate(lo_hi)]
 
-    # torch's avg_pool3d refuses an input smaller than its kernel (a ceil-mode partial
-    # window): extra zeros at the end change no sum and no count, and windows past ours are
-    # cropped below
-    extra = [max(0, k - (n + lo + hi)) for n, k, (lo, hi) in zip(x.shape[-nd:], kernel, pads)]
-    flat_pads = [p for (lo, hi), e in zip(reversed(pads), reversed(extra)) for p in (lo, hi + e)]
-
     def sums(a):
         t = tF.pad(to_torch(a), flat_pads)
         if nd == 1:  # avg_pool1d has no divisor_override: a unit height
