@@ -352,6 +352,19 @@ def test_channels_last_indices_are_spatial_like_channels_first(rng):
     assert idx.max() < 4 * 5
 
 
+def test_channels_last_3d_keeps_index_minus_one_of_windows_wholly_in_padding(rng):
+    # found by the fuzz suite: the depth fold of channels-last 3d max pooling offset the -1 of
+    # a padding-only (H, W) window by its depth slice
+    x = rng.standard_normal((2, 3, 2, 3))  # (C, D, H, W)
+    pads = ((0, 0), (0, 0), (0, 1))
+    values, idx = poolnd.max_pool(x, 1, 1, pads, 1, False, True, ndim=3)
+    last_v, last_i = poolnd.max_pool(_cl(x, 3), 1, 1, pads, 1, False, True, ndim=3,
+                                     channels_last=True)
+    assert_identical(last_i, _cl(idx, 3))
+    assert_identical(last_v, _cl(values, 3))
+    assert (idx[..., -1] == -1).all()
+
+
 # --------------------------------------------------------------------------------------------
 # min, sum and generic reducers
 

@@ -414,8 +414,8 @@ def _fold_depth_chunk(  # pragma: no cover - compiled
                 cur[:] = new
                 if with_idx:
                     src = part_i[n, i]
-                    for j in range(cur.shape[0]):
-                        idx[j] = src[j] + i * cells
+                    for j in range(cur.shape[0]):  # -1: the (H, W, C) window is padding
+                        idx[j] = src[j] + i * cells if src[j] >= 0 else -1
                 first = False
             elif with_idx:
                 src = part_i[n, i]
@@ -423,7 +423,7 @@ def _fold_depth_chunk(  # pragma: no cover - compiled
                     v, m = new[j], cur[j]
                     t = _take(v, m)
                     cur[j] = v if t else m
-                    idx[j] = src[j] + i * cells if t else idx[j]
+                    idx[j] = src[j] + i * cells if t and src[j] >= 0 else idx[j]
             else:
                 for j in range(cur.shape[0]):
                     v, m = new[j], cur[j]
@@ -436,7 +436,8 @@ def fold_depth(  # pragma: no cover - compiled
 ):
     """``values[n, od]`` (and ``indices``): the depth window ``od * s - lo + a * dil`` of the
     per-slice partial maxima ``part_v[n, i]`` folded in window order (indices offset by
-    ``i * cells``); rows whose window holds no slice are left as the caller filled them."""
+    ``i * cells``, -1 kept where the slice's window lies wholly in padding); rows whose window
+    holds no slice are left as the caller filled them."""
     total = values.shape[0] * values.shape[1]
     for chunk in nb.prange(n_chunks):
         start, stop = _chunk(chunk, n_chunks, total)
