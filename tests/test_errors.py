@@ -578,6 +578,26 @@ FAMILY_CASES = [
     ("input-bool-unpool-values", lambda: F.max_unpool1d(np.ones((1, 2), bool),
                                                         np.zeros((1, 2), np.int64), 2), T,
      m("max_unpool1d(): input dtype", "bool")),
+    # ---- blur pooling (antialiased-cnns' arguments)
+    ("blur-pad-type", lambda: F.blur_pool1d(X1, "wrap"), V,
+     m("blur_pool1d(): pad_type must be one of", "'reflect'", "got 'wrap'")),
+    ("blur-filt-size-range", lambda: F.blur_pool2d(X2, "zero", 8), V,
+     m("blur_pool2d(): filt_size must be between 1 and 7", "got (8, 8)")),
+    ("blur-stride-float", lambda: F.blur_pool1d(X1, "reflect", 3, 1.5), T,
+     m("blur_pool1d(): stride must be an int or a tuple of ints", "1.5")),
+    ("blur-int-input", lambda: F.blur_pool2d(X2.astype(np.int32)), T,
+     m("blur_pool2d(): input dtype must be float16, float32 or float64", "int32")),
+    ("blur-pad-off-negative", lambda: F.blur_pool2d(X2, "zero", 4, 2, -1), V,
+     m("blur_pool2d(): pad_off must be non-negative", "(-1, -1)")),
+    ("blur-reflect-too-small", lambda: F.blur_pool2d(np.ones((1, 1, 1, 1), np.float32)), V,
+     m("blur_pool2d(): pad_type='reflect' needs the padding of each side smaller than the "
+       "input size", "size 1")),
+    ("max-blur-kernel-zero", lambda: F.max_blur_pool1d(X1, kernel_size=0), V,
+     m("max_blur_pool1d(): kernel_size must be positive", "(0,)")),
+    ("max-blur-kernel-too-big", lambda: F.max_blur_pool2d(X2, "zero", kernel_size=9), V,
+     m("max_blur_pool2d(): output size must be at least 1", "kernel_size=(9, 9)")),
+    ("max-blur-not-an-array", lambda: F.max_blur_pool2d("abc"), T,
+     m("max_blur_pool2d(): input must be a real numeric array", "str")),
 ]
 
 CASES += FAMILY_CASES

@@ -157,6 +157,12 @@ EVERY_OP = [
     *[(f"max_unpool{nd}d", getattr(F, f"max_unpool{nd}d"), nd,
        lambda rng, nd=nd: _unpool_inputs(rng, nd), (2,), {"output_size": [6] * nd})
       for nd in (1, 2, 3)],
+    *[(f"blur_pool{nd}d", getattr(F, f"blur_pool{nd}d"), nd,
+       lambda rng, nd=nd: (_x(rng, (2, 3, *[7] * nd)),), ("reflect", 3, 2), {})
+      for nd in (1, 2)],
+    *[(f"max_blur_pool{nd}d", getattr(F, f"max_blur_pool{nd}d"), nd,
+       lambda rng, nd=nd: (_x(rng, (2, 3, *[7] * nd)),), ("zero", 4, 2, 1, 3), {})
+      for nd in (1, 2)],
     ("max_pool", poolnd.max_pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6)),), ((3, 2), 1, "same"),
      {"return_indices": True}),
     ("avg_pool", poolnd.avg_pool, 2, lambda rng: (_x(rng, (2, 3, 7, 6)),),
