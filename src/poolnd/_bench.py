@@ -8,8 +8,9 @@ Run it as ``poolnd bench [OPTIONS]`` (or ``python benchmarks/run.py [OPTIONS]``)
 lists the options and ``benchmarks/README.md`` explains how to read the tables.
 
 Every (case, op) is timed in one interleaved run: each repetition ("round") calls every
-competitor once, in an order that rotates from round to round, so that machine noise hits
-all competitors alike. Each competitor's first call is timed separately (it includes any
+competitor once, in a fresh (seeded) random order each round, so that machine noise hits
+all competitors alike and no competitor always runs right after one that warmed the cache
+with the same input. Each competitor's first call is timed separately (it includes any
 compilation, e.g. of poolnd's Numba kernels) and excluded from the medians.
 
 Everything but NumPy and poolnd is optional: a competitor whose package cannot be imported,
@@ -28,6 +29,7 @@ import json
 import math
 import os
 import platform
+import random
 import statistics
 import sys
 import time
@@ -754,7 +756,8 @@ def _first_calls(comps: list[_Competitor], keep: bool) -> dict[tuple[str, str], 
 def _rounds(
     comps: list[_Competitor], repeat: int | None, budget: float, min_rounds: int
 ) -> int:
-    """Time all runnable competitors round-robin; return the number of rounds.
+    """Time all runnable competitors in rounds, each round in a fresh seeded random order;
+    return the number of rounds.
 
     With ``repeat`` run exactly that many rounds; otherwise run at least ``min_rounds`` and
     at most 100, stopping once ``budget`` seconds have been spent.
@@ -764,6 +767,7 @@ def _rounds(
         return 0
     start = time.perf_counter()
     rounds = 0
+    shuffler = random.Random(0)
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
@@ -775,8 +779,11 @@ def _rounds(
                 rounds >= min_rounds and time.perf_counter() - start >= budget
             ):
                 break
-            shift = rounds % len(live)
-            for c in live[shift:] + live[:shift]:
+            # a fresh order each round: a fixed cyclic order would always run the same
+            # competitor right after another that shares its input, in a warm cache
+            order = live[:]
+            shuffler.shuffle(order)
+            for c in order:
                 assert c.fn is not None
                 t0 = time.perf_counter()
                 r = c.fn()
@@ -937,7 +944,7 @@ def _parser() -> argparse.ArgumentParser:
         prog="poolnd bench",
         description="Time poolnd against PyTorch (NCHW and channels-last), onnxruntime, "
                     "NumPy strided passes and skimage.measure.block_reduce, interleaved "
-                    "round-robin, and print one Markdown table of medians per op.",
+                    "in rounds of random order, and print one Markdown table of medians per op.",
     )
     p.add_argument("--quick", action="store_true",
                    help="smoke test: batch / 8, at least 3 rounds, budget 0.1 s")
