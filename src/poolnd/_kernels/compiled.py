@@ -20,8 +20,12 @@ associative, and row-major order is what PyTorch scans, so:
 * `max_rows` (values only) is the fast path: it first folds the window's input rows
   elementwise (contiguous, vectorised), then folds the columns. That is column-major order,
   which can pick a different cell only among equal values; equal floats have equal bits
-  except zeros of either sign and NaNs, so every output that is zero or NaN (checked on the
-  output row, a cheap test) is recomputed in row-major order. Integers never need it.
+  except zeros of either sign and NaNs, so every output that is zero or NaN (counted over
+  each chunk's outputs, a cheap test) is recomputed in row-major order. Integers never
+  need it.
+
+`max_rows` and `sum_rows` come in three forms, by how a row's columns are read: in place
+(stride 1), ``_split`` by phase (wide rows, stride > 1) and ``_strided``.
 """
 
 from __future__ import annotations
@@ -32,17 +36,18 @@ import numpy as np
 __all__ = [
     "argmax_rows",
     "max_rows",
+    "max_rows_split",
+    "max_rows_strided",
     "scatter_argmax",
     "scatter_windows",
     "sum_rows",
+    "sum_rows_split",
+    "sum_rows_strided",
     "window_rows",
 ]
 
 _SERIAL = {"nogil": True, "cache": True, "error_model": "numpy"}
 _PARALLEL = {**_SERIAL, "parallel": True}
-# Rows at least this wide are split by phase before a strided column fold; the split costs
-# more than it saves on narrower rows (measured on the benchmark cases).
-_SPLIT_MIN_WIDTH = 512
 
 
 @nb.njit(**_SERIAL)
@@ -124,17 +129,43 @@ def _split(src, buf, s):  # pragma: no cover - compiled
 # (contiguous reads vectorise); other strides read ``a[j * s]``.
 
 
+# The max kernels come in three forms, one per column read (`_row_kernel` in the package
+# picks): stride 1 reads the folded row in place, wide rows at stride > 1 read its phases
+# (`_split`), narrow ones read it at the stride. Each is a kernel of its own and the zero/NaN
+# check runs once per chunk, after its rows: LLVM stops vectorising a loop that shares a
+# function with sibling branches or a second inner loop per row (measured: 2.2x slower).
+
+
+@nb.njit(**_SERIAL)
+def _fix_ties(x, out, geom, lowest, rows, start, stop):  # pragma: no cover - compiled
+    """Recompute in row-major order the outputs of rows ``start .. stop - 1`` that are zero
+    or NaN, where the column-major fold may have picked another zero or NaN than PyTorch's
+    scan (counted first over the chunk: one contiguous loop that vectorises)."""
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    flat = out.reshape(-1)[start * out_w:stop * out_w]
+    ties = 0
+    for i in range(flat.shape[0]):
+        ties += 0 if abs(flat[i]) > 0 else 1  # zero or NaN
+    if ties == 0:
+        return
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        n_rows = window_rows(od, oh, geom, x.shape[1], x.shape[2], rows)
+        dst = out[p, od, oh]
+        for ow in range(out_w):
+            if dst[ow] == 0 or dst[ow] != dst[ow]:
+                _refold(x[p], dst, geom, lowest, ow, rows, n_rows)
+
+
 @nb.njit(**_SERIAL)
 def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no cover - compiled
-    """Output rows ``start .. stop - 1`` of `max_rows`."""
+    """Output rows ``start .. stop - 1`` of `max_rows` (stride 1: contiguous columns)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
+    kw, pw, dw = geom[0, 2], geom[2, 2], geom[3, 2]
+    col_first, col_count = _column_ranges(out_w, in_w, kw, 1, pw, dw)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
     fold = np.empty(in_w, x.dtype)
-    phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
-    split = sw > 1 and in_w >= _SPLIT_MIN_WIDTH
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
         n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
@@ -146,26 +177,83 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
                 fold[i] = v if (v > cur) | (v != v) else cur
         dst = out[p, od, oh]
         dst[:] = lowest
-        if split:
-            _split(fold, phases, sw)
+        for c in range(kw):
+            f, n = col_first[c], col_count[c]
+            d, a = dst[f:], fold[f + c * dw - pw:]
+            for j in range(n):
+                v, cur = a[j], d[j]
+                d[j] = v if (v > cur) | (v != v) else cur
+    if floating:
+        _fix_ties(x, out, geom, lowest, rows, start, stop)
+
+
+@nb.njit(**_SERIAL)
+def _max_rows_split_chunk(  # pragma: no cover - compiled
+    x, out, geom, lowest, floating, start, stop
+):
+    """Output rows ``start .. stop - 1`` of `max_rows_split` (stride > 1: the folded row
+    split by phase, then contiguous columns)."""
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
+    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
+    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
+    fold = np.empty(in_w, x.dtype)
+    phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+        fold[:] = lowest
+        for t in range(n_rows):
+            src = x[p, rows[t, 0], rows[t, 1]]
+            for i in range(in_w):
+                v, cur = src[i], fold[i]
+                fold[i] = v if (v > cur) | (v != v) else cur
+        dst = out[p, od, oh]
+        dst[:] = lowest
+        _split(fold, phases, sw)
         for c in range(kw):
             f, n = col_first[c], col_count[c]
             i0 = f * sw + c * dw - pw
-            d = dst[f:]
-            if sw == 1 or split:
-                a = fold[i0:] if sw == 1 else phases[i0 % sw, i0 // sw:]
-                for j in range(n):
-                    v, cur = a[j], d[j]
-                    d[j] = v if (v > cur) | (v != v) else cur
-            else:
-                a = fold[i0:]
-                for j in range(n):
-                    v, cur = a[j * sw], d[j]
-                    d[j] = v if (v > cur) | (v != v) else cur
-        if floating:
-            for ow in range(out_w):
-                if dst[ow] == 0 or dst[ow] != dst[ow]:
-                    _refold(x[p], dst, geom, lowest, ow, rows, n_rows)
+            d, a = dst[f:], phases[i0 % sw, i0 // sw:]
+            for j in range(n):
+                v, cur = a[j], d[j]
+                d[j] = v if (v > cur) | (v != v) else cur
+    if floating:
+        _fix_ties(x, out, geom, lowest, rows, start, stop)
+
+
+@nb.njit(**_SERIAL)
+def _max_rows_strided_chunk(  # pragma: no cover - compiled
+    x, out, geom, lowest, floating, start, stop
+):
+    """Output rows ``start .. stop - 1`` of `max_rows_strided` (columns read at the
+    stride)."""
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
+    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
+    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
+    fold = np.empty(in_w, x.dtype)
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+        fold[:] = lowest
+        for t in range(n_rows):
+            src = x[p, rows[t, 0], rows[t, 1]]
+            for i in range(in_w):
+                v, cur = src[i], fold[i]
+                fold[i] = v if (v > cur) | (v != v) else cur
+        dst = out[p, od, oh]
+        dst[:] = lowest
+        for c in range(kw):
+            f, n = col_first[c], col_count[c]
+            d, a = dst[f:], fold[f * sw + c * dw - pw:]
+            for j in range(n):
+                v, cur = a[j * sw], d[j]
+                d[j] = v if (v > cur) | (v != v) else cur
+    if floating:
+        _fix_ties(x, out, geom, lowest, rows, start, stop)
 
 
 @nb.njit(**_SERIAL)
@@ -187,11 +275,30 @@ def _refold(plane, dst, geom, lowest, ow, rows, n_rows):  # pragma: no cover - c
 
 @nb.njit(**_PARALLEL)
 def max_rows(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
-    """Max values of every window of ``x`` (planes, D, H, W) into ``out`` (planes, Do, Ho, Wo)."""
+    """Max values of every window of ``x`` (planes, D, H, W) into ``out`` (planes, Do, Ho, Wo),
+    for a unit column stride."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
         start, stop = _chunk(chunk, n_chunks, total)
         _max_rows_chunk(x, out, geom, lowest, floating, start, stop)
+
+
+@nb.njit(**_PARALLEL)
+def max_rows_split(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
+    """`max_rows` for a column stride > 1 on wide rows (split by phase)."""
+    total = x.shape[0] * out.shape[1] * out.shape[2]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _max_rows_split_chunk(x, out, geom, lowest, floating, start, stop)
+
+
+@nb.njit(**_PARALLEL)
+def max_rows_strided(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
+    """`max_rows` for a column stride > 1 on narrow rows (strided reads)."""
+    total = x.shape[0] * out.shape[1] * out.shape[2]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _max_rows_strided_chunk(x, out, geom, lowest, floating, start, stop)
 
 
 @nb.njit(**_SERIAL)
@@ -244,51 +351,123 @@ def argmax_rows(x, out, idx, geom, lowest, n_chunks):  # pragma: no cover - comp
         _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop)
 
 
+# The sum kernels come in the same three forms as the max kernels. Rows are summed into an
+# accumulator of `_ACC_CELLS` cells (a block of rows), divided block by block (`_divide`).
+_ACC_CELLS = 4096
+
+
+@nb.njit(**_SERIAL)
+def _divide(acc, out, floating, div_d, div_h, div_w, div_scale, start):  # pragma: no cover
+    """Rows ``start ..`` of ``out`` (as many as ``acc`` holds): ``acc`` divided by
+    ``div_d[od] * div_h[oh] * div_w[ow] * div_scale``; integers truncate toward zero."""
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    divisor = np.empty(out_w, acc.dtype)
+    flat = out.reshape((-1, out_w))
+    for k in range(acc.shape[0]):
+        r = start + k
+        od, oh = (r // out_h) % out_d, r % out_h
+        scale = div_d[od] * div_h[oh] * div_scale
+        for ow in range(out_w):
+            divisor[ow] = scale * div_w[ow]
+        a, dst = acc[k], flat[r]
+        if floating:
+            for ow in range(out_w):  # + 0: PyTorch adds into a zeroed output (no -0.0)
+                dst[ow] = a[ow] / divisor[ow] + 0
+        else:
+            for ow in range(out_w):
+                q = abs(a[ow]) // abs(divisor[ow])
+                dst[ow] = -q if (a[ow] < 0) != (divisor[ow] < 0) else q
+
+
 @nb.njit(**_SERIAL)
 def _sum_rows_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `sum_rows`."""
+    """Output rows ``start .. stop - 1`` of `sum_rows` (stride 1: contiguous columns)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    acc = np.empty(out_w, zero.dtype)
-    divisor = np.empty(out_w, zero.dtype)
-    phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
-    split = sw > 1 and in_w >= _SPLIT_MIN_WIDTH
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-        n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+    block = max(1, _ACC_CELLS // out_w)
+    acc = np.empty((min(block, stop - start), out_w), zero.dtype)
+    for b0 in range(start, stop, block):
+        b1 = min(b0 + block, stop)
         acc[:] = zero[0]
-        for t in range(n_rows):
-            src = x[p, rows[t, 0], rows[t, 1]]
-            if split:
-                _split(src, phases, sw)
-            for c in range(kw):
-                f, n = col_first[c], col_count[c]
-                i0 = f * sw + c * dw - pw
-                d = acc[f:]
-                if sw == 1 or split:
-                    a = src[i0:] if sw == 1 else phases[i0 % sw, i0 // sw:]
+        for r in range(b0, b1):
+            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+            n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+            row = acc[r - b0]
+            for t in range(n_rows):
+                src = x[p, rows[t, 0], rows[t, 1]]
+                for c in range(kw):
+                    f, n = col_first[c], col_count[c]
+                    d, a = row[f:], src[f + c * dw - pw:]
                     for j in range(n):
                         d[j] += a[j]
-                else:
-                    a = src[i0:]
+        _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
+
+
+@nb.njit(**_SERIAL)
+def _sum_rows_split_chunk(  # pragma: no cover - compiled
+    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
+):
+    """Output rows ``start .. stop - 1`` of `sum_rows_split` (stride > 1: each input row
+    split by phase, then contiguous columns)."""
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
+    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
+    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
+    block = max(1, _ACC_CELLS // out_w)
+    acc = np.empty((min(block, stop - start), out_w), zero.dtype)
+    phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
+    for b0 in range(start, stop, block):
+        b1 = min(b0 + block, stop)
+        acc[:] = zero[0]
+        for r in range(b0, b1):
+            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+            n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+            row = acc[r - b0]
+            for t in range(n_rows):
+                _split(x[p, rows[t, 0], rows[t, 1]], phases, sw)
+                for c in range(kw):
+                    f, n = col_first[c], col_count[c]
+                    i0 = f * sw + c * dw - pw
+                    d, a = row[f:], phases[i0 % sw, i0 // sw:]
+                    for j in range(n):
+                        d[j] += a[j]
+        _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
+
+
+@nb.njit(**_SERIAL)
+def _sum_rows_strided_chunk(  # pragma: no cover - compiled
+    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
+):
+    """Output rows ``start .. stop - 1`` of `sum_rows_strided` (columns read at the
+    stride)."""
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
+    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
+    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
+    block = max(1, _ACC_CELLS // out_w)
+    acc = np.empty((min(block, stop - start), out_w), zero.dtype)
+    for b0 in range(start, stop, block):
+        b1 = min(b0 + block, stop)
+        acc[:] = zero[0]
+        for r in range(b0, b1):
+            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+            n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
+            row = acc[r - b0]
+            for t in range(n_rows):
+                src = x[p, rows[t, 0], rows[t, 1]]
+                for c in range(kw):
+                    f, n = col_first[c], col_count[c]
+                    d, a = row[f:], src[f * sw + c * dw - pw:]
                     for j in range(n):
                         d[j] += a[j * sw]
-        scale = div_d[od] * div_h[oh] * div_scale
-        for ow in range(out_w):
-            divisor[ow] = scale * div_w[ow]
-        dst = out[p, od, oh]
-        if floating:
-            for ow in range(out_w):  # + 0: PyTorch adds into a zeroed output (no -0.0)
-                dst[ow] = acc[ow] / divisor[ow] + 0
-        else:
-            for ow in range(out_w):
-                q = abs(acc[ow]) // abs(divisor[ow])
-                dst[ow] = -q if (acc[ow] < 0) != (divisor[ow] < 0) else q
+        _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
 
 
 @nb.njit(**_PARALLEL)
@@ -296,12 +475,37 @@ def sum_rows(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
 ):
     """Window sums in row-major order, accumulated in ``zero.dtype``, divided per output by
-    ``div_d[od] * div_h[oh] * div_w[ow] * div_scale`` (integers truncate toward zero)."""
+    ``div_d[od] * div_h[oh] * div_w[ow] * div_scale`` (integers truncate toward zero), for
+    a unit column stride."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
         start, stop = _chunk(chunk, n_chunks, total)
         _sum_rows_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
                         start, stop)
+
+
+@nb.njit(**_PARALLEL)
+def sum_rows_split(  # pragma: no cover - compiled
+    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
+):
+    """`sum_rows` for a column stride > 1 on wide rows (split by phase)."""
+    total = x.shape[0] * out.shape[1] * out.shape[2]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _sum_rows_split_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
+                              start, stop)
+
+
+@nb.njit(**_PARALLEL)
+def sum_rows_strided(  # pragma: no cover - compiled
+    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
+):
+    """`sum_rows` for a column stride > 1 on narrow rows (strided reads)."""
+    total = x.shape[0] * out.shape[1] * out.shape[2]
+    for chunk in nb.prange(n_chunks):
+        start, stop = _chunk(chunk, n_chunks, total)
+        _sum_rows_strided_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
+                                start, stop)
 
 
 @nb.njit(**_SERIAL)
