@@ -241,9 +241,13 @@ def _lp_finite(
     out, avg_pullback = avg_pool_impl(
         powered, kernel_size, stride, 0, ceil_mode, True, None, op=op, ndim=rank, grad=grad
     )
-    sg = _sign(out)
-    relu = np.maximum(np.abs(out), out.dtype.type(0))  # NaN stays NaN, as torch's relu
-    scaled = _mul_scalar(sg * relu, volume)
+    zero = out.dtype.type(0)
+    if avg_pullback is not None:  # kept for the pullback
+        sg = _sign(out)
+        relu = np.maximum(np.abs(out), zero)  # NaN stays NaN, as torch's relu
+    # sign(out) * relu(|out|) is ``out`` itself but for -0.0, which becomes +0.0 (and a NaN
+    # stays that NaN): one addition of zero, in place
+    scaled = _mul_scalar(np.add(out, zero, out=out), volume)
     if scaled.dtype.kind != "f":
         scaled = scaled.astype(np.float32)  # int ** float: torch's default dtype
     q = 1.0 / p
