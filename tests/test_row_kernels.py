@@ -1,7 +1,8 @@
 """Every form of the compiled row kernels against torch 2.13 CPU.
 
-Max and sum pooling run one of three row kernels, picked by the column stride and the row
-width (`poolnd._kernels._row_kernel`): in place at stride 1, split by phase on rows at least
+Max and sum pooling run one of four row kernels, picked by the column stride, kernel and
+row width (`poolnd._kernels._row_kernel`): in place at stride 1, overlapping triples for
+undilated windows 3 wide at stride 2, split by phase on other rows at least
 `SPLIT_MIN_WIDTH` wide, strided reads on narrower rows. Each form is run serially and in
 parallel chunks, on data with ties, signed zeros and NaN (the max kernels' per-chunk check
 recomputes those outputs in PyTorch's scan order), and compared with torch bit for bit
@@ -25,9 +26,14 @@ F = poolnd.functional
 FORMS = [
     ("max_rows", 40, 3, 1, 1, 1),
     ("max_rows", 40, 2, 1, 0, 2),
-    ("max_rows_strided", 45, 3, 2, 1, 1),
+    ("max_rows_triples", 45, 3, 2, 1, 1),
+    ("max_rows_triples", 3, 3, 2, 1, 1),
+    ("max_rows_triples", SPLIT_MIN_WIDTH + 5, 3, 2, 0, 1),
+    ("max_rows_strided", 44, 2, 2, 1, 1),
     ("max_rows_strided", 45, 2, 3, 1, 2),
-    ("max_rows_split", SPLIT_MIN_WIDTH, 3, 2, 1, 1),
+    ("max_rows_strided", 45, 4, 2, 2, 1),
+    ("max_rows_strided", 45, 3, 2, 1, 2),
+    ("max_rows_split", SPLIT_MIN_WIDTH, 3, 3, 1, 1),
     ("max_rows_split", SPLIT_MIN_WIDTH + 7, 4, 3, 2, 1),
 ]
 

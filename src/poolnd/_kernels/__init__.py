@@ -113,9 +113,12 @@ SPLIT_MIN_WIDTH = 512
 
 def _row_kernel(name: str, win: Window) -> str:
     """The form of row kernel ``name`` for this window's column reads: in place at stride 1,
-    ``_split`` by phase on rows at least `SPLIT_MIN_WIDTH` wide, else ``_strided``."""
+    ``_triples`` for undilated windows 3 cells wide at stride 2, ``_split`` by phase on other
+    rows at least `SPLIT_MIN_WIDTH` wide, else ``_strided``."""
     if win.stride[-1] == 1:
         return name
+    if (win.kernel[-1], win.stride[-1], win.dilation[-1]) == (3, 2, 1):
+        return name + "_triples"
     return name + ("_split" if win.in_shape[-1] >= SPLIT_MIN_WIDTH else "_strided")
 
 
