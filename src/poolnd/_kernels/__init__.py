@@ -112,9 +112,16 @@ SPLIT_MIN_WIDTH = 512
 
 
 def _row_kernel(name: str, win: Window) -> str:
-    """The form of row kernel ``name`` for this window's column reads: in place at stride 1,
-    ``_triples`` for undilated windows 3 cells wide at stride 2, ``_split`` by phase on other
-    rows at least `SPLIT_MIN_WIDTH` wide, else ``_strided``."""
+    """The form of row kernel ``name`` for this window: for sums, ``_3x3`` / ``_3x3_s2`` for
+    undilated 3x3 windows (depth 1, low column padding under 3) at column stride 1 / 2;
+    else, by the column reads: in place at stride 1, ``_triples`` for undilated windows 3
+    cells wide at stride 2, ``_split`` by phase on other rows at least `SPLIT_MIN_WIDTH`
+    wide, else ``_strided``."""
+    if name == "sum_rows" and win.ndim >= 2 and win.kernel[-2:] == (3, 3) and \
+            win.dilation[-2:] == (1, 1) and win.stride[-1] in (1, 2) and \
+            (win.ndim == 2 or win.kernel[-3] == 1) and win.pad[-1][0] < 3:
+        # (the low padding bounds the stride-1 kernel's padded row copies)
+        return name + ("_3x3" if win.stride[-1] == 1 else "_3x3_s2")
     if win.stride[-1] == 1:
         return name
     if (win.kernel[-1], win.stride[-1], win.dilation[-1]) == (3, 2, 1):
