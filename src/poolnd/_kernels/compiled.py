@@ -267,8 +267,8 @@ def _max_rows_strided_chunk(  # pragma: no cover - compiled
 # row are folded in one pass, reading ``a[2 * j]``, ``a[2 * j + 1]``, ``a[2 * j + 2]``,
 # which LLVM turns into shuffles; the few border outputs take `_max_edge` / `_sum_edge`.
 # Per output the cells come in window order, as in the other forms. Measured single-
-# threaded against ``_strided`` (112-wide rows) and ``_split`` (1024-wide): max 1.2-1.4x,
-# sums 1.2-1.6x faster; the same fold of windows 2 cells wide was no faster, or slower.
+# threaded against ``_strided`` (112-wide rows) and ``_split`` (1024-wide): max 1.1-1.8x,
+# sums 1.3-1.5x faster; the same fold of windows 2 cells wide was no faster, or slower.
 
 
 @nb.njit(**_SERIAL)
