@@ -45,6 +45,19 @@ def restore_threads():
     poolnd.set_num_threads(before)
 
 
+def _assert_max_matches_torch(op, top, x, *args, **kwargs):
+    """poolnd's values (with and without indices) and indices are torch's, bit for bit
+    (integers through float64, which holds them exactly)."""
+    values = op(x, *args, **kwargs)
+    values_i, indices = op(x, *args, **kwargs, return_indices=True)
+    t = to_torch(x if x.dtype.kind == "f" else x.astype(np.float64))
+    tv, ti = top(t, *args, **kwargs, return_indices=True)
+    expected = tv.numpy().astype(x.dtype)
+    assert_identical(values, expected)
+    assert_identical(values_i, expected)
+    assert_identical(indices, ti.numpy())
+
+
 def _input(rng, width, dtype):
     x = rng.integers(-3, 4, size=(4, 16, 9, width)).astype(dtype)  # many ties; parallel
     if x.dtype.kind == "f":
@@ -64,14 +77,7 @@ def test_max_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
     win = poolnd._args.make_window("max_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
                                    (1, d), False)
     assert _row_kernel("max_rows", win) == form
-    values = F.max_pool2d(x, (2, k), (1, s), (1, p), (1, d))
-    values_i, indices = F.max_pool2d(x, (2, k), (1, s), (1, p), (1, d), return_indices=True)
-    t = to_torch(x if x.dtype.kind == "f" else x.astype(np.float64))
-    tv, ti = tF.max_pool2d(t, (2, k), (1, s), (1, p), (1, d), return_indices=True)
-    expected = tv.numpy().astype(x.dtype)
-    assert_identical(values, expected)
-    assert_identical(values_i, expected)
-    assert_identical(indices, ti.numpy())
+    _assert_max_matches_torch(F.max_pool2d, tF.max_pool2d, x, (2, k), (1, s), (1, p), (1, d))
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -151,14 +157,7 @@ def test_max_3x3_kernels_match_torch(spatial, stride, padding, ceil_mode, dtype,
                                    (1,) * nd, ceil_mode)
     assert _row_kernel("max_rows", win) == "max_rows" + ("_triples" if stride[-1] == 2 else "")
     op, top = (F.max_pool2d, tF.max_pool2d) if nd == 2 else (F.max_pool3d, tF.max_pool3d)
-    values = op(x, **kw)
-    values_i, indices = op(x, **kw, return_indices=True)
-    t = to_torch(x if x.dtype.kind == "f" else x.astype(np.float64))
-    tv, ti = top(t, **kw, return_indices=True)
-    expected = tv.numpy().astype(x.dtype)
-    assert_identical(values, expected)
-    assert_identical(values_i, expected)
-    assert_identical(indices, ti.numpy())
+    _assert_max_matches_torch(op, top, x, **kw)
 
 
 @pytest.mark.parametrize("threads", [1, 2])

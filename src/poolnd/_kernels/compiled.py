@@ -773,7 +773,7 @@ def sum_rows_triples(  # pragma: no cover - compiled
     for chunk in nb.prange(n_chunks):
         start, stop = _chunk(chunk, n_chunks, total)
         _sum_rows_triples_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
-                              start, stop)
+                                start, stop)
 
 
 @nb.njit(**_PARALLEL)
