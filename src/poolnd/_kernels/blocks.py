@@ -347,7 +347,7 @@ def block_sum(  # pragma: no cover - compiled
 # ---- tiles two cells wide (``max_pool2d(x, 2)`` and kin): kernels of their own, with no
 # branch on the width or the lanes. LLVM stops vectorising a loop that sits in sibling
 # branches of one function, and the kernels above pick their loop per call. Measured single-
-# threaded against those: max 1.1-1.8x and argmax 1.1-1.3x faster on 28- to 224-wide rows;
+# threaded against those: max 1.0-1.8x and argmax 1.1-1.3x faster on 28- to 224-wide rows;
 # sums 1.4-1.5x faster on rows of up to 32 outputs, slower on wider ones (SUM2_MAX_WIDTH).
 
 
