@@ -111,15 +111,15 @@ def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
 SPLIT_MIN_WIDTH = 512
 
 
-def _row_kernel(name: str, win: Window) -> str:
-    """The form of row kernel ``name`` for this window: for sums, ``_3x3`` / ``_3x3_s2`` for
-    undilated 3x3 windows (depth 1, low column padding under 3) at column stride 1 / 2;
-    else, by the column reads: in place at stride 1, ``_triples`` for undilated windows 3
-    cells wide at stride 2, ``_split`` by phase on other rows at least `SPLIT_MIN_WIDTH`
-    wide, else ``_strided``."""
+def _row_kernel(name: str, win: Window, floating: bool = True) -> str:
+    """The form of row kernel ``name`` for this window: for sums, ``_3x3_s2`` for undilated
+    3x3 windows (depth 1, low column padding under 3) at column stride 2, and ``_3x3`` at
+    stride 1 for ``floating`` sums; else, by the column reads: in place at stride 1,
+    ``_triples`` for undilated windows 3 cells wide at stride 2, ``_split`` by phase on
+    other rows at least `SPLIT_MIN_WIDTH` wide, else ``_strided``."""
     if name == "sum_rows" and win.ndim >= 2 and win.kernel[-2:] == (3, 3) and \
-            win.dilation[-2:] == (1, 1) and win.stride[-1] in (1, 2) and \
-            (win.ndim == 2 or win.kernel[-3] == 1) and win.pad[-1][0] < 3:
+            win.dilation[-2:] == (1, 1) and (win.ndim == 2 or win.kernel[-3] == 1) and \
+            win.pad[-1][0] < 3 and (win.stride[-1] == 2 or (win.stride[-1] == 1 and floating)):
         # (the low padding bounds the stride-1 kernel's padded row copies)
         return name + ("_3x3" if win.stride[-1] == 1 else "_3x3_s2")
     if win.stride[-1] == 1:
@@ -333,7 +333,7 @@ def sum_forward(
     lead = x.shape[: x.ndim - win.ndim]
     out = np.empty(lead + win.out_shape, dtype=dtype)
     src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
-    _run(_row_kernel("sum_rows", win), _work(win, src.shape[0]),
+    _run(_row_kernel("sum_rows", win, acc.kind == "f"), _work(win, src.shape[0]),
          dst.shape[0] * dst.shape[1] * dst.shape[2], src, dst, np.zeros(1, acc), acc.kind == "f",
          _geometry(win), *_padded3(divisors), scale)
     return out

@@ -611,12 +611,14 @@ def _sum_rows_triples_chunk(  # pragma: no cover - compiled
 # or 2, the most common overlapping pooling. Each output sums its nine cells at once, in
 # registers (`_sum9_s1`, `_sum9_s2`: no accumulator traffic between the cells), in row-major
 # window order, so the sums are bitwise those of the other forms. Stride 1 reads zero-padded
-# copies of the window rows, so it has no border case; stride 2 reads the rows in place,
+# copies of the window rows, so it has no border case, and divides each sum as it is made
+# (floating sums only: integer ones take the other forms); stride 2 reads the rows in place,
 # its border columns and rows one by one (padded copies cost it more than they save). One
-# kernel per stride: a branch on the stride made both slower. Max pooling has no such form:
+# kernel per stride, and no branch on the dtype's kind: a branch between two vectorised
+# loops in the row loop made both slower (1.5-1.8x, measured). Max pooling has no such form:
 # its row fold (separable) does fewer comparisons than nine per output (measured: 2-4x
-# slower this way). Measured single-threaded against the other forms: 1.4-1.5x faster at
-# stride 1 on 28- and 56-wide rows (the same at 512), 1.4-1.7x at stride 2 on 112-wide rows.
+# slower this way). Measured single-threaded against the other forms: 1.6-1.8x faster at
+# stride 1 on 28- and 56-wide rows (1.3x at 512), 1.4-1.7x at stride 2 on 112-wide rows.
 
 
 @nb.njit(**_SERIAL)
@@ -632,10 +634,10 @@ def _rows_3x3(od, oh, geom, in_d, in_h):  # pragma: no cover - compiled
 
 
 @nb.njit(**_SERIAL)
-def _sum9_s1(d, r0, r1, r2, n, zero):  # pragma: no cover - compiled
-    for j in range(n):
+def _sum9_s1(d, r0, r1, r2, n, zero, divisor):  # pragma: no cover - compiled
+    for j in range(n):  # + 0: PyTorch adds into a zeroed output (no -0.0)
         d[j] = (zero + r0[j] + r0[j + 1] + r0[j + 2] + r1[j] + r1[j + 1] + r1[j + 2]
-                + r2[j] + r2[j + 1] + r2[j + 2])
+                + r2[j] + r2[j + 1] + r2[j + 2]) / divisor[j] + 0
 
 
 @nb.njit(**_SERIAL)
@@ -688,13 +690,15 @@ def _sum_border_3x3(row, x, p, id_, first, n, lo, hi, pw):  # pragma: no cover -
 def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `sum_rows_3x3` (stride 1).
+    """Output rows ``start .. stop - 1`` of `sum_rows_3x3` (stride 1, floating sums).
 
     Window rows are read from three zero-padded copies (``pad``, slot ``ih % 3`` for input
     row ``ih``; a fourth row of zeros stands for rows outside the input), so every output
     sums nine cells with no border case: zeros added to a sum that starts from ``+0`` leave
     its bits as they are (no partial sum is ``-0.0``), so the result is that of the cells
-    alone. Consecutive output rows share two of their three rows: one copy per row.
+    alone. Consecutive output rows share two of their three rows: one copy per row. Each
+    sum is divided as it is made (`_sum9_s1`), by a divisor row rebuilt only when its scale
+    changes; integer sums, which truncate, take the other forms.
     """
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
@@ -702,23 +706,26 @@ def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
     pad = np.zeros((4, max(out_w + 2, pw + in_w)), x.dtype)
     held = np.full((3, 2), -1, np.int64)  # the (plane, input row) each slot holds
     slots = np.empty(3, np.int64)
-    block = max(1, _ACC_CELLS // out_w)
-    acc = np.empty((min(block, stop - start), out_w), zero.dtype)
-    for b0 in range(start, stop, block):
-        b1 = min(b0 + block, stop)
-        for r in range(b0, b1):
-            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-            id_ = od * geom[1, 0] - geom[2, 0]
-            ih = oh * geom[1, 1] - geom[2, 1]
-            for t in range(3):
-                h, slots[t] = ih + t, 3
-                if 0 <= id_ < in_d and 0 <= h < in_h:
-                    slots[t] = h % 3
-                    if held[h % 3, 0] != p or held[h % 3, 1] != id_ * in_h + h:
-                        pad[h % 3, pw:pw + in_w] = x[p, id_, h]
-                        held[h % 3, 0], held[h % 3, 1] = p, id_ * in_h + h
-            _sum9_s1(acc[r - b0], pad[slots[0]], pad[slots[1]], pad[slots[2]], out_w, zero[0])
-        _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
+    divisor = np.empty(out_w, zero.dtype)
+    have, last = False, 0  # whether ``divisor`` holds the row of scale ``last``
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        id_ = od * geom[1, 0] - geom[2, 0]
+        ih = oh * geom[1, 1] - geom[2, 1]
+        for t in range(3):
+            h, slots[t] = ih + t, 3
+            if 0 <= id_ < in_d and 0 <= h < in_h:
+                slots[t] = h % 3
+                if held[h % 3, 0] != p or held[h % 3, 1] != id_ * in_h + h:
+                    pad[h % 3, pw:pw + in_w] = x[p, id_, h]
+                    held[h % 3, 0], held[h % 3, 1] = p, id_ * in_h + h
+        scale = div_d[od] * div_h[oh] * div_scale
+        if not have or scale != last:
+            for ow in range(out_w):
+                divisor[ow] = scale * div_w[ow]
+            have, last = True, scale
+        _sum9_s1(out[p, od, oh], pad[slots[0]], pad[slots[1]], pad[slots[2]], out_w, zero[0],
+                 divisor)
 
 
 @nb.njit(**_SERIAL)
@@ -780,7 +787,7 @@ def sum_rows_triples(  # pragma: no cover - compiled
 def sum_rows_3x3(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
 ):
-    """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 1."""
+    """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 1, floating sums."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
         start, stop = _chunk(chunk, n_chunks, total)
