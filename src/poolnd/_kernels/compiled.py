@@ -617,8 +617,8 @@ def _sum_rows_triples_chunk(  # pragma: no cover - compiled
 # kernel per stride, and no branch on the dtype's kind: a branch between two vectorised
 # loops in the row loop made both slower (1.5-1.8x, measured). Max pooling has no such form:
 # its row fold (separable) does fewer comparisons than nine per output (measured: 2-4x
-# slower this way). Measured single-threaded against the other forms: 1.6-1.8x faster at
-# stride 1 on 28- and 56-wide rows (1.3x at 512), 1.4-1.7x at stride 2 on 112-wide rows.
+# slower this way). Measured single-threaded against the other forms: 1.6-1.9x faster at
+# stride 1 on 28- and 56-wide rows (1.3x at 512), 1.6x at stride 2 on 112-wide rows.
 
 
 @nb.njit(**_SERIAL)
