@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import contextlib
+import importlib
 import sys
 import warnings
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
+
+import poolnd
+
+# the module (``poolnd._kernels.launch`` as an attribute is its function of that name)
+_launch = importlib.import_module("poolnd._kernels.launch")
 
 # When a Hypothesis test fails, its pytest plugin imports hypothesis.extra._patching (which
 # imports libcst -> mypy_extensions, emitting a DeprecationWarning) inside a report hook.
@@ -33,6 +39,28 @@ settings.load_profile("poolnd")
 def rng() -> np.random.Generator:
     """A fresh, seeded generator per test (deterministic runs)."""
     return np.random.default_rng(20240613)
+
+
+@pytest.fixture
+def restore_threads():
+    """poolnd's thread count as it was before the test."""
+    before = poolnd.get_num_threads()
+    yield
+    poolnd.set_num_threads(before)
+
+
+@pytest.fixture
+def kernel_threads(restore_threads, monkeypatch):
+    """``kernel_threads(n)``: run poolnd's kernels on ``n`` threads; with more than one,
+    every launch takes the parallel form (in chunks), however small the input, so that
+    tests on small arrays reach it."""
+
+    def use(n: int) -> None:
+        poolnd.set_num_threads(n)
+        if n > 1:
+            monkeypatch.setattr(_launch, "SERIAL_WORK", 0)
+
+    return use
 
 
 def pytest_terminal_summary(terminalreporter):

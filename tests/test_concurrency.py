@@ -30,13 +30,6 @@ F = poolnd.functional
 SRC = str(Path(poolnd.__file__).resolve().parents[1])
 
 
-@pytest.fixture
-def restore_threads():
-    before = poolnd.get_num_threads()
-    yield
-    poolnd.set_num_threads(before)
-
-
 def _inputs(big: bool) -> dict[str, np.ndarray]:
     rng = np.random.default_rng(11)
     n = 4 if big else 1

@@ -38,13 +38,6 @@ FORMS = [
 ]
 
 
-@pytest.fixture
-def restore_threads():
-    before = poolnd.get_num_threads()
-    yield
-    poolnd.set_num_threads(before)
-
-
 def _assert_max_matches_torch(op, top, x, *args, **kwargs):
     """poolnd's values (with and without indices) and indices are torch's, bit for bit
     (integers through float64, which holds them exactly)."""
@@ -71,8 +64,8 @@ def _input(rng, width, dtype):
 @pytest.mark.parametrize(("form", "width", "k", "s", "p", "d"), FORMS,
                          ids=[f"{f[0]}-w{f[1]}-k{f[2]}s{f[3]}" for f in FORMS])
 def test_max_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rng,
-                                     restore_threads):
-    poolnd.set_num_threads(threads)
+                                     kernel_threads):
+    kernel_threads(threads)
     x = _input(rng, width, dtype)
     win = poolnd._args.make_window("max_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
                                    (1, d), False)
@@ -86,8 +79,8 @@ def test_max_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
                          [f for f in FORMS if f[5] == 1],
                          ids=[f"{f[0]}-w{f[1]}-k{f[2]}s{f[3]}" for f in FORMS if f[5] == 1])
 def test_sum_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rng,
-                                     restore_threads):
-    poolnd.set_num_threads(threads)
+                                     kernel_threads):
+    kernel_threads(threads)
     x = _input(rng, width, dtype)
     x = np.nan_to_num(x) if x.dtype.kind == "f" else x
     win = poolnd._args.make_window("avg_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
@@ -145,8 +138,8 @@ def _pool_3x3(spatial, stride, padding, ceil_mode):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
 @pytest.mark.parametrize(("spatial", "stride", "padding", "ceil_mode"), FORMS_3X3, ids=IDS_3X3)
 def test_max_3x3_kernels_match_torch(spatial, stride, padding, ceil_mode, dtype, threads, rng,
-                                     restore_threads):
-    poolnd.set_num_threads(threads)
+                                     kernel_threads):
+    kernel_threads(threads)
     nd = len(spatial)
     kernel, kw = _pool_3x3(spatial, stride, padding, ceil_mode)
     x = _input(rng, spatial[-1], dtype)[:, :, : spatial[-2]]
@@ -160,13 +153,18 @@ def test_max_3x3_kernels_match_torch(spatial, stride, padding, ceil_mode, dtype,
     _assert_max_matches_torch(op, top, x, **kw)
 
 
+def _general_form(name, win, *_):
+    """`_row_kernel` without the 3x3 forms: the per-row kernels."""
+    return name + ("_strided" if win.stride[-1] > 1 else "")
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
 @pytest.mark.parametrize(("spatial", "stride", "padding", "ceil_mode"), FORMS_3X3, ids=IDS_3X3)
 def test_sum_3x3_kernels_match_torch_and_the_general_form(
-    spatial, stride, padding, ceil_mode, dtype, threads, rng, restore_threads, monkeypatch
+    spatial, stride, padding, ceil_mode, dtype, threads, rng, kernel_threads, monkeypatch
 ):
-    poolnd.set_num_threads(threads)
+    kernel_threads(threads)
     nd = len(spatial)
     kernel, kw = _pool_3x3(spatial, stride, padding, ceil_mode)
     x = _sum_input(rng, (4, 16, *spatial), dtype)
@@ -185,26 +183,24 @@ def test_sum_3x3_kernels_match_torch_and_the_general_form(
         else:
             assert_identical(got, np.trunc(ref).astype(x.dtype))
         # the same cells in the same order as the per-row forms: the same bits
-        monkeypatch.setattr(poolnd._kernels, "_row_kernel",
-                            lambda name, win, *_: name + ("_strided" if win.stride[-1] > 1 else ""))
-        assert_identical(op(x, **kw, count_include_pad=include_pad), got)
-        monkeypatch.undo()
+        with monkeypatch.context() as m:
+            m.setattr(poolnd._kernels, "_row_kernel", _general_form)
+            assert_identical(op(x, **kw, count_include_pad=include_pad), got)
 
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("stride", [(1, 1), (2, 2), (3, 1)])
 @pytest.mark.parametrize("padding", [((2, 0), (2, 4)), ((0, 3), (0, 2)), ((1, 1), (2, 0))])
 def test_sum_3x3_kernels_with_padding_pairs_equal_the_general_form(
-    padding, stride, threads, rng, restore_threads, monkeypatch
+    padding, stride, threads, rng, kernel_threads, monkeypatch
 ):
-    poolnd.set_num_threads(threads)
+    kernel_threads(threads)
     x = _sum_input(rng, (3, 16, 8, 37), np.float32)
     win = poolnd._args.make_window("avg_pool", x.shape[2:], (3, 3), stride,
                                    poolnd._args.Padding("pairs", padding), (1, 1), True)
     assert _row_kernel("sum_rows", win).startswith("sum_rows_3x3")
     for include_pad in (True, False):
         got = F.avg_pool2d(x, 3, stride, padding, True, include_pad)
-        monkeypatch.setattr(poolnd._kernels, "_row_kernel",
-                            lambda name, win, *_: name + ("_strided" if win.stride[-1] > 1 else ""))
-        assert_identical(F.avg_pool2d(x, 3, stride, padding, True, include_pad), got)
-        monkeypatch.undo()
+        with monkeypatch.context() as m:
+            m.setattr(poolnd._kernels, "_row_kernel", _general_form)
+            assert_identical(F.avg_pool2d(x, 3, stride, padding, True, include_pad), got)

@@ -9,13 +9,6 @@ import poolnd
 import poolnd.functional as F
 
 
-@pytest.fixture
-def restore_threads():
-    before = poolnd.get_num_threads()
-    yield
-    poolnd.set_num_threads(before)
-
-
 def _all_results(x: np.ndarray) -> list[np.ndarray]:
     out = []
     for fn, args in ((F.max_pool2d, (3, 2, 1)), (F.avg_pool2d, (3, 2, 1)),

@@ -44,13 +44,6 @@ _TMAX = {1: tF.max_pool1d, 2: tF.max_pool2d, 3: tF.max_pool3d}
 _TAVG = {1: tF.avg_pool1d, 2: tF.avg_pool2d, 3: tF.avg_pool3d}
 
 
-@pytest.fixture
-def restore_threads():
-    before = poolnd.get_num_threads()
-    yield
-    poolnd.set_num_threads(before)
-
-
 def _input(rng, spatial, dtype):
     x = rng.integers(-3, 4, size=(3, 12, *spatial)).astype(dtype)  # many ties; parallel
     if x.dtype.kind == "f":
@@ -80,8 +73,8 @@ def _back(y, channels_last):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
 @pytest.mark.parametrize(("form", "spatial", "kernel", "channels_last"), FORMS, ids=IDS)
 def test_max_tile_kernels_match_torch(form, spatial, kernel, channels_last, dtype, threads,
-                                      rng, restore_threads):
-    poolnd.set_num_threads(threads)
+                                      rng, kernel_threads):
+    kernel_threads(threads)
     assert _form("block_max", spatial, kernel, channels_last) == form
     assert _form("block_argmax", spatial, kernel, channels_last) == form.replace("max", "argmax")
     x = _input(rng, spatial, dtype)
@@ -101,8 +94,8 @@ def test_max_tile_kernels_match_torch(form, spatial, kernel, channels_last, dtyp
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
 @pytest.mark.parametrize(("form", "spatial", "kernel", "channels_last"), FORMS, ids=IDS)
 def test_sum_tile_kernels_match_torch(form, spatial, kernel, channels_last, dtype, threads,
-                                      rng, restore_threads):
-    poolnd.set_num_threads(threads)
+                                      rng, kernel_threads):
+    kernel_threads(threads)
     expected_form = form.replace("max", "sum")
     if spatial[-1] // kernel[-1] > SUM2_MAX_WIDTH:
         expected_form = "block_sum"
@@ -124,3 +117,4 @@ def test_sum_tile_kernels_match_torch(form, spatial, kernel, channels_last, dtyp
     ref = _TAVG[nd](t, kernel, divisor_override=1).numpy() if nd > 1 else \
         tF.avg_pool1d(t, kernel).numpy() * kernel[0]
     np.testing.assert_allclose(sums, ref, rtol=1e-6, atol=1e-5)
+

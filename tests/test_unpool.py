@@ -276,13 +276,6 @@ def test_large_inputs_take_the_compiled_kernels_and_match_torch(rng):
     assert_identical(pullback(g), torch_unpool_grad(x, idx, 2, g, 2))
 
 
-@pytest.fixture
-def restore_threads():
-    before = poolnd.get_num_threads()
-    yield
-    poolnd.set_num_threads(before)
-
-
 def test_results_are_bitwise_identical_for_any_thread_count(restore_threads, rng):
     x = rng.standard_normal((4, 6, 30, 30)).astype(np.float32)
     idx = rng.integers(0, 30 * 30, size=x.shape)  # many duplicates per plane
