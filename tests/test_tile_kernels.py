@@ -5,7 +5,10 @@ picked per call by `poolnd._kernels._tile_kernel`: the ``2`` form for tiles two 
 without lanes, the general form otherwise (other widths, and channels-last calls, whose
 channels become lanes). Each form runs serially and in parallel chunks, on data with ties,
 signed zeros and NaN, with tails the tiles leave out, and is compared with torch bit for bit
-(max values and indices) or within float rounding (averages; integers truncate).
+(max values and indices) or within float rounding (averages; integers truncate). LP pooling
+of order 2 over tiles (`poolnd._kernels.squares`) runs the sum forms on squares made in
+cache; it must give the bits of the separate passes (squares, average, root) and torch's
+values within rounding.
 """
 
 from __future__ import annotations
@@ -18,7 +21,7 @@ import torch.nn.functional as tF
 import poolnd
 from helpers import assert_identical, to_torch
 from poolnd._args import make_window
-from poolnd._kernels import SUM2_MAX_WIDTH, _tile_kernel, _tiles
+from poolnd._kernels import SUM2_MAX_WIDTH, _tile_kernel, _tiles, lp2_forward
 
 F = poolnd.functional
 
@@ -118,3 +121,47 @@ def test_sum_tile_kernels_match_torch(form, spatial, kernel, channels_last, dtyp
         tF.avg_pool1d(t, kernel).numpy() * kernel[0]
     np.testing.assert_allclose(sums, ref, rtol=1e-6, atol=1e-5)
 
+
+# LP of order 2 over every tile form (channels-last LP calls run on strided channels-first
+# views, which take the separate passes); a trailing kernel of 1 gives lanes; planes of
+# 40 x 300 take several blocks of rows (`squares._SCRATCH_CELLS`) each
+LP_FORMS = [(spatial, kernel) for _, spatial, kernel, last in FORMS if not last] + [
+    ((9, 31), (2, 1)), ((5, 8, 13), (2, 2, 1)), ((6, 10), (3, 3)), ((40, 300), (2, 2))]
+_LP = {1: F.lp_pool1d, 2: F.lp_pool2d, 3: F.lp_pool3d}
+_TLP = {1: tF.lp_pool1d, 2: tF.lp_pool2d, 3: tF.lp_pool3d}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("spatial", "kernel"), LP_FORMS,
+                         ids=["x".join(map(str, s)) + "-k" + "x".join(map(str, k))
+                              for s, k in LP_FORMS])
+def test_lp2_tiles_give_the_separate_passes_bits(spatial, kernel, dtype, threads, rng,
+                                                kernel_threads):
+    kernel_threads(threads)
+    x = _input(rng, spatial, dtype) * dtype(1.5)
+    x[rng.random(x.shape) < 0.01] = -np.inf
+    x[rng.random(x.shape) < 0.02] = np.finfo(dtype).max / 4  # its square overflows
+    nd = len(spatial)
+    win = make_window("lp_pool", spatial, kernel, kernel, (0,) * nd, (1,) * nd, False)
+    fused = lp2_forward(x, win)
+    assert fused is not None
+    # the public forward takes it; a gradient call keeps the separate passes
+    assert_identical(_LP[nd](x, 2, kernel), fused)
+    assert_identical(_LP[nd](x[0], 2.0, kernel), fused[0])  # unbatched
+    separate, _ = poolnd.vjp(_LP[nd], x, 2, kernel)
+    assert_identical(fused, separate, max_nan_payloads=False)
+    ref = _TLP[nd](torch.from_numpy(x), 2, kernel[0] if nd == 1 else kernel).numpy()
+    np.testing.assert_allclose(fused, ref, rtol=4 * np.finfo(dtype).eps, atol=0)
+
+
+def test_lp2_tiles_leave_other_windows_and_dtypes_to_the_separate_passes(rng):
+    x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    for kernel, stride, ceil in [(2, 1, False), (2, 2, True), (3, 2, False)]:
+        win = make_window("lp_pool", (9, 9), (kernel,) * 2, (stride,) * 2, (0, 0), (1, 1), ceil)
+        assert lp2_forward(x, win) is None  # overlapping or partial windows
+        ref = tF.lp_pool2d(torch.from_numpy(x), 2, kernel, stride, ceil).numpy()
+        np.testing.assert_allclose(F.lp_pool2d(x, 2, kernel, stride, ceil), ref, rtol=1e-6)
+    win = make_window("lp_pool", (9, 9), (3, 3), (3, 3), (0, 0), (1, 1), False)
+    assert lp2_forward(x.astype(np.float16), win) is None
+    assert lp2_forward(x.astype(np.int32), win) is None

@@ -22,6 +22,11 @@ converted to float32 for a float one; the root is always taken in floating point
 for integer inputs). PyTorch's vectorised ``pow`` and ``sqrt`` may differ from the
 correctly rounded NumPy ones by one unit in the last place, so LP results can differ from
 PyTorch's by a few ulps; the pooling itself is exact.
+
+Forward calls with ``norm_type = 2`` on C-contiguous float32/float64 input whose windows tile
+it (stride == kernel, no partial window) run all of this in one compiled pass
+(`poolnd._kernels.squares`): the same operations in the same order, so the same bits,
+without an input-sized array of squares.
 """
 
 from __future__ import annotations
@@ -35,9 +40,10 @@ from typing import Any
 import numpy as np
 
 from . import _args
+from . import _kernels as kernels
 from ._autodiff import differentiable, pullback_grad
 from ._layout import by_transpose
-from ._pooling import avg_pool_impl, max_pool_impl
+from ._pooling import _prepare, avg_pool_impl, max_pool_impl
 
 __all__ = ["lp_pool1d", "lp_pool2d", "lp_pool3d", "lp_pool_impl"]
 
@@ -167,6 +173,11 @@ def lp_pool_impl(
     if x.dtype == np.float16:
         _check_half_exponent(op, "norm_type", p)
         _check_half_exponent(op, "1 / norm_type", 1.0 / p)
+    if not grad and p == 2 and x.dtype in (np.float32, np.float64) and x.flags.c_contiguous:
+        fused = _lp2_tiles(op, x, kernel_size, stride, ceil_mode, rank)
+        if fused is not None:
+            return fused, None
+
     def run(a: np.ndarray, grad: bool) -> tuple[np.ndarray, Pullback | None]:
         with np.errstate(all="ignore"):
             if math.isinf(p):
@@ -205,6 +216,17 @@ def _by_planes(compute: Callable[[np.ndarray], np.ndarray], x: np.ndarray, rank:
             out[part] = y
     assert out is not None
     return out
+
+
+def _lp2_tiles(
+    op: str, x: np.ndarray, kernel_size: Any, stride: Any, ceil_mode: Any, rank: int
+) -> np.ndarray | None:
+    """``lp_pool(x, 2)`` forward in one pass over ``x`` where its windows tile it (no
+    overlap, no partial window), else None: `_lp_finite`'s bits without the array of
+    squares."""
+    xb, win, batched = _prepare(op, x, kernel_size, stride, 0, 1, ceil_mode, rank)
+    out = kernels.lp2_forward(xb, win)
+    return None if out is None else _args.unbatch(out, batched)
 
 
 def _lp_extreme(

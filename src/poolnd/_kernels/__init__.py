@@ -18,6 +18,7 @@ from .launch import launch
 from .strided import lowest
 
 __all__ = [
+    "lp2_forward",
     "max_backward",
     "max_forward",
     "min_forward",
@@ -307,6 +308,22 @@ def _tile_sum(
     name, params = _tile_kernel("block_sum", tiles, win.out_shape[-1])
     launch("blocks", name, _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2],
            src, dst, np.zeros(1, acc), acc.kind == "f", np.array([divisor], acc), *params)
+    return out
+
+
+def lp2_forward(x: np.ndarray, win: Window) -> np.ndarray | None:
+    """``sqrt(sum_forward(x * x) * K)`` for float32/float64 ``x`` over windows that tile it
+    (``K`` the kernel volume, the sum divided by ``K``), by `squares.lp2_tiles` in one pass,
+    or None where the tile kernels do not apply. The same bits as the separate passes."""
+    tiles = _tiles(win)
+    if tiles is None or x.dtype not in (np.float32, np.float64) or x.size == 0:
+        return None
+    out = np.empty(x.shape[: x.ndim - win.ndim] + win.out_shape, dtype=x.dtype)
+    src, dst = (_tile_planes(a, shape, tiles[3])
+                for a, shape in ((x, win.in_shape), (out, win.out_shape)))
+    name, _ = _tile_kernel("block_sum", tiles, win.out_shape[-1])
+    launch("squares", "lp2_tiles", _work(win, src.shape[0]),
+           dst.shape[0] * dst.shape[1] * dst.shape[2], src, dst, name == "block_sum2", *tiles)
     return out
 
 
