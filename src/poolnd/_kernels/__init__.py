@@ -81,6 +81,18 @@ def _tile_planes(a: np.ndarray, spatial: tuple[int, ...], lanes: int) -> np.ndar
     return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(merged)) + merged)
 
 
+def _tile_operands(
+    x: np.ndarray, win: Window, lanes: int, dtype: np.dtype
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """A tiled call's output (``dtype``) and its kernel operands: ``(out, src, dst, work,
+    rows)``, ``src`` and ``dst`` the `_tile_planes` of input and output, ``work`` the cell
+    visits and ``rows`` the output rows (the work items)."""
+    out = np.empty(x.shape[: x.ndim - win.ndim] + win.out_shape, dtype=dtype)
+    src, dst = (_tile_planes(a, shape, lanes)
+                for a, shape in ((x, win.in_shape), (out, win.out_shape)))
+    return out, src, dst, _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
+
+
 # Wider kernels run on the NumPy passes, which visit only the kernel offsets that read the
 # input: the compiled kernels keep a table entry per kernel column and scan every kernel
 # offset of a window, which for a kernel of 10**9 (with padding pairs) is memory and time
@@ -179,10 +191,7 @@ def max_forward(
     if tiles is None and _lanes_last(win, x.dtype) and x.size:
         return _max_by_depth(np.ascontiguousarray(x), win, with_indices)
     if tiles is not None and x.dtype in _COMPILED_DTYPES and x.size:
-        values = np.empty(lead + win.out_shape, dtype=x.dtype)
-        src, dst = (_tile_planes(a, shape, tiles[3])
-                    for a, shape in ((x, win.in_shape), (values, win.out_shape)))
-        work, rows = _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
+        values, src, dst, work, rows = _tile_operands(x, win, tiles[3], x.dtype)
         if with_indices:
             indices = np.empty(values.shape, dtype=np.int64)
             name, params = _tile_kernel("block_argmax", tiles, win.out_shape[-1])
@@ -301,13 +310,11 @@ def _tile_sum(
     if tiles is None or x.dtype not in _COMPILED_DTYPES or acc == np.uint64 or x.size == 0 \
             or not all(np.all(d == d[0]) for d in divisors):
         return None
-    out = np.empty(x.shape[: x.ndim - win.ndim] + win.out_shape, dtype=dtype)
     divisor = scale * math.prod(int(d[0]) for d in divisors)
-    src, dst = (_tile_planes(a, shape, tiles[3])
-                for a, shape in ((x, win.in_shape), (out, win.out_shape)))
+    out, src, dst, work, rows = _tile_operands(x, win, tiles[3], dtype)
     name, params = _tile_kernel("block_sum", tiles, win.out_shape[-1])
-    launch("blocks", name, _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2],
-           src, dst, np.zeros(1, acc), acc.kind == "f", np.array([divisor], acc), *params)
+    launch("blocks", name, work, rows, src, dst, np.zeros(1, acc), acc.kind == "f",
+           np.array([divisor], acc), *params)
     return out
 
 
@@ -318,12 +325,9 @@ def lp2_forward(x: np.ndarray, win: Window) -> np.ndarray | None:
     tiles = _tiles(win)
     if tiles is None or x.dtype not in (np.float32, np.float64) or x.size == 0:
         return None
-    out = np.empty(x.shape[: x.ndim - win.ndim] + win.out_shape, dtype=x.dtype)
-    src, dst = (_tile_planes(a, shape, tiles[3])
-                for a, shape in ((x, win.in_shape), (out, win.out_shape)))
+    out, src, dst, work, rows = _tile_operands(x, win, tiles[3], x.dtype)
     name, _ = _tile_kernel("block_sum", tiles, win.out_shape[-1])
-    launch("squares", "lp2_tiles", _work(win, src.shape[0]),
-           dst.shape[0] * dst.shape[1] * dst.shape[2], src, dst, name == "block_sum2", *tiles)
+    launch("squares", "lp2_tiles", work, rows, src, dst, name == "block_sum2", *tiles)
     return out
 
 
