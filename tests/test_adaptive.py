@@ -1,4 +1,4 @@
-"""Adaptive max and average pooling (``poolnd._adaptive``) against torch 2.13 CPU.
+"""Adaptive max and average pooling (``poolnd._ops.adaptive``) against torch 2.13 CPU.
 
 Max values and indices and average values are compared bit for bit (float16 included),
 except adaptive averages to size 1, which PyTorch computes with ``torch.mean`` and which
@@ -33,10 +33,10 @@ from helpers import (
     relayout,
     to_torch,
 )
-from poolnd import _adaptive as A
-from poolnd import _adaptive_fractional_nn as layers
+from poolnd._geometry import adaptive_table, adaptive_window
 from poolnd._kernels import tables as tk
-from poolnd._shape import adaptive_table, adaptive_window
+from poolnd._nn import adaptive_fractional as layers
+from poolnd._ops import adaptive as A
 from reference import max_pool_grad_ref
 from reference_tables import (
     adaptive_avg_grad_ref,
@@ -147,7 +147,7 @@ def check_avg(x, nd, output_size, *, grad=True):
 
 
 # --------------------------------------------------------------------------------------------
-# window arithmetic (poolnd._shape)
+# window arithmetic (poolnd._geometry)
 
 
 @pytest.mark.parametrize("in_len", [1, 2, 3, 5, 7, 10, 14, 17, 64])

@@ -23,8 +23,8 @@ import torch
 import poolnd
 from helpers import assert_identical
 from op_cases import CASES, Case, as_tuple, values_of
-from poolnd import _backend
 from poolnd._autodiff import _RULES
+from poolnd._dispatch import backend as _backend
 
 F = poolnd.functional
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from poolnd import _bench
+from poolnd._cli import bench as _bench
 
 
 def test_bench_quick_case_runs_and_checks_against_torch(tmp_path, capsys):

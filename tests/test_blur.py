@@ -204,7 +204,7 @@ def test_filt_size_one_is_subsampling(rng):
 
 
 def test_binomial_filters_are_pascals_rows_normalised():
-    from poolnd._blur import binomial_filter
+    from poolnd._ops.blur import binomial_filter
 
     rows = {1: [1], 2: [1, 1], 3: [1, 2, 1], 4: [1, 3, 3, 1], 5: [1, 4, 6, 4, 1],
             6: [1, 5, 10, 10, 5, 1], 7: [1, 6, 15, 20, 15, 6, 1]}

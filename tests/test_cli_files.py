@@ -21,7 +21,7 @@ import zarr
 
 import poolnd
 from helpers import assert_identical
-from poolnd import _files
+from poolnd._cli import io as _files
 from poolnd.cli import main
 
 
@@ -276,7 +276,7 @@ def test_interruptions_and_unexpected_failures_are_one_line(files, capsys, monke
     def fail(args):
         raise raised
 
-    monkeypatch.setattr("poolnd._cli_files._pool", fail)
+    monkeypatch.setattr("poolnd._cli.files._pool", fail)
     got, err = _run(capsys, "pool", "a.npy", "o.npy", "--kernel", "2")
     assert got == status
     assert err.startswith(message) and err.count("\n") == 1

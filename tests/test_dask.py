@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 import poolnd
 from helpers import assert_identical
 from op_cases import CASES, Case, as_tuple, values_of
-from poolnd import _dask
+from poolnd._dispatch import dask as _dask
 
 F = poolnd.functional
 

@@ -15,8 +15,8 @@ import torch.nn.functional as tF
 from hypothesis import given
 from hypothesis import strategies as st
 
-from poolnd import _explain
-from poolnd._explain import default_input, explain, render_text, windows_figure
+from poolnd._cli import explain as _explain
+from poolnd._cli.explain import default_input, explain, render_text, windows_figure
 from poolnd.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n"
@@ -294,7 +294,7 @@ def test_explain_errors(call, exc, message):
 def test_import_poolnd_does_not_import_matplotlib():
     code = ("import sys, numpy as np, poolnd; "
             "poolnd.invariance.compare(np.ones((1, 1, 4, 4))); "
-            "import poolnd._explain; "
+            "import poolnd._cli.explain; "
             "print('matplotlib' in sys.modules)")
     src = str(Path(_explain.__file__).parents[1])
     env = {**os.environ, "PYTHONPATH": src + os.pathsep + os.environ.get("PYTHONPATH", "")}

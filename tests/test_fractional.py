@@ -1,4 +1,4 @@
-"""Fractional max pooling (``poolnd._fractional``) against torch 2.13 CPU.
+"""Fractional max pooling (``poolnd._ops.fractional``) against torch 2.13 CPU.
 
 With the same ``_random_samples``, values and indices are compared bit for bit (float32,
 float64 and float16), and gradients with torch autograd; the interval arithmetic is also
@@ -28,10 +28,10 @@ from helpers import (
     relayout,
     to_torch,
 )
-from poolnd import _adaptive_fractional_nn as layers
-from poolnd import _fractional as Fr
+from poolnd._geometry import fractional_starts
 from poolnd._kernels import tables as tk
-from poolnd._shape import fractional_starts
+from poolnd._nn import adaptive_fractional as layers
+from poolnd._ops import fractional as Fr
 from reference import max_pool_grad_ref
 from reference_tables import fractional_max_ref, fractional_starts_ref
 
@@ -71,7 +71,7 @@ def engine(request, monkeypatch):
 
 
 # --------------------------------------------------------------------------------------------
-# interval arithmetic (poolnd._shape.fractional_starts)
+# interval arithmetic (poolnd._geometry.fractional_starts)
 
 
 @pytest.mark.parametrize("dtype", FLOAT_DTYPES, ids=str)

@@ -1,4 +1,4 @@
-"""Output-shape arithmetic (poolnd._shape) against torch's actual output shapes and brute force."""
+"""Output-shape arithmetic (poolnd._geometry) against torch's output shapes and brute force."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import poolnd
-from poolnd._shape import effective_kernel, pooled_length, window_bounds, window_sizes
+from poolnd._geometry import effective_kernel, pooled_length, window_bounds, window_sizes
 from reference import out_len_ref
 
 

@@ -35,8 +35,8 @@ from helpers import (
     relayout,
     to_torch,
 )
-from poolnd import _lp_unpool_nn as layers
-from poolnd._unpool import max_unpool1d, max_unpool2d, max_unpool3d
+from poolnd._nn import lp_unpool as layers
+from poolnd._ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 from reference_unpool import default_unpool_size_ref, max_unpool_grad_ref, max_unpool_ref
 
 FNS = {1: max_unpool1d, 2: max_unpool2d, 3: max_unpool3d}

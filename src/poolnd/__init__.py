@@ -11,11 +11,11 @@ array([[ 1.5, -0.5,  2.5, -1. ]])
 from __future__ import annotations
 
 from . import functional, invariance, nn
-from ._adaptive import global_avg_pool, global_lp_pool, global_max_pool
 from ._autodiff import vjp
-from ._pooling import avg_pool, max_pool
-from ._reduce import min_pool, pool, sum_pool
-from ._shape import pooled_length
+from ._geometry import pooled_length
+from ._ops.adaptive import global_avg_pool, global_lp_pool, global_max_pool
+from ._ops.pooling import avg_pool, max_pool
+from ._ops.reduce import min_pool, pool, sum_pool
 from ._threads import get_num_threads, set_num_threads
 
 __all__ = [

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._shape import effective_kernel, pooled_length
+from ._geometry import effective_kernel, pooled_length
 
 __all__ = [
     "GEOMETRY_LIMIT",

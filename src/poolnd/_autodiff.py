@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from . import _backend
+from ._dispatch import backend as _backend
 
 __all__ = ["differentiable", "pullback_grad", "rule_of", "selection_result", "vjp"]
 
@@ -41,7 +41,7 @@ def differentiable(
 
     ``impl`` takes the op's parameters by name plus keyword-only ``op`` (the public name, for
     messages), ``ndim`` (fixed here for rank-specific wrappers) and ``grad``. The op is
-    returned wrapped by `poolnd._backend.dispatching`, so it takes any Array API array.
+    returned wrapped by `poolnd._dispatch.backend.dispatching`, so it takes any Array API array.
     """
 
     def register(fn: F) -> F:

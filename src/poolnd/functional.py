@@ -11,7 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ._adaptive import (
+from ._autodiff import differentiable
+from ._ops.adaptive import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
     adaptive_avg_pool3d,
@@ -19,12 +20,11 @@ from ._adaptive import (
     adaptive_max_pool2d,
     adaptive_max_pool3d,
 )
-from ._autodiff import differentiable
-from ._blur import blur_pool1d, blur_pool2d, max_blur_pool1d, max_blur_pool2d
-from ._fractional import fractional_max_pool2d, fractional_max_pool3d
-from ._lp import lp_pool1d, lp_pool2d, lp_pool3d
-from ._pooling import avg_pool_impl, max_pool_impl
-from ._unpool import max_unpool1d, max_unpool2d, max_unpool3d
+from ._ops.blur import blur_pool1d, blur_pool2d, max_blur_pool1d, max_blur_pool2d
+from ._ops.fractional import fractional_max_pool2d, fractional_max_pool3d
+from ._ops.lp import lp_pool1d, lp_pool2d, lp_pool3d
+from ._ops.pooling import avg_pool_impl, max_pool_impl
+from ._ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 
 __all__ = [
     "adaptive_avg_pool1d",

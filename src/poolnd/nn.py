@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 from . import functional as F
-from ._adaptive_fractional_nn import (
+from ._nn.adaptive_fractional import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
     AdaptiveAvgPool3d,
@@ -19,9 +19,9 @@ from ._adaptive_fractional_nn import (
     FractionalMaxPool2d,
     FractionalMaxPool3d,
 )
-from ._blur_nn import BlurPool1d, BlurPool2d, MaxBlurPool1d, MaxBlurPool2d
-from ._layer import Module, _single
-from ._lp_unpool_nn import LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
+from ._nn.blur import BlurPool1d, BlurPool2d, MaxBlurPool1d, MaxBlurPool2d
+from ._nn.lp_unpool import LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
+from ._nn.module import Module, _single
 
 __all__ = [
     "AdaptiveAvgPool1d",

@@ -4,7 +4,7 @@
 anyway) is imported when `run_node` first runs. Each node's attributes, inputs and dtypes are
 checked against the operator's schema at the requested opset, as the installed ``onnx``
 package defines it, and the node is evaluated with poolnd's own ops
-(`poolnd._onnx_eval`). See `run_node` for the conventions and where they depart from
+(`poolnd._ops.onnx_nodes`). See `run_node` for the conventions and where they depart from
 onnxruntime.
 """
 
@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _onnx_eval as ev
+from ._ops import onnx_nodes as ev
 
 __all__ = ["OPS", "run_node"]
 

@@ -20,7 +20,7 @@ from typing import Protocol
 import numpy as np
 
 from .._args import Window
-from .._shape import window_bounds
+from .._geometry import window_bounds
 
 __all__ = [
     "MaxReducer",

@@ -1,6 +1,6 @@
 """Layers for LP pooling and max unpooling, with ``torch.nn``'s constructors and reprs.
 
-`poolnd.nn` re-exports them; they subclass `poolnd._layer.Module`.
+`poolnd.nn` re-exports them; they subclass `poolnd._nn.module.Module`.
 """
 
 from __future__ import annotations
@@ -9,10 +9,10 @@ from typing import Any
 
 import numpy as np
 
-from ._autodiff import vjp
-from ._layer import Module, _ntuple
-from ._lp import lp_pool1d, lp_pool2d, lp_pool3d
-from ._unpool import max_unpool1d, max_unpool2d, max_unpool3d
+from .._autodiff import vjp
+from .._ops.lp import lp_pool1d, lp_pool2d, lp_pool3d
+from .._ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
+from .module import Module, _ntuple
 
 __all__ = [
     "LPPool1d",
@@ -46,7 +46,7 @@ class LPPool1d(_LPPoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._lp_unpool_nn import LPPool1d
+    >>> from poolnd._nn.lp_unpool import LPPool1d
     >>> pool = LPPool1d(2, 2)
     >>> pool
     LPPool1d(norm_type=2, kernel_size=2, stride=None, ceil_mode=False)
@@ -65,7 +65,7 @@ class LPPool2d(_LPPoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._lp_unpool_nn import LPPool2d
+    >>> from poolnd._nn.lp_unpool import LPPool2d
     >>> pool = LPPool2d(2.0, 2)
     >>> pool
     LPPool2d(norm_type=2.0, kernel_size=2, stride=None, ceil_mode=False)
@@ -82,7 +82,7 @@ class LPPool3d(_LPPoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._lp_unpool_nn import LPPool3d
+    >>> from poolnd._nn.lp_unpool import LPPool3d
     >>> LPPool3d(float("inf"), 2)(np.arange(-8., 0.).reshape(1, 2, 2, 2))
     array([[[[8.]]]])
     """
@@ -145,7 +145,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._lp_unpool_nn import MaxUnpool1d
+    >>> from poolnd._nn.lp_unpool import MaxUnpool1d
     >>> unpool = MaxUnpool1d(2)
     >>> unpool
     MaxUnpool1d(kernel_size=(2,), stride=(2,), padding=(0,))
@@ -165,7 +165,7 @@ class MaxUnpool2d(_MaxUnpoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._lp_unpool_nn import MaxUnpool2d
+    >>> from poolnd._nn.lp_unpool import MaxUnpool2d
     >>> MaxUnpool2d(2)
     MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
     >>> MaxUnpool2d(2)(np.array([[[5.]]]), np.array([[[2]]]))
@@ -183,7 +183,7 @@ class MaxUnpool3d(_MaxUnpoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._lp_unpool_nn import MaxUnpool3d
+    >>> from poolnd._nn.lp_unpool import MaxUnpool3d
     >>> MaxUnpool3d(2, stride=1)
     MaxUnpool3d(kernel_size=(2, 2, 2), stride=(1, 1, 1), padding=(0, 0, 0))
     >>> MaxUnpool3d(2)(np.array([[[[5.]]]]), np.array([[[[7]]]]))[0, 1]

@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from . import _args
-from . import functional as F
-from ._shape import effective_kernel
+from .. import _args
+from .. import functional as F
+from .._geometry import effective_kernel
 
 if TYPE_CHECKING:
     from matplotlib.figure import Figure
 
-    from .invariance import Consistency
+    from ..invariance import Consistency
 
 __all__ = [
     "Explanation",
@@ -678,7 +678,7 @@ def _parser() -> Any:
 
 
 def _invariance(args: Any) -> tuple[str, Any]:
-    from .invariance import compare, format_table, smooth_images
+    from ..invariance import compare, format_table, smooth_images
 
     stride = 2 if args.stride is None else args.stride
     if not isinstance(stride, int) or stride < 2:

@@ -11,7 +11,7 @@ fit). Pullbacks from `poolnd.vjp` take and return that library's arrays too.
 
 No native path of another library is taken: none of them has PyTorch-CPU's exact tie, NaN
 and padding rules on every device, so the values would not be the NumPy path's. Dask arrays
-are the exception, and stay lazy: they go to `poolnd._dask`, which runs the NumPy kernels
+are the exception, and stay lazy: they go to `poolnd._dispatch.dask`, which runs the NumPy kernels
 block by block.
 
 ``array_api_compat`` (and Dask) are imported only when such an input arrives, so
@@ -226,7 +226,7 @@ def _needs_dispatch(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
 
 
 def _op_name(fn: Callable[..., Any]) -> str:
-    from ._autodiff import rule_of
+    from .._autodiff import rule_of
 
     return rule_of(fn).op
 
@@ -245,7 +245,7 @@ def dispatching(fn: F) -> F:
             return fn(*args, **kwargs)
         call = _Call(signature, args, kwargs)
         if call.lazy:
-            from . import _dask
+            from . import dask as _dask
 
             return _dask.pool(op, call.arguments)
         arguments, like = call.numpy_arguments(_op_name(op))
@@ -263,7 +263,8 @@ def call_vjp(
     """`poolnd.vjp` of a registered op for any array library.
 
     ``arguments`` are the call's bound arguments; ``run(arguments)`` is the NumPy vjp.
-    Dask inputs get a lazy output and a lazy pullback (`poolnd._dask.vjp`); other libraries'
+    Dask inputs get a lazy output and a lazy pullback (`poolnd._dispatch.dask.vjp`); other
+    libraries'
     a pullback that takes a gradient of any library and returns one like the input.
     """
     signature = inspect.signature(fn)
@@ -273,7 +274,7 @@ def call_vjp(
     call = _Call(signature, (), arguments)
     op = _op_name(fn)
     if call.lazy:
-        from . import _dask
+        from . import dask as _dask
 
         return _dask.vjp(fn, call.arguments)
     numpy_arguments, like = call.numpy_arguments(op)

@@ -1,7 +1,7 @@
 """Adaptive and global pooling: windows that split each spatial dimension evenly.
 
 Adaptive output ``i`` of ``O`` over an input of length ``L`` reads cells
-``floor(i * L / O) .. ceil((i + 1) * L / O) - 1`` (`poolnd._shape.adaptive_window`), so the
+``floor(i * L / O) .. ceil((i + 1) * L / O) - 1`` (`poolnd._geometry.adaptive_window`), so the
 windows have uneven sizes, may overlap, and repeat cells when ``O > L``. They are not of the
 form ``o * stride - pad``, so these ops run on the table-driven reduction
 (`poolnd._kernels.tables`). Global pooling is adaptive pooling to size 1 over every trailing
@@ -19,11 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
-from ._autodiff import differentiable, pullback_grad, selection_result
-from ._kernels import tables as tk
-from ._layout import by_transpose
-from ._shape import adaptive_table
+from .. import _args
+from .._autodiff import differentiable, pullback_grad, selection_result
+from .._geometry import adaptive_table
+from .._kernels import tables as tk
+from .layout import by_transpose
 
 __all__ = [
     "adaptive_avg_impl",

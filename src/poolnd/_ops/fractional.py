@@ -2,7 +2,7 @@
 
 Per ``(n, c)`` plane and spatial dimension, one sample ``u`` fixes where the ``O`` windows of
 size ``K`` start over an input of length ``L``: ``int((i + u) * alpha) - int(u * alpha)`` with
-``alpha = (L - K) / (O - 1)``, the last at ``L - K`` (`poolnd._shape.fractional_starts`),
+``alpha = (L - K) / (O - 1)``, the last at ``L - K`` (`poolnd._geometry.fractional_starts`),
 computed in the input's float dtype exactly as PyTorch does. The windows differ between
 planes, so the op runs on the table-driven reduction with per-plane tables.
 """
@@ -16,11 +16,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
-from ._autodiff import differentiable, selection_result
-from ._kernels import tables as tk
-from ._layout import by_transpose
-from ._shape import fractional_starts
+from .. import _args
+from .._autodiff import differentiable, selection_result
+from .._geometry import fractional_starts
+from .._kernels import tables as tk
+from .layout import by_transpose
 
 __all__ = ["fractional_max_impl", "fractional_max_pool2d", "fractional_max_pool3d"]
 

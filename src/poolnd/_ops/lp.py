@@ -39,11 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
-from . import _kernels as kernels
-from ._autodiff import differentiable, pullback_grad
-from ._layout import by_transpose
-from ._pooling import _prepare, avg_pool_impl, max_pool_impl
+from .. import _args
+from .. import _kernels as kernels
+from .._autodiff import differentiable, pullback_grad
+from .layout import by_transpose
+from .pooling import _prepare, avg_pool_impl, max_pool_impl
 
 __all__ = ["lp_pool1d", "lp_pool2d", "lp_pool3d", "lp_pool_impl"]
 
@@ -333,7 +333,7 @@ def lp_pool1d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._lp import lp_pool1d
+    >>> from poolnd._ops.lp import lp_pool1d
     >>> lp_pool1d(np.array([[3., 4., -1., 0.]]), 2, 2)
     array([[5., 1.]])
     >>> lp_pool1d(np.array([[3., 4., -1., 0.]]), float("inf"), 2)
@@ -362,7 +362,7 @@ def lp_pool2d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._lp import lp_pool2d
+    >>> from poolnd._ops.lp import lp_pool2d
     >>> lp_pool2d(np.array([[[1., 2.], [2., 4.]]]), 2, 2)
     array([[[5.]]])
     >>> lp_pool2d(np.array([[[1., -2.], [2., 4.]]]), 1, 2)  # p = 1: the signed sum
@@ -390,7 +390,7 @@ def lp_pool3d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._lp import lp_pool3d
+    >>> from poolnd._ops.lp import lp_pool3d
     >>> lp_pool3d(np.full((1, 2, 2, 2), 2.), 2, 2)
     array([[[[5.65685425]]]])
     >>> lp_pool3d(np.full((1, 2, 2, 2), -2.), float("-inf"), 2)

@@ -7,8 +7,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _args, _blur
-from ._layer import Module
+from .. import _args
+from .._ops import blur as _blur
+from .module import Module
 
 __all__ = ["BlurPool1d", "BlurPool2d", "MaxBlurPool1d", "MaxBlurPool2d"]
 

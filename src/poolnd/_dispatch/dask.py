@@ -50,7 +50,9 @@ Region = tuple[tuple[int, int], ...]
 def _sliding_impls() -> tuple[Any, ...]:
     """The implementations whose windows slide (``o * stride - pad``); every other op is
     pooled plane by plane."""
-    from . import _lp, _pooling, _reduce
+    from .._ops import lp as _lp
+    from .._ops import pooling as _pooling
+    from .._ops import reduce as _reduce
 
     return (_pooling.max_pool_impl, _pooling.avg_pool_impl, _reduce.min_pool_impl,
             _reduce.sum_pool_impl, _reduce.pool_impl, _lp.lp_pool_impl)
@@ -106,7 +108,7 @@ class _Call:
 def _prepare_call(fn: Callable[..., Any], arguments: dict[str, Any]) -> _Call:
     import dask.array as da
 
-    from ._autodiff import rule_of
+    from .._autodiff import rule_of
 
     rule = rule_of(fn)
     input_name = next(iter(rule.signature.parameters))
@@ -378,7 +380,7 @@ def _forward_block(common: _Common, block: _Block, *pieces: list[np.ndarray]) ->
 
 
 def _backward_block(common: _Common, block: _Block, *pieces: list[np.ndarray]) -> np.ndarray:
-    from ._autodiff import vjp
+    from .._autodiff import vjp
 
     arrays = [_assemble(s, p) for s, p in zip(block.sources, pieces)]
     g = arrays.pop()
@@ -420,7 +422,7 @@ def _spatial_rank(call: _Call) -> int:
     if call.rule.ndim is not None:
         return call.rule.ndim
     if "kernel_size" in call.args:
-        from ._args import spatial_rank
+        from .._args import spatial_rank
 
         return spatial_rank(call.op, call.args["kernel_size"], None)
     return call.x.ndim - 2
@@ -444,8 +446,8 @@ class _Plan:
 def _sliding_plan(call: _Call) -> _Plan:
     """Canonicalises the window exactly as the NumPy path does (its errors for bad geometry,
     rank or dtype) on a zero-strided stand-in for the input."""
-    from ._args import Window
-    from ._pooling import _prepare
+    from .._args import Window
+    from .._ops.pooling import _prepare
 
     a = call.args
     _, win, _ = _prepare(
@@ -498,7 +500,7 @@ def _plane_plan(call: _Call) -> _Plan:
 def _fractional_samples(call: _Call, layout: _Layout) -> None:
     """Fractional pooling's random draws, made once for the whole input exactly as the NumPy
     path makes them (the same ``rng`` call), then split among the blocks."""
-    from ._fractional import _samples
+    from .._ops.fractional import _samples
 
     if "_random_samples" not in call.rule.signature.parameters:
         return
@@ -610,8 +612,8 @@ def _grad_array(plan: _Plan, values: Any, grad_output: Any) -> Any:
     checks it."""
     import dask.array as da
 
-    from ._autodiff import pullback_grad
-    from ._backend import is_foreign, to_numpy
+    from .._autodiff import pullback_grad
+    from .backend import is_foreign, to_numpy
 
     if _is_dask(grad_output):
         g = grad_output
@@ -685,7 +687,7 @@ def _pullback(plan: _Plan, out: Any) -> Callable[[Any], Any]:
 def vjp(fn: Callable[..., Any], arguments: dict[str, Any]) -> tuple[Any, Callable[[Any], Any]]:
     """`poolnd.vjp` for a Dask input: the lazy output, and a pullback that returns the lazy
     input gradient given a cotangent (Dask, NumPy or another library's array)."""
-    from ._autodiff import vjp as numpy_vjp
+    from .._autodiff import vjp as numpy_vjp
 
     plan = _plan(fn, arguments)
     probe = dict(plan.probe)

@@ -17,9 +17,9 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
-from ._autodiff import differentiable, pullback_grad
-from ._layout import by_transpose
+from .. import _args
+from .._autodiff import differentiable, pullback_grad
+from .layout import by_transpose
 
 __all__ = [
     "max_unpool1d",
@@ -271,7 +271,7 @@ def max_unpool1d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._unpool import max_unpool1d
+    >>> from poolnd._ops.unpool import max_unpool1d
     >>> max_unpool1d(np.array([[2., 0., 3., 0.]]), np.array([[1, 3, 5, 7]]), 2)
     array([[0., 2., 0., 0., 0., 3., 0., 0.]])
     >>> max_unpool1d(np.array([[2., 3.]]), np.array([[1, 3]]), 2, output_size=[5])
@@ -299,7 +299,7 @@ def max_unpool2d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._unpool import max_unpool2d
+    >>> from poolnd._ops.unpool import max_unpool2d
     >>> max_unpool2d(np.array([[[5., 7.]]]), np.array([[[5, 3]]]), 2)
     array([[[0., 0., 0., 7.],
             [0., 5., 0., 0.]]])
@@ -326,7 +326,7 @@ def max_unpool3d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._unpool import max_unpool3d
+    >>> from poolnd._ops.unpool import max_unpool3d
     >>> max_unpool3d(np.array([[[[7.]]]]), np.array([[[[6]]]]), 2)[0, 1]
     array([[0., 0.],
            [7., 0.]])

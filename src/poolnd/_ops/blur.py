@@ -26,11 +26,11 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
-from ._autodiff import differentiable, pullback_grad
-from ._layout import by_transpose
-from ._pooling import max_pool_impl
-from ._shape import window_bounds
+from .. import _args
+from .._autodiff import differentiable, pullback_grad
+from .._geometry import window_bounds
+from .layout import by_transpose
+from .pooling import max_pool_impl
 
 __all__ = [
     "PAD_TYPES",

@@ -1,6 +1,6 @@
 """Min, sum and any-reducer pooling: `min_pool`, `sum_pool` and the generic `pool`.
 
-They share max and average pooling's canonicalisation (`poolnd._pooling`) and kernels:
+They share max and average pooling's canonicalisation (`poolnd._ops.pooling`) and kernels:
 min pooling is max pooling of the order-reversed input, sum pooling is a windowed sum with
 unit divisors, and a NumPy ufunc reducer folds the strided passes of the generic engine
 from its identity, as ``jax.lax.reduce_window`` does.
@@ -13,10 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
-from . import _kernels as kernels
-from ._autodiff import differentiable, pullback_grad
-from ._pooling import Pullback, _prepare, avg_pool_impl, max_pool_impl
+from .. import _args
+from .. import _kernels as kernels
+from .._autodiff import differentiable, pullback_grad
+from .pooling import Pullback, _prepare, avg_pool_impl, max_pool_impl
 
 __all__ = ["REDUCERS", "min_pool", "pool", "pool_impl", "sum_pool"]
 

@@ -17,7 +17,7 @@ import os
 import sys
 from typing import Any, NoReturn
 
-from . import _files
+from . import io as _files
 
 __all__ = ["main"]
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import numpy as np
 
-from . import functional as F
-from . import invariance
+from .. import functional as F
+from .. import invariance
 
 __all__ = ["DEFAULT_FIGURE", "demo_text", "draw_windows_1d", "main"]
 
@@ -163,7 +163,7 @@ def main(figure: str | Path | None = DEFAULT_FIGURE) -> int:
     if figure is None:
         print("5. (no figure written)")
     else:
-        from ._explain import explain, save, windows_figure
+        from .explain import explain, save, windows_figure
 
         x = np.random.default_rng(0).integers(0, 10, size=(7, 7)).astype(np.float64)
         e = explain("max", x, **FIGURE_CALL)

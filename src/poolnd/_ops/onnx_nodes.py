@@ -20,12 +20,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ._adaptive import global_avg_pool, global_lp_pool, global_max_pool
-from ._args import same_pads
-from ._pooling import max_pool
-from ._reduce import pool, sum_pool
-from ._shape import effective_kernel, window_sizes
-from ._unpool import max_unpool1d
+from .._args import same_pads
+from .._geometry import effective_kernel, window_sizes
+from .adaptive import global_avg_pool, global_lp_pool, global_max_pool
+from .pooling import max_pool
+from .reduce import pool, sum_pool
+from .unpool import max_unpool1d
 
 __all__ = [
     "Geometry",

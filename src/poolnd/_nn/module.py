@@ -11,8 +11,8 @@ from typing import Any
 
 import numpy as np
 
-from ._autodiff import vjp
-from ._backend import dtype_kind
+from .._autodiff import vjp
+from .._dispatch.backend import dtype_kind
 
 __all__ = ["Module"]
 

@@ -12,10 +12,10 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
-from . import _kernels as kernels
-from ._autodiff import differentiable, pullback_grad, selection_result
-from ._shape import window_sizes
+from .. import _args
+from .. import _kernels as kernels
+from .._autodiff import differentiable, pullback_grad, selection_result
+from .._geometry import window_sizes
 
 __all__ = ["avg_pool", "avg_pool_impl", "max_pool", "max_pool_impl"]
 

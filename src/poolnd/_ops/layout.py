@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from . import _args
+from .. import _args
 
 __all__ = ["by_transpose"]
 

@@ -1,6 +1,6 @@
 """Layers for adaptive and fractional max pooling, with ``torch.nn``'s constructors and reprs.
 
-`poolnd.nn` re-exports them; they subclass `poolnd._layer.Module`.
+`poolnd.nn` re-exports them; they subclass `poolnd._nn.module.Module`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from ._adaptive import (
+from .._ops.adaptive import (
     adaptive_avg_pool1d,
     adaptive_avg_pool2d,
     adaptive_avg_pool3d,
@@ -18,8 +18,8 @@ from ._adaptive import (
     adaptive_max_pool2d,
     adaptive_max_pool3d,
 )
-from ._fractional import fractional_max_pool2d, fractional_max_pool3d
-from ._layer import Module, _ntuple
+from .._ops.fractional import fractional_max_pool2d, fractional_max_pool3d
+from .module import Module, _ntuple
 
 __all__ = [
     "AdaptiveAvgPool1d",
