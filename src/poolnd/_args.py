@@ -11,6 +11,7 @@ import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -28,6 +29,7 @@ __all__ = [
     "as_padding",
     "make_window",
     "over_channels",
+    "pullback_grad",
     "require_differentiable",
     "spatial_index",
     "spatial_rank",
@@ -411,3 +413,22 @@ def as_batched(op: str, x: object, ndim: int) -> tuple[np.ndarray, bool]:
 def unbatch(a: np.ndarray, batched: bool) -> np.ndarray:
     """Undo `as_batched`'s batch axis on a result."""
     return a if batched else a[0]
+
+
+def pullback_grad(op: str, grad_output: Any, like: np.ndarray, batched: bool) -> np.ndarray:
+    """Check a pullback's cotangent against the output it belongs to; return it batched.
+
+    It must have the output's shape and a real numeric dtype; it is cast to the output dtype.
+    """
+    g = np.asarray(grad_output)
+    if g.dtype.kind not in "fiu":
+        raise TypeError(
+            f"{op}() backward: grad_output must be a real numeric array; got dtype {g.dtype}"
+        )
+    if g.shape != like.shape:
+        raise ValueError(
+            f"{op}() backward: grad_output must have the output's shape {like.shape}; "
+            f"got shape {g.shape}"
+        )
+    g = g.astype(like.dtype.newbyteorder("="), copy=False)
+    return g if batched else g[np.newaxis]

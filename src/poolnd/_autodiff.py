@@ -10,62 +10,42 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 import numpy as np
 
-from ._dispatch import backend as _backend
+from ._args import pullback_grad
+from ._dispatch.route import call_vjp, dispatching
+from ._registry import Entry, Impl, SamplesOf, WindowOf, lookup, numpy_vjp, register
 
-__all__ = ["differentiable", "pullback_grad", "rule_of", "selection_result", "vjp"]
+__all__ = ["differentiable", "selection_result", "vjp"]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-@dataclass(frozen=True)
-class _Rule:
-    impl: Callable[..., tuple[Any, Callable[[Any], np.ndarray] | None]]
-    op: str
-    ndim: int | None
-    signature: inspect.Signature
-
-
-_RULES: dict[Callable[..., Any], _Rule] = {}
-
-
 def differentiable(
-    impl: Callable[..., tuple[Any, Callable[[Any], np.ndarray] | None]],
+    impl: Impl,
     ndim: int | None = None,
+    *,
+    window: WindowOf | None = None,
+    samples: SamplesOf | None = None,
 ) -> Callable[[F], F]:
     """Register a public op whose forward and pullback ``impl`` computes.
 
     ``impl`` takes the op's parameters by name plus keyword-only ``op`` (the public name, for
-    messages), ``ndim`` (fixed here for rank-specific wrappers) and ``grad``. The op is
-    returned wrapped by `poolnd._dispatch.backend.dispatching`, so it takes any Array API array.
+    messages), ``ndim`` (fixed here for rank-specific wrappers) and ``grad``. ``window``
+    (ops whose windows slide) and ``samples`` (ops that draw random samples) are recorded in
+    the op's `poolnd._registry` entry for the dispatch layer. The op is returned wrapped by
+    `poolnd._dispatch.route.dispatching`, so it takes any Array API array.
     """
 
-    def register(fn: F) -> F:
-        public = _backend.dispatching(fn)
-        _RULES[public] = _Rule(impl, fn.__name__, ndim, inspect.signature(fn))
+    def decorate(fn: F) -> F:
+        entry = Entry(impl, fn.__name__, ndim, inspect.signature(fn), window, samples)
+        public = dispatching(fn, entry)
+        register(public, entry)
         return public
 
-    return register
-
-
-def rule_of(fn: Callable[..., Any]) -> _Rule:
-    """The registered rule of a public op (its implementation, name, rank, signature)."""
-    return _RULES[fn]
-
-
-def _numpy_vjp(
-    rule: _Rule, arguments: dict[str, Any]
-) -> tuple[Any, Callable[[Any], np.ndarray]]:
-    """`vjp` on NumPy arguments (bound by name to the public signature)."""
-    arguments = dict(arguments)
-    ndim = arguments.pop("ndim", rule.ndim)
-    out, pullback = rule.impl(**arguments, op=rule.op, ndim=ndim, grad=True)
-    assert pullback is not None
-    return out, pullback
+    return decorate
 
 
 def vjp(
@@ -104,31 +84,12 @@ def vjp(
     >>> pullback(np.ones_like(out))
     array([[0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5, 0.5]])
     """
-    rule = _RULES.get(fn) if callable(fn) else None
-    if rule is None:
+    entry = lookup(fn)
+    if entry is None:
         raise TypeError(f"vjp(): fn must be a differentiable poolnd op; got {fn!r}")
-    bound = rule.signature.bind(x, *args, **kwargs)
+    bound = entry.signature.bind(x, *args, **kwargs)
     bound.apply_defaults()  # the public defaults, which the implementation's may not be
-    return _backend.call_vjp(fn, dict(bound.arguments), functools.partial(_numpy_vjp, rule))
-
-
-def pullback_grad(op: str, grad_output: Any, like: np.ndarray, batched: bool) -> np.ndarray:
-    """Check a pullback's cotangent against the output it belongs to; return it batched.
-
-    It must have the output's shape and a real numeric dtype; it is cast to the output dtype.
-    """
-    g = np.asarray(grad_output)
-    if g.dtype.kind not in "fiu":
-        raise TypeError(
-            f"{op}() backward: grad_output must be a real numeric array; got dtype {g.dtype}"
-        )
-    if g.shape != like.shape:
-        raise ValueError(
-            f"{op}() backward: grad_output must have the output's shape {like.shape}; "
-            f"got shape {g.shape}"
-        )
-    g = g.astype(like.dtype.newbyteorder("="), copy=False)
-    return g if batched else g[np.newaxis]
+    return call_vjp(fn, dict(bound.arguments), functools.partial(numpy_vjp, entry))
 
 
 def selection_result(

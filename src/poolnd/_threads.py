@@ -1,28 +1,96 @@
-"""Thread count of the compiled kernels (Numba's threading layer).
+"""The one owner of threads: the kernels' thread count, a scoped serial override, and the
+tuning constants that decide when work runs in parallel and which kernel form it takes.
 
-Numba keeps its thread count per calling thread; poolnd's is one process-wide setting, which
-`poolnd._kernels.launch` applies in whichever thread launches a kernel.
+Numba keeps its thread count per calling thread; poolnd's is one process-wide setting
+(`set_num_threads`), which `kernel_threads` applies in whichever thread launches a kernel.
+`serial` overrides it for the calling thread only, for as long as its block runs: the Dask
+path runs each block's kernels under it, since Dask already runs blocks in parallel.
+The launcher (`poolnd._kernels.launch`) asks `kernel_threads` before every launch, so the
+override holds whatever `set_num_threads` says.
 """
 
 from __future__ import annotations
 
+import contextlib
 import operator
+import threading
+from collections.abc import Iterator
 
-__all__ = ["get_num_threads", "kernel_threads", "set_num_threads"]
+__all__ = ["get_num_threads", "kernel_threads", "serial", "set_num_threads"]
 
 _requested: int | None = None  # set_num_threads' count; None: Numba's default
+_local = threading.local()  # .serial: depth of `serial` blocks on this thread
+
+
+# --------------------------------------------------------------------------------------------
+# tuning constants (read at call time, as attributes of this module, so tests can vary them)
+
+# Below this many cell visits a parallel launch costs more than it saves.
+SERIAL_WORK = 1 << 16
+# Rows at least this wide are split by phase before a strided column fold; the split costs
+# more than it saves on narrower rows (measured on the benchmark cases).
+SPLIT_MIN_WIDTH = 512
+# Output rows at most this wide take the 2-wide tile sum (it divides blocks of rows at once);
+# on wider rows the general tile sum is faster (single-threaded, measured: 1.4-1.5x faster at
+# 14 to 32 outputs a row, 0.85-0.95x at 56 and 112).
+SUM2_MAX_WIDTH = 32
+# Input rows at least this wide take the tile kernel of the average backward; on narrower
+# rows the windowed scatter is faster (single-threaded: 1.3-2.2x faster at 112 and 8192
+# wide, 0.7-0.9x at 28 and 56).
+SPREAD_MIN_WIDTH = 64
+# Wider kernels run on the NumPy passes, which visit only the kernel offsets that read the
+# input: the compiled kernels keep a table entry per kernel column and scan every kernel
+# offset of a window, which for a kernel of 10**9 (with padding pairs) is memory and time
+# spent on padding.
+COMPILED_MAX_KERNEL = 1 << 16
+# The largest flipped copy min pooling makes at once, unless the output is larger still.
+FLIP_BUDGET = 1 << 24
+# Table kernels (adaptive, fractional): planes per block in the plane-minor forms (32
+# float32, 16 float64) ...
+LANE_BYTES = 128
+# ... when a block of input planes fits in this many bytes (L2) ...
+LANE_BUFFER = 1 << 19
+# ... and, for sums, windows average at most this many cells.
+LANE_AVG_WINDOW = 16
+# Unpooling calls with at least this many elements run the compiled scatter.
+UNPOOL_COMPILED_MIN_SIZE = 1 << 14
+# LP pooling's elementwise passes (powers, roots) run on blocks of planes of about this size.
+LP_BLOCK_BYTES = 1 << 22
 
 
 def kernel_threads() -> int:
-    """The thread count for a kernel launched from the calling thread, applied to Numba's
-    (thread-local) setting there."""
+    """The thread count for a kernel launched from the calling thread (1 inside `serial`),
+    applied to Numba's (thread-local) setting there."""
     import numba
 
     current = int(numba.get_num_threads())
+    if getattr(_local, "serial", 0):
+        if current != 1:
+            numba.set_num_threads(1)
+        return 1
     if _requested is not None and current != _requested:
         numba.set_num_threads(_requested)
         return _requested
     return current
+
+
+@contextlib.contextmanager
+def serial() -> Iterator[None]:
+    """Run the kernels this thread launches inside the block on this thread only.
+
+    Other threads are unaffected, and `set_num_threads` inside or before the block does not
+    undo it. On leaving, this thread's Numba setting is restored.
+    """
+    import numba
+
+    before = int(numba.get_num_threads())
+    _local.serial = getattr(_local, "serial", 0) + 1
+    try:
+        yield
+    finally:
+        _local.serial -= 1
+        if not _local.serial:
+            numba.set_num_threads(before)
 
 
 def get_num_threads() -> int:
@@ -74,5 +142,6 @@ def set_num_threads(n: int) -> None:
             f"set_num_threads(): n must be between 1 and NUMBA_NUM_THREADS={limit}; got {count}"
         )
     global _requested
-    numba.set_num_threads(count)
     _requested = count
+    if not getattr(_local, "serial", 0):
+        numba.set_num_threads(count)

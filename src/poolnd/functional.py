@@ -23,7 +23,7 @@ from ._ops.adaptive import (
 from ._ops.blur import blur_pool1d, blur_pool2d, max_blur_pool1d, max_blur_pool2d
 from ._ops.fractional import fractional_max_pool2d, fractional_max_pool3d
 from ._ops.lp import lp_pool1d, lp_pool2d, lp_pool3d
-from ._ops.pooling import avg_pool_impl, max_pool_impl
+from ._ops.pooling import avg_pool_impl, max_pool_impl, sliding_window
 from ._ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 
 __all__ = [
@@ -54,7 +54,7 @@ __all__ = [
 ]
 
 
-@differentiable(max_pool_impl, ndim=1)
+@differentiable(max_pool_impl, ndim=1, window=sliding_window)
 def max_pool1d(
     input: Any,
     kernel_size: Any,
@@ -82,7 +82,7 @@ def max_pool1d(
     )[0]
 
 
-@differentiable(max_pool_impl, ndim=2)
+@differentiable(max_pool_impl, ndim=2, window=sliding_window)
 def max_pool2d(
     input: Any,
     kernel_size: Any,
@@ -111,7 +111,7 @@ def max_pool2d(
     )[0]
 
 
-@differentiable(max_pool_impl, ndim=3)
+@differentiable(max_pool_impl, ndim=3, window=sliding_window)
 def max_pool3d(
     input: Any,
     kernel_size: Any,
@@ -139,7 +139,7 @@ def max_pool3d(
     )[0]
 
 
-@differentiable(avg_pool_impl, ndim=1)
+@differentiable(avg_pool_impl, ndim=1, window=sliding_window)
 def avg_pool1d(
     input: Any,
     kernel_size: Any,
@@ -167,7 +167,7 @@ def avg_pool1d(
     )[0]
 
 
-@differentiable(avg_pool_impl, ndim=2)
+@differentiable(avg_pool_impl, ndim=2, window=sliding_window)
 def avg_pool2d(
     input: Any,
     kernel_size: Any,
@@ -196,7 +196,7 @@ def avg_pool2d(
     )[0]
 
 
-@differentiable(avg_pool_impl, ndim=3)
+@differentiable(avg_pool_impl, ndim=3, window=sliding_window)
 def avg_pool3d(
     input: Any,
     kernel_size: Any,

@@ -28,15 +28,18 @@ the same order as in memory; whole-plane ops pull back plane by plane.
 from __future__ import annotations
 
 import bisect
-import contextlib
 import itertools
 import math
 import operator
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
+
+from .. import _args, _threads
+from .._registry import Entry, entry_of, numpy_vjp
+from .convert import is_foreign, to_numpy
 
 __all__ = ["pool", "vjp"]
 
@@ -45,17 +48,6 @@ Region = tuple[tuple[int, int], ...]
 
 # --------------------------------------------------------------------------------------------
 # what kind of op, which axes
-
-
-def _sliding_impls() -> tuple[Any, ...]:
-    """The implementations whose windows slide (``o * stride - pad``); every other op is
-    pooled plane by plane."""
-    from .._ops import lp as _lp
-    from .._ops import pooling as _pooling
-    from .._ops import reduce as _reduce
-
-    return (_pooling.max_pool_impl, _pooling.avg_pool_impl, _reduce.min_pool_impl,
-            _reduce.sum_pool_impl, _reduce.pool_impl, _lp.lp_pool_impl)
 
 
 def _dummy(shape: Sequence[int], dtype: Any) -> np.ndarray:
@@ -93,7 +85,7 @@ class _Call:
 
     fn: Callable[..., Any]
     op: str
-    rule: Any
+    entry: Entry
     input_name: str
     x: Any
     args: dict[str, Any]  # everything but the input
@@ -105,15 +97,12 @@ class _Call:
         return self.args.get("channels_last") is True
 
 
-def _prepare_call(fn: Callable[..., Any], arguments: dict[str, Any]) -> _Call:
+def _prepare_call(fn: Callable[..., Any], entry: Entry, arguments: dict[str, Any]) -> _Call:
     import dask.array as da
 
-    from .._autodiff import rule_of
-
-    rule = rule_of(fn)
-    input_name = next(iter(rule.signature.parameters))
+    input_name = entry.input_name
     x = arguments[input_name]
-    op = rule.op
+    op = entry.op
     if not _is_dask(x):
         raise TypeError(
             f"{op}(): with a Dask array among the arguments the input must be a Dask array "
@@ -129,7 +118,7 @@ def _prepare_call(fn: Callable[..., Any], arguments: dict[str, Any]) -> _Call:
             f"{op}(): input must be a Dask array of NumPy chunks; got chunks of "
             f"{type(x._meta).__module__}.{type(x._meta).__name__}"
         )
-    call = _Call(fn, op, rule, input_name, x,
+    call = _Call(fn, op, entry, input_name, x,
                  {k: v for k, v in arguments.items() if k != input_name})
     for name, value in list(call.args.items()):
         if name == "_random_samples":
@@ -328,20 +317,11 @@ class _Block:
     grad_place: tuple[slice, ...] | None = None  # where the cotangent goes in the region's
 
 
-@contextlib.contextmanager
-def _serial_kernels() -> Iterator[None]:
-    """Run this thread's kernels on this thread only: Dask runs the blocks in parallel, and
-    nested parallel launches would oversubscribe the cores (and Numba's default
-    ``workqueue`` layer aborts when two threads launch at once). Numba's thread count is
-    per thread, so other threads are unaffected."""
-    import numba
-
-    before = numba.get_num_threads()
-    numba.set_num_threads(1)
-    try:
-        yield
-    finally:
-        numba.set_num_threads(before)
+def _numpy_vjp(entry: Entry, arguments: dict[str, Any]) -> tuple[Any, Callable[[Any], Any]]:
+    """The NumPy vjp of a block's call, its arguments bound as `poolnd.vjp` binds them."""
+    bound = entry.signature.bind(**arguments)
+    bound.apply_defaults()
+    return numpy_vjp(entry, bound.arguments)
 
 
 def _kwargs(common: _Common, block: _Block, arrays: list[np.ndarray]) -> dict[str, Any]:
@@ -368,7 +348,7 @@ def _plane_indices(idx: np.ndarray, local: tuple[int, ...], origin: tuple[int, .
 
 def _forward_block(common: _Common, block: _Block, *pieces: list[np.ndarray]) -> Any:
     arrays = [_assemble(s, p) for s, p in zip(block.sources, pieces)]
-    with _serial_kernels():
+    with _threads.serial():
         out = common.fn(**_kwargs(common, block, arrays))
     outs = list(out) if isinstance(out, tuple) else [out]
     if block.crop is not None:
@@ -380,13 +360,11 @@ def _forward_block(common: _Common, block: _Block, *pieces: list[np.ndarray]) ->
 
 
 def _backward_block(common: _Common, block: _Block, *pieces: list[np.ndarray]) -> np.ndarray:
-    from .._autodiff import vjp
-
     arrays = [_assemble(s, p) for s, p in zip(block.sources, pieces)]
     g = arrays.pop()
     kwargs = _kwargs(common, block, arrays)
-    with _serial_kernels():
-        out, pullback = vjp(common.fn, kwargs.pop(common.input_name), **kwargs)
+    with _threads.serial():
+        out, pullback = _numpy_vjp(entry_of(common.fn), kwargs)
         if block.grad_place is not None:
             values = out[0] if isinstance(out, tuple) else out
             local = np.zeros(values.shape, dtype=g.dtype)
@@ -419,12 +397,10 @@ def _spatial_rank(call: _Call) -> int:
     ndim = call.args.get("ndim")
     if ndim is not None:
         return operator.index(ndim)
-    if call.rule.ndim is not None:
-        return call.rule.ndim
+    if call.entry.ndim is not None:
+        return call.entry.ndim
     if "kernel_size" in call.args:
-        from .._args import spatial_rank
-
-        return spatial_rank(call.op, call.args["kernel_size"], None)
+        return _args.spatial_rank(call.op, call.args["kernel_size"], None)
     return call.x.ndim - 2
 
 
@@ -446,17 +422,12 @@ class _Plan:
 def _sliding_plan(call: _Call) -> _Plan:
     """Canonicalises the window exactly as the NumPy path does (its errors for bad geometry,
     rank or dtype) on a zero-strided stand-in for the input."""
-    from .._args import Window
-    from .._ops.pooling import _prepare
-
     a = call.args
-    _, win, _ = _prepare(
-        call.op, _dummy(call.x.shape, call.x.dtype), a.get("kernel_size"), a.get("stride"),
-        a.get("padding", 0), a.get("dilation", 1), a.get("ceil_mode", False),
-        a.get("ndim", call.rule.ndim), a.get("channels_last", False),
-    )
+    assert call.entry.window is not None
+    win = call.entry.window(call.op, _dummy(call.x.shape, call.x.dtype), a,
+                            a.get("ndim", call.entry.ndim))
     if call.channels_last:  # drop the kernel-1 window over the channels
-        win = Window(win.kernel[:-1], win.stride[:-1], win.dilation[:-1], win.pad[:-1],
+        win = _args.Window(win.kernel[:-1], win.stride[:-1], win.dilation[:-1], win.pad[:-1],
                      win.in_shape[:-1], win.out_shape[:-1])
     layout = _layout(call.x.ndim, win.ndim, call.channels_last)
     axes = {
@@ -465,7 +436,7 @@ def _sliding_plan(call: _Call) -> _Plan:
                                               win.dilation, win.stride, win.pad, win.out_shape)
     }
     args = dict(call.args)
-    if "padding" in call.rule.signature.parameters:
+    if "padding" in call.entry.signature.parameters:
         args["padding"] = tuple(win.pad)  # per side: a 'same' mode must not re-resolve
     common = _Common(call.fn, call.input_name, args, tuple(call.shaped), layout.spatial,
                      win.in_shape)
@@ -500,9 +471,7 @@ def _plane_plan(call: _Call) -> _Plan:
 def _fractional_samples(call: _Call, layout: _Layout) -> None:
     """Fractional pooling's random draws, made once for the whole input exactly as the NumPy
     path makes them (the same ``rng`` call), then split among the blocks."""
-    from .._ops.fractional import _samples
-
-    if "_random_samples" not in call.rule.signature.parameters:
+    if call.entry.samples is None:
         return
     batched = len(layout.lead) == 2
     n = call.x.shape[layout.lead[0]] if batched else 1
@@ -512,13 +481,13 @@ def _fractional_samples(call: _Call, layout: _Layout) -> None:
         given = np.asarray(given)  # small: (N, C, nd)
     rng = call.args.pop("rng", None)
     rank = len(layout.spatial)
-    call.samples = _samples(call.op, given, rng, _dummy((n, c), call.x.dtype), n,
+    call.samples = call.entry.samples(call.op, given, rng, _dummy((n, c), call.x.dtype), n,
                             rank).reshape(n, c, rank)
 
 
-def _plan(fn: Callable[..., Any], arguments: dict[str, Any]) -> _Plan:
-    call = _prepare_call(fn, arguments)
-    if call.rule.impl in _sliding_impls():
+def _plan(fn: Callable[..., Any], entry: Entry, arguments: dict[str, Any]) -> _Plan:
+    call = _prepare_call(fn, entry, arguments)
+    if entry.sliding:
         return _sliding_plan(call)
     return _plane_plan(call)
 
@@ -598,9 +567,10 @@ def _out_chunks(plan: _Plan, per_axis: list[list[Any]], probe: np.ndarray
     )
 
 
-def pool(fn: Callable[..., Any], arguments: dict[str, Any]) -> Any:
-    """``fn(**arguments)`` for a Dask input: a lazy Dask result (see the module doc)."""
-    return _forward(_plan(fn, arguments))
+def pool(fn: Callable[..., Any], entry: Entry, arguments: dict[str, Any]) -> Any:
+    """``fn(**arguments)`` for a Dask input: a lazy Dask result (see the module doc).
+    ``entry`` is ``fn``'s registry entry."""
+    return _forward(_plan(fn, entry, arguments))
 
 
 # --------------------------------------------------------------------------------------------
@@ -612,16 +582,13 @@ def _grad_array(plan: _Plan, values: Any, grad_output: Any) -> Any:
     checks it."""
     import dask.array as da
 
-    from .._autodiff import pullback_grad
-    from .backend import is_foreign, to_numpy
-
     if _is_dask(grad_output):
         g = grad_output
     elif is_foreign(grad_output):
         g = to_numpy(grad_output, plan.call.op, "grad_output")
     else:
         g = np.asarray(grad_output)
-    pullback_grad(plan.call.op, _dummy(g.shape, g.dtype), _dummy(values.shape, values.dtype),
+    _args.pullback_grad(plan.call.op, _dummy(g.shape, g.dtype), _dummy(values.shape, values.dtype),
                   True)
     if not _is_dask(g):
         g = da.from_array(g, chunks=values.chunks)
@@ -684,13 +651,11 @@ def _pullback(plan: _Plan, out: Any) -> Callable[[Any], Any]:
     return pullback
 
 
-def vjp(fn: Callable[..., Any], arguments: dict[str, Any]) -> tuple[Any, Callable[[Any], Any]]:
+def vjp(fn: Callable[..., Any], entry: Entry, arguments: dict[str, Any]
+        ) -> tuple[Any, Callable[[Any], Any]]:
     """`poolnd.vjp` for a Dask input: the lazy output, and a pullback that returns the lazy
     input gradient given a cotangent (Dask, NumPy or another library's array)."""
-    from .._autodiff import vjp as numpy_vjp
-
-    plan = _plan(fn, arguments)
-    probe = dict(plan.probe)
-    numpy_vjp(fn, probe.pop(plan.call.input_name), **probe)  # the NumPy path's checks
+    plan = _plan(fn, entry, arguments)
+    _numpy_vjp(entry, plan.probe)  # the NumPy path's checks
     out = _forward(plan)
     return out, _pullback(plan, out)

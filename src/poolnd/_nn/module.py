@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .._autodiff import vjp
-from .._dispatch.backend import dtype_kind
+from .._dispatch.convert import dtype_kind
 
 __all__ = ["Module"]
 

@@ -19,8 +19,8 @@ from typing import Any
 
 import numpy as np
 
-from .. import _args
-from .._autodiff import differentiable, pullback_grad, selection_result
+from .. import _args, _threads
+from .._autodiff import differentiable, selection_result
 from .._geometry import adaptive_table
 from .._kernels import tables as tk
 from .layout import by_transpose
@@ -157,7 +157,7 @@ def adaptive_avg_impl(
         out = _args.unbatch(tk.mean_forward(x, ndim, acc).reshape(x.shape[:2] + size), batched)
 
         def mean_pullback(grad_output: Any) -> np.ndarray:
-            g = pullback_grad(op, grad_output, out, batched)
+            g = _args.pullback_grad(op, grad_output, out, batched)
             return _args.unbatch(tk.mean_backward(g.reshape(g.shape[:2]), in_shape, acc), batched)
 
         return out, (mean_pullback if grad else None)
@@ -166,7 +166,7 @@ def adaptive_avg_impl(
     out = _args.unbatch(tk.avg_forward(x, tables, acc), batched)
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out, batched)
+        g = _args.pullback_grad(op, grad_output, out, batched)
         return _args.unbatch(tk.avg_backward(g, tables), batched)
 
     return out, (pullback if grad else None)
@@ -410,7 +410,7 @@ def global_max_impl(
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out, True).reshape(values.shape)
+        g = _args.pullback_grad(op, grad_output, out, True).reshape(values.shape)
         return _args.unbatch(tk.max_backward(g, indices, in_shape), batched)
 
     return out, pullback
@@ -431,7 +431,7 @@ def global_avg_impl(
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out, True).reshape(means.shape)
+        g = _args.pullback_grad(op, grad_output, out, True).reshape(means.shape)
         return _args.unbatch(tk.mean_backward(g, in_shape, acc), batched)
 
     return out, pullback
@@ -469,7 +469,6 @@ def _lp_grad(a: np.ndarray, norm: np.ndarray, g: np.ndarray, p: float) -> np.nda
     return sign * np.where(norm == 0, 0, (mag / norm) ** (p - 1)) * g
 
 
-_LP_BLOCK_BYTES = 1 << 22
 
 
 def _lp_norms(a: np.ndarray, p: float) -> np.ndarray:
@@ -502,8 +501,8 @@ def global_lp_impl(
     # overflows float32 (the norm would be inf)
     acc = np.dtype(np.float64)
     rows = arr.reshape(arr.shape[0] * arr.shape[1], math.prod(in_shape))
-    # blocks of planes: the temporaries (|x|, its power) stay near _LP_BLOCK_BYTES
-    step = max(1, _LP_BLOCK_BYTES // max(1, rows.shape[1] * acc.itemsize * 2))
+    # blocks of planes: the temporaries (|x|, its power) stay near _threads.LP_BLOCK_BYTES
+    step = max(1, _threads.LP_BLOCK_BYTES // max(1, rows.shape[1] * acc.itemsize * 2))
     # C order: NumPy's power differs by an ulp between strided and contiguous arrays
     norm = np.concatenate([_lp_norms(np.ascontiguousarray(rows[i:i + step], dtype=acc), p)
                            for i in range(0, rows.shape[0], step)] or [np.empty(0, acc)])
@@ -513,7 +512,7 @@ def global_lp_impl(
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out, True).reshape(-1).astype(acc)
+        g = _args.pullback_grad(op, grad_output, out, True).reshape(-1).astype(acc)
         d = np.empty(rows.shape, arr.dtype)
         for i in range(0, rows.shape[0], step):  # blocks of planes, as the forward
             a = np.ascontiguousarray(rows[i:i + step], dtype=acc)

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from .. import _args
-from .._autodiff import differentiable, pullback_grad
+from .._autodiff import differentiable
 from .._geometry import window_bounds
 from .layout import by_transpose
 from .pooling import max_pool_impl
@@ -219,7 +219,7 @@ def blur_pool_impl(
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out, batched)
+        g = _args.pullback_grad(op, grad_output, out, batched)
         grad_in = _blur_backward(g, plan, lead, acc_dtype).astype(x.dtype, copy=False)
         return _args.unbatch(grad_in, batched)
 

@@ -152,7 +152,7 @@ def fractional_max_impl(
     )
 
 
-@differentiable(fractional_max_impl, ndim=2)
+@differentiable(fractional_max_impl, ndim=2, samples=_samples)
 def fractional_max_pool2d(
     input: Any,
     kernel_size: Any,
@@ -214,7 +214,7 @@ def fractional_max_pool2d(
     )[0]
 
 
-@differentiable(fractional_max_impl, ndim=3)
+@differentiable(fractional_max_impl, ndim=3, samples=_samples)
 def fractional_max_pool3d(
     input: Any,
     kernel_size: Any,

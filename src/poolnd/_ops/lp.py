@@ -39,11 +39,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import _args
+from .. import _args, _threads
 from .. import _kernels as kernels
-from .._autodiff import differentiable, pullback_grad
+from .._autodiff import differentiable
 from .layout import by_transpose
-from .pooling import _prepare, avg_pool_impl, max_pool_impl
+from .pooling import _prepare, avg_pool_impl, max_pool_impl, sliding_window
 
 __all__ = ["lp_pool1d", "lp_pool2d", "lp_pool3d", "lp_pool_impl"]
 
@@ -187,7 +187,7 @@ def lp_pool_impl(
     # C order before any power: NumPy's power takes a vectorised path on positively strided
     # arrays and libm's pow otherwise, which differ by an ulp on about a fifth of values
     # (float32 and float64), so results would depend on the input's memory layout
-    if grad or x.nbytes <= _BLOCK_BYTES or x.size == 0:
+    if grad or x.nbytes <= _threads.LP_BLOCK_BYTES or x.size == 0:
         return run(np.ascontiguousarray(x), grad)
     return _by_planes(lambda block: run(np.ascontiguousarray(block), False)[0], x, rank), None
 
@@ -195,7 +195,6 @@ def lp_pool_impl(
 # Forward-only calls on inputs larger than this run a block of planes at a time (planes are
 # independent), so that the elementwise power, an input-sized array, costs at most about this
 # much beyond the output.
-_BLOCK_BYTES = 1 << 22
 
 
 def _by_planes(compute: Callable[[np.ndarray], np.ndarray], x: np.ndarray, rank: int
@@ -205,7 +204,8 @@ def _by_planes(compute: Callable[[np.ndarray], np.ndarray], x: np.ndarray, rank:
     channels-last one seen channels-first, is never copied whole), the results stacked back
     under ``x``'s leading axes."""
     lead = x.shape[: x.ndim - rank]
-    step = max(1, _BLOCK_BYTES // max(1, math.prod(x.shape[x.ndim - rank:]) * x.itemsize))
+    plane_bytes = math.prod(x.shape[x.ndim - rank:]) * x.itemsize
+    step = max(1, _threads.LP_BLOCK_BYTES // max(1, plane_bytes))
     out = None
     for outer in np.ndindex(*lead[:-1]):
         for start in range(0, lead[-1], step):
@@ -245,7 +245,7 @@ def _lp_extreme(
     sgn = _sign(x)  # abs backward: grad * sgn(x)
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out, True)
+        g = _args.pullback_grad(op, grad_output, out, True)
         with np.errstate(all="ignore"):
             if largest:
                 return pool_pullback(g) * sgn
@@ -283,7 +283,7 @@ def _lp_finite(
     zero = y.dtype.type(0)
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, y, True)
+        g = _args.pullback_grad(op, grad_output, y, True)
         with np.errstate(all="ignore"):
             g_prod = _mul_scalar(g * dy_dscaled, volume)  # mul(K) backward
             g_relu = np.where(relu <= 0, zero, g_prod * sg)  # relu backward (NaN passes)
@@ -318,7 +318,7 @@ _DOC_PARAMETERS = """
 """
 
 
-@differentiable(lp_pool_impl, ndim=1)
+@differentiable(lp_pool_impl, ndim=1, window=sliding_window)
 def lp_pool1d(
     input: Any,
     norm_type: Any,
@@ -347,7 +347,7 @@ def lp_pool1d(
     )[0]
 
 
-@differentiable(lp_pool_impl, ndim=2)
+@differentiable(lp_pool_impl, ndim=2, window=sliding_window)
 def lp_pool2d(
     input: Any,
     norm_type: Any,
@@ -374,7 +374,7 @@ def lp_pool2d(
     )[0]
 
 
-@differentiable(lp_pool_impl, ndim=3)
+@differentiable(lp_pool_impl, ndim=3, window=sliding_window)
 def lp_pool3d(
     input: Any,
     norm_type: Any,

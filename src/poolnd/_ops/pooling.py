@@ -7,17 +7,17 @@ generic windowed reduction of the kernel backend, and (when asked) return a pull
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import numpy as np
 
 from .. import _args
 from .. import _kernels as kernels
-from .._autodiff import differentiable, pullback_grad, selection_result
+from .._autodiff import differentiable, selection_result
 from .._geometry import window_sizes
 
-__all__ = ["avg_pool", "avg_pool_impl", "max_pool", "max_pool_impl"]
+__all__ = ["avg_pool", "avg_pool_impl", "max_pool", "max_pool_impl", "sliding_window"]
 
 Pullback = Callable[[Any], np.ndarray]
 
@@ -52,6 +52,18 @@ def _prepare(
     spatial = x.shape[1:-1] if last else x.shape[2:]
     win = _args.make_window(op, spatial, kernel, strides, pads, dilations, ceil)
     return x, (_args.over_channels(win, x.shape[-1]) if last else win), batched
+
+
+def sliding_window(
+    op: str, x: np.ndarray, arguments: Mapping[str, Any], ndim: int | None
+) -> _args.Window:
+    """The canonical window of a sliding-window call on ``x`` with these (public) arguments:
+    the registry's ``window`` of every op whose windows slide (max, average, min, sum,
+    generic and LP pooling), by which the Dask planner cuts its blocks."""
+    a = arguments
+    return _prepare(op, x, a.get("kernel_size"), a.get("stride"), a.get("padding", 0),
+                    a.get("dilation", 1), a.get("ceil_mode", False), ndim,
+                    a.get("channels_last", False))[1]
 
 
 def max_pool_impl(
@@ -135,13 +147,13 @@ def avg_pool_impl(
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out, batched)
+        g = _args.pullback_grad(op, grad_output, out, batched)
         return _args.unbatch(kernels.sum_backward(g, win, divisors_, scale), batched)
 
     return out, pullback
 
 
-@differentiable(max_pool_impl)
+@differentiable(max_pool_impl, window=sliding_window)
 def max_pool(
     input: Any,
     kernel_size: Any,
@@ -221,7 +233,7 @@ def max_pool(
     )[0]
 
 
-@differentiable(avg_pool_impl)
+@differentiable(avg_pool_impl, window=sliding_window)
 def avg_pool(
     input: Any,
     kernel_size: Any,

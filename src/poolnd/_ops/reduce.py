@@ -15,8 +15,8 @@ import numpy as np
 
 from .. import _args
 from .. import _kernels as kernels
-from .._autodiff import differentiable, pullback_grad
-from .pooling import Pullback, _prepare, avg_pool_impl, max_pool_impl
+from .._autodiff import differentiable
+from .pooling import Pullback, _prepare, avg_pool_impl, max_pool_impl, sliding_window
 
 __all__ = ["REDUCERS", "min_pool", "pool", "pool_impl", "sum_pool"]
 
@@ -57,7 +57,7 @@ def sum_pool_impl(
         return out, None
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out, batched)
+        g = _args.pullback_grad(op, grad_output, out, batched)
         return _args.unbatch(kernels.sum_backward(g, win, ones, 1), batched)
 
     return out, pullback
@@ -161,7 +161,7 @@ _PARAMETERS = """
         Round the number of windows up; a window starting in the high padding is dropped."""
 
 
-@differentiable(min_pool_impl)
+@differentiable(min_pool_impl, window=sliding_window)
 def min_pool(
     input: Any,
     kernel_size: Any,
@@ -206,7 +206,7 @@ def min_pool(
     )[0]
 
 
-@differentiable(sum_pool_impl)
+@differentiable(sum_pool_impl, window=sliding_window)
 def sum_pool(
     input: Any,
     kernel_size: Any,
@@ -250,7 +250,7 @@ def sum_pool(
     )[0]
 
 
-@differentiable(pool_impl)
+@differentiable(pool_impl, window=sliding_window)
 def pool(
     input: Any,
     reducer: Any,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from .. import _args
-from .._autodiff import differentiable, pullback_grad
+from .._autodiff import differentiable
 from .layout import by_transpose
 
 __all__ = [
@@ -218,7 +218,7 @@ def max_unpool_impl(
         flat_idx = flat_idx.copy()  # the pullback must not see later changes to the caller's
 
     def pullback(grad_output: Any) -> np.ndarray:
-        g = pullback_grad(op, grad_output, out, True)
+        g = _args.pullback_grad(op, grad_output, out, True)
         if plane_size == 0:  # an empty output does not depend on the input
             return np.zeros(x.shape, dtype=g.dtype)
         g = np.ascontiguousarray(g).reshape(planes, plane_size)

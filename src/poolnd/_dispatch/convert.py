@@ -20,29 +20,26 @@ block by block.
 
 from __future__ import annotations
 
-import functools
-import inspect
 import numbers
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import numpy as np
 
 __all__ = [
-    "call_vjp",
-    "dispatching",
+    "PLAIN",
+    "convert_result",
     "dtype_kind",
     "from_numpy",
+    "has_int64",
     "is_foreign",
     "library",
+    "namespace_device",
     "to_numpy",
+    "widen",
 ]
 
-F = TypeVar("F", bound=Callable[..., Any])
-Pullback = Callable[[Any], Any]
-
 # Values that are never arrays of another library (checked first: the fast path).
-_PLAIN = (np.ndarray, np.generic, numbers.Number, str, bytes, list, tuple, range, dict,
+PLAIN = (np.ndarray, np.generic, numbers.Number, str, bytes, list, tuple, range, dict,
           type(None), np.random.Generator)
 # Libraries whose arrays lack ``__array_namespace__`` but array-api-compat wraps.
 _KNOWN_ROOTS = frozenset({"torch", "dask", "cupy", "jax", "jaxlib", "sparse", "ndonnx", "dpnp"})
@@ -57,7 +54,7 @@ def is_foreign(value: Any) -> bool:
     >>> is_foreign(np.zeros(3)), is_foreign([1, 2]), is_foreign(2)
     (False, False, False)
     """
-    if isinstance(value, _PLAIN):
+    if isinstance(value, PLAIN):
         return False
     kind = type(value)
     if not (hasattr(kind, "__array_namespace__")
@@ -116,7 +113,7 @@ def to_numpy(value: Any, op: str, name: str = "input") -> np.ndarray:
         ) from None
 
 
-def _has_int64(xp: Any, device: Any) -> bool:
+def has_int64(xp: Any, device: Any) -> bool:
     """Does the namespace hold int64 arrays on ``device``? (JAX without x64 does not.)"""
     try:
         kinds = xp.__array_namespace_info__().dtypes(kind="signed integer", device=device)
@@ -149,7 +146,7 @@ def from_numpy(a: np.ndarray, like: Any, op: str) -> Any:
         return torch.from_numpy(a).to(like.device)
     xp = compat.array_namespace(like)
     device = compat.device(like)
-    if a.dtype == np.int64 and not _has_int64(xp, device):
+    if a.dtype == np.int64 and not has_int64(xp, device):
         a = _narrow_indices(op, a)
     if lib == "cupy":
         with device:
@@ -157,12 +154,12 @@ def from_numpy(a: np.ndarray, like: Any, op: str) -> Any:
     return xp.asarray(a, device=device)
 
 
-def _widen(a: np.ndarray) -> np.ndarray:
+def widen(a: np.ndarray) -> np.ndarray:
     """int32 indices from a library without int64 back to the int64 poolnd takes."""
     return a.astype(np.int64) if a.dtype == np.int32 else a
 
 
-def _convert_result(result: Any, like: Any, op: str) -> Any:
+def convert_result(result: Any, like: Any, op: str) -> Any:
     if isinstance(result, tuple):
         return tuple(from_numpy(r, like, op) for r in result)
     return from_numpy(result, like, op)
@@ -181,34 +178,7 @@ def dtype_kind(value: Any) -> str:
             return kind
     return "V"
 
-
-class _Call:
-    """One call's arguments, classified: where the arrays live and who runs it."""
-
-    def __init__(self, signature: inspect.Signature, args: tuple[Any, ...],
-                 kwargs: dict[str, Any]) -> None:
-        self.arguments = dict(signature.bind(*args, **kwargs).arguments)
-        self.input_name = next(iter(signature.parameters))
-        self.input = self.arguments[self.input_name]
-        self.foreign = {name for name, v in self.arguments.items() if is_foreign(v)}
-
-    @property
-    def lazy(self) -> bool:
-        """Is any array argument a Dask array (then the whole call stays lazy)?"""
-        return any(library(self.arguments[n]) == "dask" for n in self.foreign)
-
-    def numpy_arguments(self, op: str) -> tuple[dict[str, Any], Any]:
-        """The arguments with every foreign array on the host; and what the results follow."""
-        like = self.input if self.input_name in self.foreign else None
-        narrow = like is not None and not _has_int64(*_namespace_device(like))
-        converted = dict(self.arguments)
-        for name in self.foreign:
-            a = to_numpy(self.arguments[name], op, name)
-            converted[name] = _widen(a) if narrow and name != self.input_name else a
-        return converted, like
-
-
-def _namespace_device(like: Any) -> tuple[Any, Any]:
+def namespace_device(like: Any) -> tuple[Any, Any]:
     import array_api_compat as compat
 
     try:
@@ -216,74 +186,3 @@ def _namespace_device(like: Any) -> tuple[Any, Any]:
     except (AttributeError, TypeError):  # an array without a device: the host
         device = None
     return compat.array_namespace(like), device
-
-
-def _needs_dispatch(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    for v in args:
-        if not isinstance(v, _PLAIN) and is_foreign(v):
-            return True
-    return any(not isinstance(v, _PLAIN) and is_foreign(v) for v in kwargs.values())
-
-
-def _op_name(fn: Callable[..., Any]) -> str:
-    from .._autodiff import rule_of
-
-    return rule_of(fn).op
-
-
-def dispatching(fn: F) -> F:
-    """Wrap a public NumPy op so that it takes any Array API array (see the module doc).
-
-    The wrapper keeps ``fn``'s name, docstring and signature; NumPy calls reach ``fn``
-    directly.
-    """
-    signature = inspect.signature(fn)
-
-    @functools.wraps(fn)
-    def op(*args: Any, **kwargs: Any) -> Any:
-        if not _needs_dispatch(args, kwargs):
-            return fn(*args, **kwargs)
-        call = _Call(signature, args, kwargs)
-        if call.lazy:
-            from . import dask as _dask
-
-            return _dask.pool(op, call.arguments)
-        arguments, like = call.numpy_arguments(_op_name(op))
-        result = fn(**arguments)
-        return result if like is None else _convert_result(result, like, _op_name(op))
-
-    return op  # type: ignore[return-value]
-
-
-def call_vjp(
-    fn: Callable[..., Any],
-    arguments: dict[str, Any],
-    run: Callable[[dict[str, Any]], tuple[Any, Callable[[Any], np.ndarray]]],
-) -> tuple[Any, Pullback]:
-    """`poolnd.vjp` of a registered op for any array library.
-
-    ``arguments`` are the call's bound arguments; ``run(arguments)`` is the NumPy vjp.
-    Dask inputs get a lazy output and a lazy pullback (`poolnd._dispatch.dask.vjp`); other
-    libraries'
-    a pullback that takes a gradient of any library and returns one like the input.
-    """
-    signature = inspect.signature(fn)
-    values = list(arguments.values())
-    if not _needs_dispatch(tuple(values), {}):
-        return run(arguments)
-    call = _Call(signature, (), arguments)
-    op = _op_name(fn)
-    if call.lazy:
-        from . import dask as _dask
-
-        return _dask.vjp(fn, call.arguments)
-    numpy_arguments, like = call.numpy_arguments(op)
-    out, pullback = run(numpy_arguments)
-    if like is None:
-        return out, lambda grad_output: pullback(to_numpy(grad_output, op, "grad_output"))
-
-    def foreign_pullback(grad_output: Any) -> Any:
-        grad = pullback(to_numpy(grad_output, op, "grad_output"))
-        return from_numpy(grad, like, op)
-
-    return _convert_result(out, like, op), foreign_pullback

@@ -35,28 +35,29 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .jit import PARALLEL, SERIAL, chunk_bounds
+from .launch import Form
+
 __all__ = [
-    "argmax_rows",
-    "max_rows",
-    "max_rows_split",
-    "max_rows_strided",
-    "max_rows_triples",
-    "scatter_argmax",
-    "scatter_windows",
-    "sum_rows",
-    "sum_rows_3x3",
-    "sum_rows_3x3_s2",
-    "sum_rows_split",
-    "sum_rows_strided",
-    "sum_rows_triples",
+    "ARGMAX_ROWS",
+    "MAX_ROWS",
+    "MAX_ROWS_SPLIT",
+    "MAX_ROWS_STRIDED",
+    "MAX_ROWS_TRIPLES",
+    "SCATTER_ARGMAX",
+    "SCATTER_WINDOWS",
+    "SUM_ROWS",
+    "SUM_ROWS_3X3",
+    "SUM_ROWS_3X3_S2",
+    "SUM_ROWS_SPLIT",
+    "SUM_ROWS_STRIDED",
+    "SUM_ROWS_TRIPLES",
     "window_rows",
 ]
 
-_SERIAL = {"nogil": True, "cache": True, "error_model": "numpy"}
-_PARALLEL = {**_SERIAL, "parallel": True}
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _column_ranges(out_w, in_w, k, s, p, d):  # pragma: no cover - compiled
     """For each kernel column: the first output column reading inside the input, and how
     many consecutive output columns do."""
@@ -71,7 +72,7 @@ def _column_ranges(out_w, in_w, k, s, p, d):  # pragma: no cover - compiled
     return first, count
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def window_rows(od, oh, geom, in_d, in_h, rows):  # pragma: no cover - compiled
     """Fill ``rows`` with the in-bounds input rows ``(id, ih)`` of output row ``(od, oh)``'s
     windows, in row-major order; return how many there are."""
@@ -90,12 +91,7 @@ def window_rows(od, oh, geom, in_d, in_h, rows):  # pragma: no cover - compiled
     return n
 
 
-@nb.njit(**_SERIAL)
-def _chunk(chunk, n_chunks, total):  # pragma: no cover - compiled
-    return chunk * total // n_chunks, (chunk + 1) * total // n_chunks
-
-
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _split(src, buf, s):  # pragma: no cover - compiled
     """The row ``src`` by phase of stride ``s``: ``buf[q, j] = src[j * s + q]``, so that a
     kernel column reads contiguous memory. Strides 2 to 4 read whole groups of ``s`` cells
@@ -142,7 +138,7 @@ def _split(src, buf, s):  # pragma: no cover - compiled
 # function with sibling branches or a second inner loop per row (measured: 2.2x slower).
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _fix_ties(x, out, geom, lowest, rows, start, stop):  # pragma: no cover - compiled
     """Recompute in row-major order the outputs of rows ``start .. stop - 1`` that are zero
     or NaN, where the column-major fold may have picked another zero or NaN than PyTorch's
@@ -163,7 +159,7 @@ def _fix_ties(x, out, geom, lowest, rows, start, stop):  # pragma: no cover - co
                 _refold(x[p], dst, geom, lowest, ow, rows, n_rows)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no cover - compiled
     """Output rows ``start .. stop - 1`` of `max_rows` (stride 1: contiguous columns)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
@@ -193,7 +189,7 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
         _fix_ties(x, out, geom, lowest, rows, start, stop)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _max_rows_split_chunk(  # pragma: no cover - compiled
     x, out, geom, lowest, floating, start, stop
 ):
@@ -229,7 +225,7 @@ def _max_rows_split_chunk(  # pragma: no cover - compiled
         _fix_ties(x, out, geom, lowest, rows, start, stop)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _max_rows_strided_chunk(  # pragma: no cover - compiled
     x, out, geom, lowest, floating, start, stop
 ):
@@ -271,7 +267,7 @@ def _max_rows_strided_chunk(  # pragma: no cover - compiled
 # sums 1.3-1.5x faster; the same fold of windows 2 cells wide was no faster, or slower.
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _interior(col_first, col_count, out_w):  # pragma: no cover - compiled
     """The outputs ``lo .. hi - 1`` that every kernel column reads inside the row."""
     lo, hi = 0, out_w
@@ -281,7 +277,7 @@ def _interior(col_first, col_count, out_w):  # pragma: no cover - compiled
     return lo, max(lo, hi)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _max_edge(dst, src, j, pw):  # pragma: no cover - compiled
     """Fold into ``dst[j]`` its window's cells of the row ``src`` (3 wide, stride 2)."""
     m = dst[j]
@@ -293,7 +289,7 @@ def _max_edge(dst, src, j, pw):  # pragma: no cover - compiled
     dst[j] = m
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _max_triples(d, a, n):  # pragma: no cover - compiled
     for j in range(n):
         v0, v1, v2, m = a[2 * j], a[2 * j + 1], a[2 * j + 2], d[j]
@@ -302,7 +298,7 @@ def _max_triples(d, a, n):  # pragma: no cover - compiled
         d[j] = v2 if (v2 > m) | (v2 != v2) else m
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _max_rows_triples_chunk(  # pragma: no cover - compiled
     x, out, geom, lowest, floating, start, stop
 ):
@@ -334,7 +330,7 @@ def _max_rows_triples_chunk(  # pragma: no cover - compiled
         _fix_ties(x, out, geom, lowest, rows, start, stop)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _refold(plane, dst, geom, lowest, ow, rows, n_rows):  # pragma: no cover - compiled
     """Recompute output ``ow`` of a row in row-major order (signed zeros tie; NaN payloads
     differ): the cell PyTorch's scan takes."""
@@ -351,44 +347,44 @@ def _refold(plane, dst, geom, lowest, ow, rows, n_rows):  # pragma: no cover - c
     dst[ow] = best
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def max_rows(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
     """Max values of every window of ``x`` (planes, D, H, W) into ``out`` (planes, Do, Ho, Wo),
     for a unit column stride."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _max_rows_chunk(x, out, geom, lowest, floating, start, stop)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def max_rows_triples(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
     """`max_rows` for windows 3 cells wide at column stride 2, no dilation."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _max_rows_triples_chunk(x, out, geom, lowest, floating, start, stop)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def max_rows_split(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
     """`max_rows` for a column stride > 1 on wide rows (split by phase)."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _max_rows_split_chunk(x, out, geom, lowest, floating, start, stop)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def max_rows_strided(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
     """`max_rows` for a column stride > 1 on narrow rows (strided reads)."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _max_rows_strided_chunk(x, out, geom, lowest, floating, start, stop)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no cover - compiled
     """Output rows ``start .. stop - 1`` of `argmax_rows`."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
@@ -429,12 +425,12 @@ def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no co
                             break
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def argmax_rows(x, out, idx, geom, lowest, n_chunks):  # pragma: no cover - compiled
     """Max values and plane-flat argmax indices (-1: a window reading no input cell)."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop)
 
 
@@ -443,7 +439,7 @@ def argmax_rows(x, out, idx, geom, lowest, n_chunks):  # pragma: no cover - comp
 _ACC_CELLS = 4096
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _divide(acc, out, floating, div_d, div_h, div_w, div_scale, start):  # pragma: no cover
     """Rows ``start ..`` of ``out`` (as many as ``acc`` holds): ``acc`` divided by
     ``div_d[od] * div_h[oh] * div_w[ow] * div_scale``; integers truncate toward zero."""
@@ -469,7 +465,7 @@ def _divide(acc, out, floating, div_d, div_h, div_w, div_scale, start):  # pragm
                 dst[ow] = -q if (a[ow] < 0) != (divisor[ow] < 0) else q
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum_rows_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
@@ -498,7 +494,7 @@ def _sum_rows_chunk(  # pragma: no cover - compiled
         _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum_rows_split_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
@@ -530,7 +526,7 @@ def _sum_rows_split_chunk(  # pragma: no cover - compiled
         _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum_rows_strided_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
@@ -560,7 +556,7 @@ def _sum_rows_strided_chunk(  # pragma: no cover - compiled
         _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum_edge(row, src, j, pw):  # pragma: no cover - compiled
     """Add to ``row[j]`` its window's cells of the row ``src``, in order (3 wide, stride 2)."""
     s = row[j]
@@ -571,13 +567,13 @@ def _sum_edge(row, src, j, pw):  # pragma: no cover - compiled
     row[j] = s
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum_triples(d, a, n):  # pragma: no cover - compiled
     for j in range(n):
         d[j] = d[j] + a[2 * j] + a[2 * j + 1] + a[2 * j + 2]
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum_rows_triples_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
@@ -621,7 +617,7 @@ def _sum_rows_triples_chunk(  # pragma: no cover - compiled
 # stride 1 on 28- and 56-wide rows (1.3x at 512), 1.6x at stride 2 on 112-wide rows.
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _rows_3x3(od, oh, geom, in_d, in_h):  # pragma: no cover - compiled
     """Output row ``(od, oh)``'s depth ``id`` and first window row ``ih``, the first window
     row inside the input and how many are (0 to 3)."""
@@ -633,21 +629,21 @@ def _rows_3x3(od, oh, geom, in_d, in_h):  # pragma: no cover - compiled
     return id_, ih, first, max(0, last - first)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum9_s1(d, r0, r1, r2, n, zero, divisor):  # pragma: no cover - compiled
     for j in range(n):  # + 0: PyTorch adds into a zeroed output (no -0.0)
         d[j] = (zero + r0[j] + r0[j + 1] + r0[j + 2] + r1[j] + r1[j + 1] + r1[j + 2]
                 + r2[j] + r2[j + 1] + r2[j + 2]) / divisor[j] + 0
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum9_s2(d, r0, r1, r2, n):  # pragma: no cover - compiled
     for j in range(n):
         d[j] = (d[j] + r0[2 * j] + r0[2 * j + 1] + r0[2 * j + 2] + r1[2 * j] + r1[2 * j + 1]
                 + r1[2 * j + 2] + r2[2 * j] + r2[2 * j + 1] + r2[2 * j + 2])
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum_edges_9(row, r0, r1, r2, lo, hi, sw, pw):  # pragma: no cover - compiled
     """Add to the border columns ``row[:lo]`` and ``row[hi:]`` their windows' cells of the
     rows ``r0``, ``r1``, ``r2``, in order (one call a row: each call of a Numba function
@@ -667,7 +663,7 @@ def _sum_edges_9(row, r0, r1, r2, lo, hi, sw, pw):  # pragma: no cover - compile
             row[j] = s
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum_border_3x3(row, x, p, id_, first, n, lo, hi, pw):  # pragma: no cover - compiled
     """Add to ``row`` the sums of a border row's ``n`` window rows from ``first`` on
     (stride 2)."""
@@ -686,7 +682,7 @@ def _sum_border_3x3(row, x, p, id_, first, n, lo, hi, pw):  # pragma: no cover -
         _sum_triples(row[lo:hi], src[a0:], hi - lo)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
@@ -728,7 +724,7 @@ def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
                  divisor)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _sum_rows_3x3_s2_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
@@ -757,7 +753,7 @@ def _sum_rows_3x3_s2_chunk(  # pragma: no cover - compiled
         _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def sum_rows(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
 ):
@@ -766,72 +762,72 @@ def sum_rows(  # pragma: no cover - compiled
     a unit column stride."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _sum_rows_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
                         start, stop)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def sum_rows_triples(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
 ):
     """`sum_rows` for windows 3 cells wide at column stride 2, no dilation."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _sum_rows_triples_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
                                 start, stop)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def sum_rows_3x3(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
 ):
     """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 1, floating sums."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _sum_rows_3x3_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
                             start, stop)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def sum_rows_3x3_s2(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
 ):
     """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 2."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _sum_rows_3x3_s2_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
                                start, stop)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def sum_rows_split(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
 ):
     """`sum_rows` for a column stride > 1 on wide rows (split by phase)."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _sum_rows_split_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
                               start, stop)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def sum_rows_strided(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
 ):
     """`sum_rows` for a column stride > 1 on narrow rows (strided reads)."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _sum_rows_strided_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
                                 start, stop)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no cover - compiled
     """Planes ``start .. stop - 1`` of `scatter_argmax`."""
     for p in range(start, stop):
@@ -843,7 +839,7 @@ def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no co
                 gi[i] += g[j]
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def scatter_argmax(grad_out, idx, grad_in, n_chunks):  # pragma: no cover - compiled
     """``grad_in[p, idx[p, j]] += grad_out[p, j]`` in raster order of ``j``, skipping -1.
 
@@ -851,11 +847,11 @@ def scatter_argmax(grad_out, idx, grad_in, n_chunks):  # pragma: no cover - comp
     """
     total = grad_out.shape[0]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _scatter_windows_chunk(  # pragma: no cover - compiled
     grad_out, grad_in, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
@@ -891,7 +887,7 @@ def _scatter_windows_chunk(  # pragma: no cover - compiled
                                 a[j * sw] += e[j]
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def scatter_windows(  # pragma: no cover - compiled
     grad_out, grad_in, geom, div_d, div_h, div_w, div_scale, n_chunks
 ):
@@ -904,6 +900,22 @@ def scatter_windows(  # pragma: no cover - compiled
     """
     total = grad_in.shape[0]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _scatter_windows_chunk(grad_out, grad_in, geom, div_d, div_h, div_w, div_scale,
                                start, stop)
+
+
+# the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
+ARGMAX_ROWS = Form(_argmax_rows_chunk, argmax_rows)
+MAX_ROWS = Form(_max_rows_chunk, max_rows)
+MAX_ROWS_SPLIT = Form(_max_rows_split_chunk, max_rows_split)
+MAX_ROWS_STRIDED = Form(_max_rows_strided_chunk, max_rows_strided)
+MAX_ROWS_TRIPLES = Form(_max_rows_triples_chunk, max_rows_triples)
+SCATTER_ARGMAX = Form(_scatter_argmax_chunk, scatter_argmax)
+SCATTER_WINDOWS = Form(_scatter_windows_chunk, scatter_windows)
+SUM_ROWS = Form(_sum_rows_chunk, sum_rows)
+SUM_ROWS_3X3 = Form(_sum_rows_3x3_chunk, sum_rows_3x3)
+SUM_ROWS_3X3_S2 = Form(_sum_rows_3x3_s2_chunk, sum_rows_3x3_s2)
+SUM_ROWS_SPLIT = Form(_sum_rows_split_chunk, sum_rows_split)
+SUM_ROWS_STRIDED = Form(_sum_rows_strided_chunk, sum_rows_strided)
+SUM_ROWS_TRIPLES = Form(_sum_rows_triples_chunk, sum_rows_triples)

@@ -17,25 +17,21 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .jit import PARALLEL, SERIAL, chunk_bounds
+from .launch import Form
+
 __all__ = [
-    "lanes_avg",
-    "lanes_max",
-    "plane_mean",
-    "table_avg",
-    "table_max",
-    "table_scatter",
+    "LANES_AVG",
+    "LANES_MAX",
+    "PLANE_MEAN",
+    "TABLE_AVG",
+    "TABLE_MAX",
+    "TABLE_SCATTER",
 ]
 
-_SERIAL = {"nogil": True, "cache": True, "error_model": "numpy"}
-_PARALLEL = {**_SERIAL, "parallel": True}
 
 
-@nb.njit(**_SERIAL)
-def _chunk(chunk, n_chunks, total):  # pragma: no cover - compiled
-    return chunk * total // n_chunks, (chunk + 1) * total // n_chunks
-
-
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _next_row(p, od, oh, out_d, out_h):  # pragma: no cover - compiled
     """The output row after ``(p, od, oh)`` in raster order (no integer division per row)."""
     oh += 1
@@ -48,7 +44,7 @@ def _next_row(p, od, oh, out_d, out_h):  # pragma: no cover - compiled
     return p, od, oh
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _table_max_chunk(  # pragma: no cover - compiled
     x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, start, stop
 ):
@@ -88,7 +84,7 @@ def _table_max_chunk(  # pragma: no cover - compiled
         p, od, oh = _next_row(p, od, oh, out_d, out_h)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def table_max(  # pragma: no cover - compiled
     x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, n_chunks
 ):
@@ -96,11 +92,11 @@ def table_max(  # pragma: no cover - compiled
     ``with_idx``, its plane-flat index; the running max starts at ``lowest``."""
     total = out.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _table_max_chunk(x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, start, stop)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _divide_row(acc, div_d, div_h, fw, dst):  # pragma: no cover - compiled
     """``dst = acc / div_d / div_h / fw`` elementwise (three roundings, in ``acc``'s dtype).
     A division by 1 is exact, so it is skipped (the padded dimensions of 1d and 2d calls)."""
@@ -115,7 +111,7 @@ def _divide_row(acc, div_d, div_h, fw, dst):  # pragma: no cover - compiled
         dst[i] = acc[i] / fw[i]
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _table_avg_chunk(  # pragma: no cover - compiled
     x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, start, stop
 ):
@@ -141,7 +137,7 @@ def _table_avg_chunk(  # pragma: no cover - compiled
         p, od, oh = _next_row(p, od, oh, out_d, out_h)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def table_avg(  # pragma: no cover - compiled
     x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, n_chunks
 ):
@@ -149,11 +145,11 @@ def table_avg(  # pragma: no cover - compiled
     divided by the window's depth, height and width in turn (``fd``, ``fh``, ``fw``)."""
     total = out.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _table_avg_chunk(x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, start, stop)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _table_scatter_chunk(  # pragma: no cover - compiled
     g, grad, sd, zd, fd, sh, zh, fh, sw, zw, fw, start, stop
 ):
@@ -179,7 +175,7 @@ def _table_scatter_chunk(  # pragma: no cover - compiled
                                 cells[c] += e
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def table_scatter(  # pragma: no cover - compiled
     g, grad, sd, zd, fd, sh, zh, fh, sw, zw, fw, n_chunks
 ):
@@ -188,7 +184,7 @@ def table_scatter(  # pragma: no cover - compiled
     chunks of planes."""
     total = grad.shape[0]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _table_scatter_chunk(g, grad, sd, zd, fd, sh, zh, fh, sw, zw, fw, start, stop)
 
 
@@ -199,7 +195,7 @@ def table_scatter(  # pragma: no cover - compiled
 # bit-identical to the row kernels'.
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _load_block(xf, p0, n, buf):  # pragma: no cover - compiled
     """``buf[c, l] = xf[p0 + l, c]`` for the block's ``n`` planes."""
     for lane in range(n):
@@ -208,7 +204,7 @@ def _load_block(xf, p0, n, buf):  # pragma: no cover - compiled
             buf[c, lane] = src[c]
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _store_block(obuf, of, p0, n):  # pragma: no cover - compiled
     """``of[p0 + l, c] = obuf[c, l]`` for the block's ``n`` planes."""
     for lane in range(n):
@@ -217,7 +213,7 @@ def _store_block(obuf, of, p0, n):  # pragma: no cover - compiled
             dst[c] = obuf[c, lane]
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _lanes_max_chunk(  # pragma: no cover - compiled
     x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, lanes, start, stop
 ):
@@ -266,19 +262,19 @@ def _lanes_max_chunk(  # pragma: no cover - compiled
             _store_block(ibuf, idx.reshape(planes, of.shape[1]), p0, n)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def lanes_max(  # pragma: no cover - compiled
     x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, lanes, n_chunks
 ):
     """`table_max` for shared tables, ``lanes`` planes at a time (parallel over blocks)."""
     total = (x.shape[0] + lanes - 1) // lanes
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _lanes_max_chunk(x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, lanes,
                          start, stop)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _lanes_avg_chunk(  # pragma: no cover - compiled
     x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, lanes, start, stop
 ):
@@ -324,18 +320,18 @@ def _lanes_avg_chunk(  # pragma: no cover - compiled
         _store_block(obuf, of, p0, n)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def lanes_avg(  # pragma: no cover - compiled
     x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, lanes, n_chunks
 ):
     """`table_avg`, ``lanes`` planes at a time (parallel over blocks)."""
     total = (x.shape[0] + lanes - 1) // lanes
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _lanes_avg_chunk(x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, lanes, start, stop)
 
 
-@nb.njit(**{**_SERIAL, "fastmath": {"reassoc"}})
+@nb.njit(**{**SERIAL, "fastmath": {"reassoc"}})
 def _plane_mean_chunk(x, out, zero, count, start, stop):  # pragma: no cover - compiled
     """Planes ``start .. stop - 1`` of `plane_mean`."""
     n = x.shape[1]
@@ -347,11 +343,20 @@ def _plane_mean_chunk(x, out, zero, count, start, stop):  # pragma: no cover - c
         out[p] = acc / count
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def plane_mean(x, out, zero, count, n_chunks):  # pragma: no cover - compiled
     """Mean of each row of ``x`` (planes, cells): sum in ``zero.dtype`` (reassociated, so
     vectorised), divided once by ``count``."""
     total = x.shape[0]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _plane_mean_chunk(x, out, zero, count, start, stop)
+
+
+# the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
+LANES_AVG = Form(_lanes_avg_chunk, lanes_avg)
+LANES_MAX = Form(_lanes_max_chunk, lanes_max)
+PLANE_MEAN = Form(_plane_mean_chunk, plane_mean)
+TABLE_AVG = Form(_table_avg_chunk, table_avg)
+TABLE_MAX = Form(_table_max_chunk, table_max)
+TABLE_SCATTER = Form(_table_scatter_chunk, table_scatter)

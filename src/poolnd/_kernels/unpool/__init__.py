@@ -13,8 +13,8 @@ every bit (signed zeros, NaN payloads) is copied unchanged, as PyTorch copies it
 * `gather`: ``grad_in[p, i] = grad_out[p, idx[p, i]]``; every duplicate receives the
   gradient of the cell it names (pytorch/pytorch#80204).
 
-Calls with at least `COMPILED_MIN_SIZE` elements run the Numba kernels, parallel over
-planes; smaller ones (and empty ones) the NumPy versions, which give identical results.
+Calls with at least `poolnd._threads.UNPOOL_COMPILED_MIN_SIZE` elements run the Numba
+kernels, parallel over planes; smaller ones (and empty ones) the NumPy versions, which give identical results.
 """
 
 from __future__ import annotations
@@ -22,10 +22,10 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from .. import _threads as tuning
 from .launch import run_parallel
 
 __all__ = [
-    "COMPILED_MIN_SIZE",
     "gather",
     "gather_numpy",
     "scatter",
@@ -33,7 +33,6 @@ __all__ = [
 ]
 
 # Below this many moved elements NumPy is as fast as a parallel launch.
-COMPILED_MIN_SIZE = 1 << 14
 
 _OPTIONS = {"nogil": True, "cache": True, "parallel": True}
 
@@ -103,7 +102,7 @@ def scatter(values: np.ndarray, indices: np.ndarray, plane_size: int) -> np.ndar
     >>> scatter(np.array([[5., 7., 9.]]), np.array([[3, 0, 3]]), 4)
     array([[7., 0., 0., 9.]])
     """
-    if values.size < COMPILED_MIN_SIZE:
+    if values.size < tuning.UNPOOL_COMPILED_MIN_SIZE:
         return scatter_numpy(values, indices, plane_size)
     out = np.zeros((values.shape[0], plane_size), dtype=values.dtype)
     run_parallel(_scatter_planes, _bits(values), indices, _bits(out))
@@ -132,7 +131,7 @@ def gather(grad: np.ndarray, indices: np.ndarray) -> np.ndarray:
     >>> gather(np.array([[1., 2., 3., 4.]]), np.array([[3, 0, 3]]))
     array([[4., 1., 4.]])
     """
-    if indices.size < COMPILED_MIN_SIZE:
+    if indices.size < tuning.UNPOOL_COMPILED_MIN_SIZE:
         return gather_numpy(grad, indices)
     out = np.empty(indices.shape, dtype=grad.dtype)
     run_parallel(_gather_planes, _bits(grad), indices, _bits(out))

@@ -17,32 +17,31 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .compiled import _chunk
+from .jit import PARALLEL, SERIAL, chunk_bounds
+from .launch import Form
 
 __all__ = [
-    "block_argmax",
-    "block_argmax2",
-    "block_max",
-    "block_max2",
-    "block_spread",
-    "block_sum",
-    "block_sum2",
-    "fold_depth",
+    "BLOCK_ARGMAX",
+    "BLOCK_ARGMAX2",
+    "BLOCK_MAX",
+    "BLOCK_MAX2",
+    "BLOCK_SPREAD",
+    "BLOCK_SUM",
+    "BLOCK_SUM2",
+    "FOLD_DEPTH",
 ]
 
-_SERIAL = {"nogil": True, "cache": True, "error_model": "numpy"}
-_PARALLEL = {**_SERIAL, "parallel": True}
 
 
 # ---- max: ``take`` is PyTorch's rule, the new cell when greater or NaN
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _take(v, cur):  # pragma: no cover - compiled
     return (v > cur) | (v != v)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _max_first(src, dst, n, kw):  # pragma: no cover - compiled
     """The first row of each window: its ``kw`` cells folded into ``dst``."""
     if kw == 1:
@@ -72,7 +71,7 @@ def _max_first(src, dst, n, kw):  # pragma: no cover - compiled
             dst[j] = m
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _max_more(src, dst, n, kw):  # pragma: no cover - compiled
     """A later row of each window folded into ``dst``."""
     if kw == 1:
@@ -111,7 +110,7 @@ def _max_more(src, dst, n, kw):  # pragma: no cover - compiled
 # contiguous run of ``lanes`` values, folded lane by lane (vectorised across channels).
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _max_lanes(src, dst, n, kw, lanes, first):  # pragma: no cover - compiled
     for j in range(n):
         d = dst[j * lanes:(j + 1) * lanes]
@@ -125,7 +124,7 @@ def _max_lanes(src, dst, n, kw, lanes, first):  # pragma: no cover - compiled
                     d[c] = v if _take(v, m) else m
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cover - compiled
     """Output rows ``start .. stop - 1`` of `block_max`."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3] // lanes
@@ -143,19 +142,19 @@ def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cove
                     _max_more(src, dst, out_w, kw)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def block_max(x, out, kd, kh, kw, lanes, n_chunks):  # pragma: no cover - compiled
     """Max of every ``kd x kh x kw`` tile of ``x`` (planes, D, H, W * lanes) into ``out``."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop)
 
 
 # ---- argmax: the same folds, carrying the plane-flat index of the cell taken
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _argmax_first(src, dst, idx, n, kw, base):  # pragma: no cover - compiled
     if kw == 2:
         for j in range(n):
@@ -184,7 +183,7 @@ def _argmax_first(src, dst, idx, n, kw, base):  # pragma: no cover - compiled
             dst[j], idx[j] = m, i
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _argmax_more(src, dst, idx, n, kw, base):  # pragma: no cover - compiled
     if kw == 2:
         for j in range(n):
@@ -218,7 +217,7 @@ def _argmax_more(src, dst, idx, n, kw, base):  # pragma: no cover - compiled
             dst[j], idx[j] = m, i
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _argmax_lanes(src, dst, idx, n, kw, lanes, base, first):  # pragma: no cover - compiled
     for j in range(n):
         d = dst[j * lanes:(j + 1) * lanes]
@@ -238,7 +237,7 @@ def _argmax_lanes(src, dst, idx, n, kw, lanes, base, first):  # pragma: no cover
                     g[c] = base + start + c if t else g[c]
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _block_argmax_chunk(  # pragma: no cover - compiled
     x, out, idx, kd, kh, kw, lanes, start, stop
 ):
@@ -260,19 +259,19 @@ def _block_argmax_chunk(  # pragma: no cover - compiled
                     _argmax_more(src, dst, arg, out_w, kw, base)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def block_argmax(x, out, idx, kd, kh, kw, lanes, n_chunks):  # pragma: no cover - compiled
     """Max values and plane-flat argmax indices of every tile."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _block_argmax_chunk(x, out, idx, kd, kh, kw, lanes, start, stop)
 
 
 # ---- sum: cells added left to right from zero, in the accumulator dtype
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _add_row(src, acc, n, kw):  # pragma: no cover - compiled
     if kw == 1:
         for j in range(n):
@@ -294,7 +293,7 @@ def _add_row(src, acc, n, kw):  # pragma: no cover - compiled
             acc[j] = s
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _add_lanes(src, acc, n, kw, lanes):  # pragma: no cover - compiled
     for j in range(n):
         d = acc[j * lanes:(j + 1) * lanes]
@@ -304,7 +303,7 @@ def _add_lanes(src, acc, n, kw, lanes):  # pragma: no cover - compiled
                 d[c] += a[c]
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _block_sum_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, divisor, kd, kh, kw, lanes, start, stop
 ):
@@ -332,7 +331,7 @@ def _block_sum_chunk(  # pragma: no cover - compiled
                 dst[j] = -q if (acc[j] < 0) != (div < 0) else q
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def block_sum(  # pragma: no cover - compiled
     x, out, zero, floating, divisor, kd, kh, kw, lanes, n_chunks
 ):
@@ -340,7 +339,7 @@ def block_sum(  # pragma: no cover - compiled
     integers truncate toward zero)."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _block_sum_chunk(x, out, zero, floating, divisor, kd, kh, kw, lanes, start, stop)
 
 
@@ -351,7 +350,7 @@ def block_sum(  # pragma: no cover - compiled
 # sums 1.4-1.5x faster on rows of up to 32 outputs, slower on wider ones (SUM2_MAX_WIDTH).
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _block_max2_chunk(x, out, kd, kh, start, stop):  # pragma: no cover - compiled
     """Output rows ``start .. stop - 1`` of `block_max2`."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
@@ -370,16 +369,16 @@ def _block_max2_chunk(x, out, kd, kh, start, stop):  # pragma: no cover - compil
                 dst[j] = v1 if _take(v1, m) else m
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def block_max2(x, out, kd, kh, n_chunks):  # pragma: no cover - compiled
     """`block_max` for ``kd x kh x 2`` tiles without lanes."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _block_max2_chunk(x, out, kd, kh, start, stop)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _block_argmax2_chunk(x, out, idx, kd, kh, start, stop):  # pragma: no cover - compiled
     """Output rows ``start .. stop - 1`` of `block_argmax2`."""
     in_h, in_w = x.shape[2], x.shape[3]
@@ -406,19 +405,19 @@ def _block_argmax2_chunk(x, out, idx, kd, kh, start, stop):  # pragma: no cover 
                 arg[j] = base + 2 * j + 1 if t else i
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def block_argmax2(x, out, idx, kd, kh, n_chunks):  # pragma: no cover - compiled
     """`block_argmax` for ``kd x kh x 2`` tiles without lanes."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _block_argmax2_chunk(x, out, idx, kd, kh, start, stop)
 
 
 _ACC_CELLS = 4096  # accumulator cells of `block_sum2`: a block of output rows
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _divide_rows(acc, out, floating, div, start):  # pragma: no cover - compiled
     """Output rows ``start ..`` (as many as ``acc`` holds) = ``acc / div``; integers
     truncate toward zero."""
@@ -433,7 +432,7 @@ def _divide_rows(acc, out, floating, div, start):  # pragma: no cover - compiled
             flat[j] = -q if (a[j] < 0) != (div < 0) else q
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _block_sum2_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, divisor, kd, kh, start, stop
 ):
@@ -457,12 +456,12 @@ def _block_sum2_chunk(  # pragma: no cover - compiled
         _divide_rows(acc[:b1 - b0], out, floating, divisor[0], b0)
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def block_sum2(x, out, zero, floating, divisor, kd, kh, n_chunks):  # pragma: no cover
     """`block_sum` for ``kd x kh x 2`` tiles without lanes."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _block_sum2_chunk(x, out, zero, floating, divisor, kd, kh, start, stop)
 
 
@@ -472,7 +471,7 @@ def block_sum2(x, out, zero, floating, divisor, kd, kh, n_chunks):  # pragma: no
 # a zeroed plane: writing whole tiles of selected-or-zero cells measured slower.)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _spread_row(delta, dst, n, kw, zero):  # pragma: no cover - compiled
     """``dst[j * kw + c] = delta[j]`` for every ``c``; zeros past the last tile."""
     if kw == 1:
@@ -494,7 +493,7 @@ def _spread_row(delta, dst, n, kw, zero):  # pragma: no cover - compiled
         dst[i] = zero
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _block_spread_chunk(  # pragma: no cover - compiled
     grad_out, grad_in, zero, divisor, kd, kh, kw, start, stop
 ):
@@ -511,7 +510,7 @@ def _block_spread_chunk(  # pragma: no cover - compiled
                 _spread_row(delta, grad_in[p, od * kd + a, oh * kh + b], out_w, kw, zero[0])
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def block_spread(  # pragma: no cover - compiled
     grad_out, grad_in, zero, divisor, kd, kh, kw, n_chunks
 ):
@@ -519,14 +518,14 @@ def block_spread(  # pragma: no cover - compiled
     dtype); input rows past the last tile are left to the caller."""
     total = grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _block_spread_chunk(grad_out, grad_in, zero, divisor, kd, kh, kw, start, stop)
 
 
 # ---- channels-last 3d max: partial results per depth slice, folded over each depth window
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _fold_depth_chunk(  # pragma: no cover - compiled
     part_v, part_i, values, indices, with_idx, k, s, lo, dil, cells, start, stop
 ):
@@ -562,7 +561,7 @@ def _fold_depth_chunk(  # pragma: no cover - compiled
                     cur[j] = v if _take(v, m) else m
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def fold_depth(  # pragma: no cover - compiled
     part_v, part_i, values, indices, with_idx, k, s, lo, dil, cells, n_chunks
 ):
@@ -572,6 +571,17 @@ def fold_depth(  # pragma: no cover - compiled
     holds no slice are left as the caller filled them."""
     total = values.shape[0] * values.shape[1]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _fold_depth_chunk(part_v, part_i, values, indices, with_idx, k, s, lo, dil, cells,
                           start, stop)
+
+
+# the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
+BLOCK_ARGMAX = Form(_block_argmax_chunk, block_argmax)
+BLOCK_ARGMAX2 = Form(_block_argmax2_chunk, block_argmax2)
+BLOCK_MAX = Form(_block_max_chunk, block_max)
+BLOCK_MAX2 = Form(_block_max2_chunk, block_max2)
+BLOCK_SPREAD = Form(_block_spread_chunk, block_spread)
+BLOCK_SUM = Form(_block_sum_chunk, block_sum)
+BLOCK_SUM2 = Form(_block_sum2_chunk, block_sum2)
+FOLD_DEPTH = Form(_fold_depth_chunk, fold_depth)

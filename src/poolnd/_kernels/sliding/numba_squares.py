@@ -15,17 +15,18 @@ import numba as nb
 import numpy as np
 
 from .blocks import _block_sum2_chunk, _block_sum_chunk
-from .compiled import _chunk
+from .jit import PARALLEL, SERIAL, chunk_bounds
+from .launch import Form
 
-__all__ = ["lp2_tiles"]
+__all__ = [
+    "LP2_TILES",
+]
 
-_SERIAL = {"nogil": True, "cache": True, "error_model": "numpy"}
-_PARALLEL = {**_SERIAL, "parallel": True}
 
 _SCRATCH_CELLS = 1 << 13  # squared input cells per block of output rows (at least one row)
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _square_rows(x, p, d0, h0, kd, rows, sq):  # pragma: no cover - compiled
     """``sq[0, a, b] = x[p, d0 + a, h0 + b] ** 2`` for ``a < kd``, ``b < rows``."""
     for a in range(kd):
@@ -35,7 +36,7 @@ def _square_rows(x, p, d0, h0, kd, rows, sq):  # pragma: no cover - compiled
                 dst[j] = src[j] * src[j]
 
 
-@nb.njit(**_SERIAL)
+@nb.njit(**SERIAL)
 def _lp2_tiles_chunk(  # pragma: no cover - compiled
     x, out, two, kd, kh, kw, lanes, start, stop
 ):
@@ -65,12 +66,16 @@ def _lp2_tiles_chunk(  # pragma: no cover - compiled
         r += n
 
 
-@nb.njit(**_PARALLEL)
+@nb.njit(**PARALLEL)
 def lp2_tiles(x, out, two, kd, kh, kw, lanes, n_chunks):  # pragma: no cover - compiled
     """``sqrt(avg_pool(x * x) * K)`` over ``kd x kh x kw`` tiles (with ``lanes`` values a
     cell) of floating ``x``; ``two`` picks `blocks.block_sum2`'s body (``kw == 2``, no
     lanes) over `blocks.block_sum`'s, as `_tile_kernel` does for the average."""
     total = x.shape[0] * out.shape[1] * out.shape[2]
     for chunk in nb.prange(n_chunks):
-        start, stop = _chunk(chunk, n_chunks, total)
+        start, stop = chunk_bounds(chunk, n_chunks, total)
         _lp2_tiles_chunk(x, out, two, kd, kh, kw, lanes, start, stop)
+
+
+# the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
+LP2_TILES = Form(_lp2_tiles_chunk, lp2_tiles)

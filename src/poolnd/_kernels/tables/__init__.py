@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import _threads as tuning
 from .._args import Window
 from .launch import launch
 from .strided import lowest
@@ -45,9 +46,6 @@ __all__ = [
 ]
 
 _COMPILED_DTYPES = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
-_LANE_BYTES = 128  # planes per block in the plane-minor kernels: 32 float32, 16 float64
-_LANE_BUFFER = 1 << 19  # ... when a block of input planes fits in this many bytes (L2)
-_LANE_AVG_WINDOW = 16  # ... and, for sums, windows average at most this many cells
 
 
 @dataclass(frozen=True)
@@ -234,8 +232,11 @@ def table_scatter(delta: np.ndarray, tables: Sequence[Table]) -> np.ndarray:
 # dispatch: compiled kernels for up to three dimensions, NumPy otherwise
 
 
-def _launch(name: str, work: int, total: int, *args: Any) -> None:
-    launch("tables_compiled", name, work, total, *args)
+def _compiled_tables() -> Any:
+    """The Numba table kernels (`tables_compiled`), loaded on first use."""
+    from . import tables_compiled
+
+    return tables_compiled
 
 
 def _compiled(tables: Sequence[Table], dtype: np.dtype) -> bool:
@@ -268,11 +269,11 @@ def _lanes(tables: Sequence[Table], planes: int, dtype: np.dtype, max_window: fl
     per-plane tables, few planes, planes too large for a block to stay in cache, and windows
     of more than ``max_window`` cells on average (the transposes then cost more than the
     vectorised window loops save; measured on 2d cases)."""
-    lanes = _LANE_BYTES // dtype.itemsize
+    lanes = tuning.LANE_BYTES // dtype.itemsize
     cells = math.prod(t.in_len for t in tables)
     outputs = math.prod(t.out_len for t in tables)
     shared = all(t.rows == 1 for t in tables)
-    fits = cells * lanes * dtype.itemsize <= _LANE_BUFFER
+    fits = cells * lanes * dtype.itemsize <= tuning.LANE_BUFFER
     return lanes if shared and planes >= lanes and fits and cells <= max_window * outputs else 0
 
 
@@ -311,10 +312,12 @@ def max_forward(
     args = (src, dst, idx, with_indices, *_table_args(tables), x.dtype.type(lowest(x.dtype)))
     lanes = _lanes(tables, planes, x.dtype, math.inf)
     if lanes:
-        _launch("lanes_max", _work(tables, planes), -(-planes // lanes), *args, lanes)
+        launch(_compiled_tables().LANES_MAX, _work(tables, planes), -(-planes // lanes),
+               *args, lanes)
     else:
-        _launch("table_max", _work(tables, planes), dst.shape[0] * dst.shape[1] * dst.shape[2],
-                *args)
+        launch(_compiled_tables().TABLE_MAX, _work(tables, planes),
+               dst.shape[0] * dst.shape[1] * dst.shape[2],
+               *args)
     return values, (indices if with_indices else None)
 
 
@@ -341,12 +344,14 @@ def avg_forward(x: np.ndarray, tables: Sequence[Table], acc: np.dtype) -> np.nda
     dst = _grid(out, out_shape)
     planes = src.shape[0]
     args = (src, dst, np.zeros(1, acc), *_table_args(tables, acc))
-    lanes = _lanes(tables, planes, x.dtype, _LANE_AVG_WINDOW)
+    lanes = _lanes(tables, planes, x.dtype, tuning.LANE_AVG_WINDOW)
     if lanes:
-        _launch("lanes_avg", _work(tables, planes), -(-planes // lanes), *args, lanes)
+        launch(_compiled_tables().LANES_AVG, _work(tables, planes), -(-planes // lanes),
+               *args, lanes)
     else:
-        _launch("table_avg", _work(tables, planes), dst.shape[0] * dst.shape[1] * dst.shape[2],
-                *args)
+        launch(_compiled_tables().TABLE_AVG, _work(tables, planes),
+               dst.shape[0] * dst.shape[1] * dst.shape[2],
+               *args)
     return out
 
 
@@ -366,7 +371,7 @@ def avg_backward(g: np.ndarray, tables: Sequence[Table]) -> np.ndarray:
             return table_scatter(delta, tables).reshape(lead + in_shape)
     grad = np.zeros(lead + in_shape, dtype=g.dtype)
     dst = _grid(grad, in_shape)
-    _launch("table_scatter", _work(tables, dst.shape[0]), dst.shape[0],
+    launch(_compiled_tables().TABLE_SCATTER, _work(tables, dst.shape[0]), dst.shape[0],
             _grid(g, g.shape[g.ndim - nd:]), dst, *_table_args(tables, g.dtype))
     return grad
 
@@ -403,7 +408,7 @@ def mean_forward(x: np.ndarray, nd: int, acc: np.dtype) -> np.ndarray:
             total = np.add.reduce(x2, axis=1, dtype=acc)
             return (total / acc.type(count)).astype(x.dtype, copy=False).reshape(lead)
     out = np.empty(x2.shape[0], dtype=x.dtype)
-    _launch("plane_mean", x.size, x2.shape[0], np.ascontiguousarray(x2), out,
+    launch(_compiled_tables().PLANE_MEAN, x.size, x2.shape[0], np.ascontiguousarray(x2), out,
             np.zeros(1, acc), acc.type(count))
     return out.reshape(lead)
 

@@ -12,9 +12,10 @@ from typing import Any
 
 import numpy as np
 
+from .. import _threads as tuning
 from .._args import Window
 from . import strided
-from .launch import launch
+from .launch import Form, launch
 from .strided import lowest
 
 __all__ = [
@@ -34,8 +35,18 @@ _COMPILED_DTYPES = frozenset(
 )
 
 
-def _run(name: str, work: int, total: int, *args: Any) -> None:
-    launch("compiled", name, work, total, *args)
+def _row_kernels() -> Any:
+    """The Numba row kernels (`compiled`), loaded on first use."""
+    from . import compiled
+
+    return compiled
+
+
+def _tile_kernels() -> Any:
+    """The Numba tile kernels (`blocks`), loaded on first use."""
+    from . import blocks
+
+    return blocks
 
 
 def _tiles(win: Window) -> tuple[int, int, int, int] | None:
@@ -54,22 +65,23 @@ def _tiles(win: Window) -> tuple[int, int, int, int] | None:
     return kd, kh, kw, lanes
 
 
-# Output rows at most this wide take `blocks.block_sum2` (it divides blocks of rows at once);
-# on wider rows the general tile sum is faster (single-threaded, measured: 1.4-1.5x faster at
-# 14 to 32 outputs a row, 0.85-0.95x at 56 and 112).
-SUM2_MAX_WIDTH = 32
 
 
 def _tile_kernel(
-    name: str, tiles: tuple[int, int, int, int], out_w: int
-) -> tuple[str, tuple[int, ...]]:
-    """The `blocks` kernel ``name`` for these tiles and its tile parameters: the ``2`` form
-    for tiles two cells wide without lanes (no branch on either; for sums, on output rows
-    at most `SUM2_MAX_WIDTH` wide), else the general one."""
+    kind: str, tiles: tuple[int, int, int, int], out_w: int
+) -> tuple[Form, tuple[int, ...]]:
+    """The `blocks` kernel of ``kind`` (``'max'``, ``'argmax'`` or ``'sum'``) for these tiles
+    and its tile parameters: the 2-wide form for tiles two cells wide without lanes (no
+    branch on either; for sums, on output rows at most `poolnd._threads.SUM2_MAX_WIDTH`
+    wide), else the general one."""
+    b = _tile_kernels()
+    general, two_wide = {"max": (b.BLOCK_MAX, b.BLOCK_MAX2),
+                         "argmax": (b.BLOCK_ARGMAX, b.BLOCK_ARGMAX2),
+                         "sum": (b.BLOCK_SUM, b.BLOCK_SUM2)}[kind]
     kd, kh, kw, lanes = tiles
-    if (kw, lanes) == (2, 1) and (name != "block_sum" or out_w <= SUM2_MAX_WIDTH):
-        return name + "2", (kd, kh)
-    return name, tiles
+    if (kw, lanes) == (2, 1) and (kind != "sum" or out_w <= tuning.SUM2_MAX_WIDTH):
+        return two_wide, (kd, kh)
+    return general, tiles
 
 
 def _tile_planes(a: np.ndarray, spatial: tuple[int, ...], lanes: int) -> np.ndarray:
@@ -93,16 +105,11 @@ def _tile_operands(
     return out, src, dst, _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
 
 
-# Wider kernels run on the NumPy passes, which visit only the kernel offsets that read the
-# input: the compiled kernels keep a table entry per kernel column and scan every kernel
-# offset of a window, which for a kernel of 10**9 (with padding pairs) is memory and time
-# spent on padding.
-_COMPILED_MAX_KERNEL = 1 << 16
 
 
 def _compiled(win: Window, dtype: np.dtype) -> bool:
     return (win.ndim <= 3 and dtype in _COMPILED_DTYPES
-            and max(win.kernel) <= _COMPILED_MAX_KERNEL)
+            and max(win.kernel) <= tuning.COMPILED_MAX_KERNEL)
 
 
 def _geometry(win: Window) -> np.ndarray:
@@ -119,27 +126,28 @@ def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(spatial)) + spatial)
 
 
-# Rows at least this wide are split by phase before a strided column fold; the split costs
-# more than it saves on narrower rows (measured on the benchmark cases).
-SPLIT_MIN_WIDTH = 512
 
 
-def _row_kernel(name: str, win: Window, floating: bool = True) -> str:
-    """The form of row kernel ``name`` for this window: for sums, ``_3x3_s2`` for undilated
-    3x3 windows (depth 1, low column padding under 3) at column stride 2, and ``_3x3`` at
-    stride 1 for ``floating`` sums; else, by the column reads: in place at stride 1,
-    ``_triples`` for undilated windows 3 cells wide at stride 2, ``_split`` by phase on
-    other rows at least `SPLIT_MIN_WIDTH` wide, else ``_strided``."""
-    if name == "sum_rows" and win.ndim >= 2 and win.kernel[-2:] == (3, 3) and \
+def _row_kernel(kind: str, win: Window, floating: bool = True) -> Form:
+    """The row kernel of ``kind`` (``'max'`` or ``'sum'``) for this window: for sums, the
+    3x3 forms for undilated 3x3 windows (depth 1, low column padding under 3) at column
+    stride 2, and at stride 1 for ``floating`` sums; else, by the column reads: in place at
+    stride 1, by triples for undilated windows 3 cells wide at stride 2, split by phase on
+    other rows at least `poolnd._threads.SPLIT_MIN_WIDTH` wide, else strided."""
+    r = _row_kernels()
+    if kind == "sum" and win.ndim >= 2 and win.kernel[-2:] == (3, 3) and \
             win.dilation[-2:] == (1, 1) and (win.ndim == 2 or win.kernel[-3] == 1) and \
             win.pad[-1][0] < 3 and (win.stride[-1] == 2 or (win.stride[-1] == 1 and floating)):
         # (the low padding bounds the stride-1 kernel's padded row copies)
-        return name + ("_3x3" if win.stride[-1] == 1 else "_3x3_s2")
+        return r.SUM_ROWS_3X3 if win.stride[-1] == 1 else r.SUM_ROWS_3X3_S2
+    plain, triples, split, strided = (
+        (r.MAX_ROWS, r.MAX_ROWS_TRIPLES, r.MAX_ROWS_SPLIT, r.MAX_ROWS_STRIDED) if kind == "max"
+        else (r.SUM_ROWS, r.SUM_ROWS_TRIPLES, r.SUM_ROWS_SPLIT, r.SUM_ROWS_STRIDED))
     if win.stride[-1] == 1:
-        return name
+        return plain
     if (win.kernel[-1], win.stride[-1], win.dilation[-1]) == (3, 2, 1):
-        return name + "_triples"
-    return name + ("_split" if win.in_shape[-1] >= SPLIT_MIN_WIDTH else "_strided")
+        return triples
+    return split if win.in_shape[-1] >= tuning.SPLIT_MIN_WIDTH else strided
 
 
 def _work(win: Window, planes: int) -> int:
@@ -176,7 +184,7 @@ def _max_by_depth(
     values = np.full((n, out_d, cells), lowest(x.dtype), dtype=x.dtype)
     indices = np.full(values.shape if with_indices else (1, 1, 1), -1, np.int64)
     k, s, (lo, _), dil = win.kernel[0], win.stride[0], win.pad[0], win.dilation[0]
-    launch("blocks", "fold_depth", values.size * k, n * out_d, part_v, part_i, values,
+    launch(_tile_kernels().FOLD_DEPTH, values.size * k, n * out_d, part_v, part_i, values,
            indices, with_indices, k, s, lo, dil, h * w * c)
     shape = lead + win.out_shape
     return values.reshape(shape), indices.reshape(shape) if with_indices else None
@@ -194,12 +202,12 @@ def max_forward(
         values, src, dst, work, rows = _tile_operands(x, win, tiles[3], x.dtype)
         if with_indices:
             indices = np.empty(values.shape, dtype=np.int64)
-            name, params = _tile_kernel("block_argmax", tiles, win.out_shape[-1])
-            launch("blocks", name, work, rows, src, dst,
+            form, params = _tile_kernel("argmax", tiles, win.out_shape[-1])
+            launch(form, work, rows, src, dst,
                    _tile_planes(indices, win.out_shape, tiles[3]), *params)
             return values, indices
-        name, params = _tile_kernel("block_max", tiles, win.out_shape[-1])
-        launch("blocks", name, work, rows, src, dst, *params)
+        form, params = _tile_kernel("max", tiles, win.out_shape[-1])
+        launch(form, work, rows, src, dst, *params)
         return values, None
     if not _compiled(win, x.dtype) or x.size == 0:
         reducer = strided.MaxReducer(x, win, with_indices)
@@ -210,16 +218,14 @@ def max_forward(
     work, rows = _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
     if with_indices:
         indices = np.empty(values.shape, dtype=np.int64)
-        _run("argmax_rows", work, rows, src, dst, _planes(indices, win.out_shape),
+        launch(_row_kernels().ARGMAX_ROWS, work, rows, src, dst, _planes(indices, win.out_shape),
              _geometry(win), lowest(x.dtype))
         return values, indices
-    _run(_row_kernel("max_rows", win), work, rows, src, dst, _geometry(win), lowest(x.dtype),
+    launch(_row_kernel("max", win), work, rows, src, dst, _geometry(win), lowest(x.dtype),
          x.dtype.kind == "f")
     return values, None
 
 
-# The largest flipped copy `min_forward` makes at once, unless the output is larger still.
-_FLIP_BUDGET = 1 << 24
 
 
 def _flip(a: np.ndarray) -> np.ndarray:
@@ -243,7 +249,7 @@ def min_forward(
     values = np.empty((planes, *win.out_shape), dtype=x.dtype)
     indices = np.empty(values.shape, dtype=np.int64) if with_indices else None
     plane_bytes = max(1, flat[:1].nbytes)
-    step = max(1, max(_FLIP_BUDGET, values.nbytes) // plane_bytes)
+    step = max(1, max(tuning.FLIP_BUDGET, values.nbytes) // plane_bytes)
     for start in range(0, planes, step):
         part = slice(start, min(start + step, planes))
         v, i = max_forward(_flip(flat[part]), win, with_indices)
@@ -312,8 +318,8 @@ def _tile_sum(
         return None
     divisor = scale * math.prod(int(d[0]) for d in divisors)
     out, src, dst, work, rows = _tile_operands(x, win, tiles[3], dtype)
-    name, params = _tile_kernel("block_sum", tiles, win.out_shape[-1])
-    launch("blocks", name, work, rows, src, dst, np.zeros(1, acc), acc.kind == "f",
+    form, params = _tile_kernel("sum", tiles, win.out_shape[-1])
+    launch(form, work, rows, src, dst, np.zeros(1, acc), acc.kind == "f",
            np.array([divisor], acc), *params)
     return out
 
@@ -326,8 +332,11 @@ def lp2_forward(x: np.ndarray, win: Window) -> np.ndarray | None:
     if tiles is None or x.dtype not in (np.float32, np.float64) or x.size == 0:
         return None
     out, src, dst, work, rows = _tile_operands(x, win, tiles[3], x.dtype)
-    name, _ = _tile_kernel("block_sum", tiles, win.out_shape[-1])
-    launch("squares", "lp2_tiles", work, rows, src, dst, name == "block_sum2", *tiles)
+    from . import squares
+
+    form, _ = _tile_kernel("sum", tiles, win.out_shape[-1])
+    two_wide = form is _tile_kernels().BLOCK_SUM2
+    launch(squares.LP2_TILES, work, rows, src, dst, two_wide, *tiles)
     return out
 
 
@@ -354,16 +363,12 @@ def sum_forward(
     lead = x.shape[: x.ndim - win.ndim]
     out = np.empty(lead + win.out_shape, dtype=dtype)
     src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
-    _run(_row_kernel("sum_rows", win, acc.kind == "f"), _work(win, src.shape[0]),
+    launch(_row_kernel("sum", win, acc.kind == "f"), _work(win, src.shape[0]),
          dst.shape[0] * dst.shape[1] * dst.shape[2], src, dst, np.zeros(1, acc), acc.kind == "f",
          _geometry(win), *_padded3(divisors), scale)
     return out
 
 
-# Rows at least this wide take the tile kernel of the average backward; on narrower rows the
-# windowed scatter is faster (single-threaded: 1.3-2.2x faster at 112 and 8192 wide, 0.7-0.9x
-# at 28 and 56).
-_SPREAD_MIN_WIDTH = 64
 
 
 def _zero_tails(grad: np.ndarray, win: Window) -> None:
@@ -385,8 +390,9 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
             return strided.scatter_indices(g, indices, win.in_shape)
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     planes = math.prod(lead)
-    _run("scatter_argmax", g.size, planes, np.ascontiguousarray(g).reshape(planes, -1),
-         np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1))
+    launch(_row_kernels().SCATTER_ARGMAX, g.size, planes,
+           np.ascontiguousarray(g).reshape(planes, -1),
+           np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1))
     return grad
 
 
@@ -402,14 +408,15 @@ def sum_backward(
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     dst = _planes(grad, win.in_shape)
     tiles = _tiles(win)
-    if tiles is not None and tiles[3] == 1 and win.in_shape[-1] >= _SPREAD_MIN_WIDTH and \
+    if tiles is not None and tiles[3] == 1 and win.in_shape[-1] >= tuning.SPREAD_MIN_WIDTH and \
             all(np.all(d == d[0]) for d in divisors):
         src = _planes(g, win.out_shape)
         divisor = scale * math.prod(int(d[0]) for d in divisors)
-        launch("blocks", "block_spread", grad.size, src.shape[0] * src.shape[1] * src.shape[2],
+        launch(_tile_kernels().BLOCK_SPREAD, grad.size,
+               src.shape[0] * src.shape[1] * src.shape[2],
                src, dst, np.zeros(1, g.dtype), np.array([divisor], g.dtype), *tiles[:3])
         _zero_tails(grad, win)
         return grad
-    _run("scatter_windows", _work(win, dst.shape[0]), dst.shape[0],
+    launch(_row_kernels().SCATTER_WINDOWS, _work(win, dst.shape[0]), dst.shape[0],
          _planes(g, win.out_shape), dst, _geometry(win), *_padded3(divisors), scale)
     return grad
