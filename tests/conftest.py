@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import importlib
 import sys
 import warnings
 
@@ -12,9 +11,6 @@ import pytest
 from hypothesis import HealthCheck, settings
 
 import poolnd
-
-# the module (``poolnd._kernels.launch`` as an attribute is its function of that name)
-_launch = importlib.import_module("poolnd._kernels.launch")
 
 # When a Hypothesis test fails, its pytest plugin imports hypothesis.extra._patching (which
 # imports libcst -> mypy_extensions, emitting a DeprecationWarning) inside a report hook.
@@ -58,7 +54,7 @@ def kernel_threads(restore_threads, monkeypatch):
     def use(n: int) -> None:
         poolnd.set_num_threads(n)
         if n > 1:
-            monkeypatch.setattr(_launch, "SERIAL_WORK", 0)
+            monkeypatch.setattr(poolnd._threads, "SERIAL_WORK", 0)
 
     return use
 

@@ -33,9 +33,9 @@ from helpers import (
     relayout,
     to_torch,
 )
+from poolnd import nn as layers
 from poolnd._geometry import adaptive_table, adaptive_window
 from poolnd._kernels import tables as tk
-from poolnd._nn import adaptive_fractional as layers
 from poolnd._ops import adaptive as A
 from reference import max_pool_grad_ref
 from reference_tables import (
@@ -72,7 +72,7 @@ def engine(request, monkeypatch):
     """auto: plane-minor kernels for many planes, else row kernels; rows: row kernels
     only; numpy: the NumPy table passes only."""
     if request.param == "rows":
-        monkeypatch.setattr(tk, "_LANE_BUFFER", 0)
+        monkeypatch.setattr(poolnd._threads, "LANE_BUFFER", 0)
     elif request.param == "numpy":
         monkeypatch.setattr(tk, "_COMPILED_DTYPES", frozenset())
     return request.param
@@ -368,16 +368,16 @@ def test_hypothesis_engines_agree(case, engine_name):
     nd, x, size = case
     want_max = _ours("max", nd)(x, size, return_indices=True)
     want_avg = _ours("avg", nd)(x, size)
-    saved = tk._LANE_BUFFER, tk._COMPILED_DTYPES
+    saved = poolnd._threads.LANE_BUFFER, tk._COMPILED_DTYPES
     try:
         if engine_name == "rows":
-            tk._LANE_BUFFER = 0
+            poolnd._threads.LANE_BUFFER = 0
         else:
             tk._COMPILED_DTYPES = frozenset()
         got_max = _ours("max", nd)(x, size, return_indices=True)
         got_avg = _ours("avg", nd)(x, size)
     finally:
-        tk._LANE_BUFFER, tk._COMPILED_DTYPES = saved
+        poolnd._threads.LANE_BUFFER, tk._COMPILED_DTYPES = saved
     assert_identical(got_max[0], want_max[0])
     assert_identical(got_max[1], want_max[1])
     full = _full_size(size, x.shape[x.ndim - nd:])

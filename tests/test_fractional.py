@@ -28,9 +28,9 @@ from helpers import (
     relayout,
     to_torch,
 )
+from poolnd import nn as layers
 from poolnd._geometry import fractional_starts
 from poolnd._kernels import tables as tk
-from poolnd._nn import adaptive_fractional as layers
 from poolnd._ops import fractional as Fr
 from reference import max_pool_grad_ref
 from reference_tables import fractional_max_ref, fractional_starts_ref

@@ -39,7 +39,7 @@ from helpers import (
     relayout,
     to_torch,
 )
-from poolnd._nn import lp_unpool as layers
+from poolnd import nn as layers
 from poolnd._ops.lp import lp_pool1d, lp_pool2d, lp_pool3d
 
 FNS = {1: lp_pool1d, 2: lp_pool2d, 3: lp_pool3d}

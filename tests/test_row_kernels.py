@@ -1,7 +1,7 @@
 """Every form of the compiled row kernels against torch 2.13 CPU.
 
 Max and sum pooling run one of four row kernels, picked by the column stride, kernel and
-row width (`poolnd._kernels._row_kernel`): in place at stride 1, overlapping triples for
+row width (`poolnd._kernels.sliding._row_kernel`): in place at stride 1, overlapping triples for
 undilated windows 3 wide at stride 2, split by phase on other rows at least
 `SPLIT_MIN_WIDTH` wide, strided reads on narrower rows. Each form is run serially and in
 parallel chunks, on data with ties, signed zeros and NaN (the max kernels' per-chunk check
@@ -17,8 +17,10 @@ import torch
 import torch.nn.functional as tF
 
 import poolnd
+import poolnd._kernels.sliding.numba_rows
 from helpers import assert_identical, to_torch
-from poolnd._kernels import SPLIT_MIN_WIDTH, _row_kernel
+from poolnd._kernels.sliding import _row_kernel
+from poolnd._threads import SPLIT_MIN_WIDTH
 
 F = poolnd.functional
 
@@ -69,7 +71,7 @@ def test_max_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
     x = _input(rng, width, dtype)
     win = poolnd._args.make_window("max_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
                                    (1, d), False)
-    assert _row_kernel("max_rows", win) == form
+    assert _row_kernel("max", win).name == form
     _assert_max_matches_torch(F.max_pool2d, tF.max_pool2d, x, (2, k), (1, s), (1, p), (1, d))
 
 
@@ -85,7 +87,7 @@ def test_sum_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
     x = np.nan_to_num(x) if x.dtype.kind == "f" else x
     win = poolnd._args.make_window("avg_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
                                    (1, 1), False)
-    assert _row_kernel("sum_rows", win).replace("sum", "max") == form
+    assert _row_kernel("sum", win).name.replace("sum", "max") == form
     t = torch.from_numpy(x.astype(np.float64))
     for include_pad in (True, False):
         got = F.avg_pool2d(x, (2, k), (1, s), (1, p), False, include_pad)
@@ -148,14 +150,17 @@ def test_max_3x3_kernels_match_torch(spatial, stride, padding, ceil_mode, dtype,
                                                              ).astype(dtype)
     win = poolnd._args.make_window("max_pool", x.shape[2:], kernel, stride, padding,
                                    (1,) * nd, ceil_mode)
-    assert _row_kernel("max_rows", win) == "max_rows" + ("_triples" if stride[-1] == 2 else "")
+    assert _row_kernel("max", win).name == "max_rows" + ("_triples" if stride[-1] == 2 else "")
     op, top = (F.max_pool2d, tF.max_pool2d) if nd == 2 else (F.max_pool3d, tF.max_pool3d)
     _assert_max_matches_torch(op, top, x, **kw)
 
 
-def _general_form(name, win, *_):
+def _general_form(kind, win, *_):
     """`_row_kernel` without the 3x3 forms: the per-row kernels."""
-    return name + ("_strided" if win.stride[-1] > 1 else "")
+    rows = poolnd._kernels.sliding.numba_rows
+    plain, strided = ((rows.MAX_ROWS, rows.MAX_ROWS_STRIDED) if kind == "max"
+                      else (rows.SUM_ROWS, rows.SUM_ROWS_STRIDED))
+    return strided if win.stride[-1] > 1 else plain
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -171,7 +176,7 @@ def test_sum_3x3_kernels_match_torch_and_the_general_form(
     win = poolnd._args.make_window("avg_pool", x.shape[2:], kernel, stride, padding,
                                    (1,) * nd, ceil_mode)
     floating = x.dtype.kind == "f"
-    assert _row_kernel("sum_rows", win, floating) == (
+    assert _row_kernel("sum", win, floating).name == (
         "sum_rows_3x3_s2" if stride[-1] == 2 else "sum_rows_3x3" if floating else "sum_rows")
     op, top = (F.avg_pool2d, tF.avg_pool2d) if nd == 2 else (F.avg_pool3d, tF.avg_pool3d)
     t = torch.from_numpy(x.astype(np.float64))
@@ -184,7 +189,7 @@ def test_sum_3x3_kernels_match_torch_and_the_general_form(
             assert_identical(got, np.trunc(ref).astype(x.dtype))
         # the same cells in the same order as the per-row forms: the same bits
         with monkeypatch.context() as m:
-            m.setattr(poolnd._kernels, "_row_kernel", _general_form)
+            m.setattr(poolnd._kernels.sliding, "_row_kernel", _general_form)
             assert_identical(op(x, **kw, count_include_pad=include_pad), got)
 
 
@@ -198,9 +203,9 @@ def test_sum_3x3_kernels_with_padding_pairs_equal_the_general_form(
     x = _sum_input(rng, (3, 16, 8, 37), np.float32)
     win = poolnd._args.make_window("avg_pool", x.shape[2:], (3, 3), stride,
                                    poolnd._args.Padding("pairs", padding), (1, 1), True)
-    assert _row_kernel("sum_rows", win).startswith("sum_rows_3x3")
+    assert _row_kernel("sum", win).name.startswith("sum_rows_3x3")
     for include_pad in (True, False):
         got = F.avg_pool2d(x, 3, stride, padding, True, include_pad)
         with monkeypatch.context() as m:
-            m.setattr(poolnd._kernels, "_row_kernel", _general_form)
+            m.setattr(poolnd._kernels.sliding, "_row_kernel", _general_form)
             assert_identical(F.avg_pool2d(x, 3, stride, padding, True, include_pad), got)

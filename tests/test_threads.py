@@ -50,3 +50,38 @@ def test_results_are_bitwise_identical_for_any_thread_count(restore_threads):
 def test_set_num_threads_rejects_bad_counts(value, error, match, restore_threads):
     with pytest.raises(error, match=match):
         poolnd.set_num_threads(value)
+
+
+def test_dask_tasks_run_their_kernels_serially_after_set_num_threads(monkeypatch,
+                                                                     restore_threads):
+    """Dask already runs blocks in parallel: inside a task every kernel launch is serial,
+    whatever `set_num_threads` asked, while a NumPy call in the same process uses the
+    request (the override is scoped to the task's thread and block)."""
+    import dask
+    import dask.array as da
+
+    import poolnd._threads as threads
+
+    seen: list[int] = []
+    real = threads.kernel_threads
+
+    def recording() -> int:
+        n = real()
+        seen.append(n)
+        return n
+
+    monkeypatch.setattr(threads, "kernel_threads", recording)
+    monkeypatch.setattr(threads, "SERIAL_WORK", 0)  # any launch would go parallel
+    poolnd.set_num_threads(2)
+    x = np.random.default_rng(0).standard_normal((2, 4, 64, 64)).astype(np.float32)
+    F.max_pool2d(x, 3, 2, 1)
+    assert seen and set(seen) == {2}
+    lazy = F.max_pool2d(da.from_array(x, chunks=(1, 2, 32, 32)), 3, 2, 1)
+    seen.clear()  # (building the graph checks the call on a small stand-in, here)
+    with dask.config.set(scheduler="threads", num_workers=2):
+        out = lazy.compute()
+    assert seen and set(seen) == {1}
+    np.testing.assert_array_equal(out, F.max_pool2d(x, 3, 2, 1))
+    seen.clear()
+    F.avg_pool2d(x, 2)  # the request holds again outside the tasks
+    assert seen and set(seen) == {2}

@@ -1,13 +1,13 @@
-"""Every form of the tile kernels (`poolnd._kernels.blocks`) against torch 2.13 CPU.
+"""Every form of the tile kernels (`poolnd._kernels.sliding.numba_tiles`) against torch 2.13 CPU.
 
 Non-overlapping windows (kernel == stride, no padding or dilation) run the tile kernels,
-picked per call by `poolnd._kernels._tile_kernel`: the ``2`` form for tiles two cells wide
+picked per call by `poolnd._kernels.sliding._tile_kernel`: the ``2`` form for tiles two cells wide
 without lanes, the general form otherwise (other widths, and channels-last calls, whose
 channels become lanes). Each form runs serially and in parallel chunks, on data with ties,
 signed zeros and NaN, with tails the tiles leave out, and is compared with torch bit for bit
 (max values and indices) or within float rounding (averages; integers truncate). LP pooling
-of order 2 over tiles (`poolnd._kernels.squares`) runs the sum forms on squares made in
-cache; it must give the bits of the separate passes (squares, average, root) and torch's
+of order 2 over tiles (`poolnd._kernels.sliding.numba_squares`) runs the sum forms on squares made
+in cache; it must give the bits of the separate passes (squares, average, root) and torch's
 values within rounding.
 """
 
@@ -21,7 +21,8 @@ import torch.nn.functional as tF
 import poolnd
 from helpers import assert_identical, to_torch
 from poolnd._args import make_window
-from poolnd._kernels import SUM2_MAX_WIDTH, _tile_kernel, _tiles, lp2_forward
+from poolnd._kernels.sliding import _tile_kernel, _tiles, lp2_forward
+from poolnd._threads import SUM2_MAX_WIDTH
 
 F = poolnd.functional
 
@@ -61,7 +62,8 @@ def _form(name, spatial, kernel, channels_last, channels=12):
     win = make_window("max_pool", shape, k, k, (0,) * len(k), (1,) * len(k), False)
     tiles = _tiles(win)
     assert tiles is not None
-    return _tile_kernel(name, tiles, win.out_shape[-1])[0]
+    kind = name.removeprefix("block_")
+    return _tile_kernel(kind, tiles, win.out_shape[-1])[0].name
 
 
 def _layout(x, channels_last):

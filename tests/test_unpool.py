@@ -24,7 +24,6 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import poolnd
-import poolnd._kernels.unpool as unpool_kernels
 from helpers import (
     FLOAT_DTYPES,
     INT_DTYPES,
@@ -35,7 +34,7 @@ from helpers import (
     relayout,
     to_torch,
 )
-from poolnd._nn import lp_unpool as layers
+from poolnd import nn as layers
 from poolnd._ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 from reference_unpool import default_unpool_size_ref, max_unpool_grad_ref, max_unpool_ref
 
@@ -57,12 +56,12 @@ def torch_serial():
 @contextlib.contextmanager
 def kernel_path(path: str):
     """Force the compiled kernels (every size) or the NumPy ones (every size)."""
-    before = unpool_kernels.COMPILED_MIN_SIZE
-    unpool_kernels.COMPILED_MIN_SIZE = 0 if path == "compiled" else 1 << 62
+    before = poolnd._threads.UNPOOL_COMPILED_MIN_SIZE
+    poolnd._threads.UNPOOL_COMPILED_MIN_SIZE = 0 if path == "compiled" else 1 << 62
     try:
         yield
     finally:
-        unpool_kernels.COMPILED_MIN_SIZE = before
+        poolnd._threads.UNPOOL_COMPILED_MIN_SIZE = before
 
 
 def m(*parts: str) -> str:
@@ -269,7 +268,7 @@ def test_duplicate_gradients_are_gathered_for_every_duplicate():
 def test_large_inputs_take_the_compiled_kernels_and_match_torch(rng):
     x = rng.standard_normal((2, 8, 40, 40)).astype(np.float32)
     idx = rng.integers(0, 80 * 80, size=x.shape)
-    assert x.size >= unpool_kernels.COMPILED_MIN_SIZE
+    assert x.size >= poolnd._threads.UNPOOL_COMPILED_MIN_SIZE
     out, pullback = poolnd.vjp(max_unpool2d, x, idx, 2)
     assert_identical(out, torch_unpool(x, idx, 2, 2))
     g = rng.standard_normal(out.shape).astype(np.float32)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from . import functional, invariance, nn
 from ._autodiff import vjp
 from ._geometry import pooled_length
-from ._ops.adaptive import global_avg_pool, global_lp_pool, global_max_pool
+from ._ops.global_pool import global_avg_pool, global_lp_pool, global_max_pool
 from ._ops.pooling import avg_pool, max_pool
 from ._ops.reduce import min_pool, pool, sum_pool
 from ._threads import get_num_threads, set_num_threads

@@ -1,27 +1,26 @@
 """Pooling layers with ``torch.nn``'s constructor signatures and reprs, forward and backward.
 
 Calling a layer runs its forward pass; ``layer.backward(grad_output)`` returns the gradient
-with respect to the input of the most recent call. Layers hold no parameters.
+with respect to the input of the most recent call. Layers hold no parameters. Each is
+defined beside its family in ``poolnd._nn`` and re-exported here.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from . import functional as F
-from ._nn.adaptive_fractional import (
+from ._nn.adaptive import (
     AdaptiveAvgPool1d,
     AdaptiveAvgPool2d,
     AdaptiveAvgPool3d,
     AdaptiveMaxPool1d,
     AdaptiveMaxPool2d,
     AdaptiveMaxPool3d,
-    FractionalMaxPool2d,
-    FractionalMaxPool3d,
 )
 from ._nn.blur import BlurPool1d, BlurPool2d, MaxBlurPool1d, MaxBlurPool2d
-from ._nn.lp_unpool import LPPool1d, LPPool2d, LPPool3d, MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
-from ._nn.module import Module, _single
+from ._nn.fractional import FractionalMaxPool2d, FractionalMaxPool3d
+from ._nn.lp import LPPool1d, LPPool2d, LPPool3d
+from ._nn.module import Module
+from ._nn.pooling import AvgPool1d, AvgPool2d, AvgPool3d, MaxPool1d, MaxPool2d, MaxPool3d
+from ._nn.unpool import MaxUnpool1d, MaxUnpool2d, MaxUnpool3d
 
 __all__ = [
     "AdaptiveAvgPool1d",
@@ -52,163 +51,3 @@ __all__ = [
 ]
 
 
-class _MaxPoolNd(Module):
-    _fn_args = ("kernel_size", "stride", "padding", "dilation", "ceil_mode", "return_indices")
-    _repr_args = ("kernel_size", "stride", "padding", "dilation", "ceil_mode")
-
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        dilation: Any = 1,
-        return_indices: bool = False,
-        ceil_mode: bool = False,
-        *,
-        channels_last: bool = False,
-    ) -> None:
-        super().__init__(channels_last)
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.dilation = dilation
-        self.return_indices = return_indices
-        self.ceil_mode = ceil_mode
-
-
-class MaxPool1d(_MaxPoolNd):
-    """1D max pooling layer, as ``torch.nn.MaxPool1d``.
-
-    Examples
-    --------
-    >>> import numpy as np, poolnd
-    >>> pool = poolnd.nn.MaxPool1d(2)
-    >>> pool
-    MaxPool1d(kernel_size=2, stride=2, padding=0, dilation=1, ceil_mode=False)
-    >>> pool(np.array([[1., 2, -1, 0, 2, 3, -2, 0]]))
-    array([[2., 0., 3., 0.]])
-    >>> pool.backward(np.array([[1., 1, 1, 1]]))
-    array([[0., 1., 0., 1., 0., 1., 0., 1.]])
-    """
-
-    _fn = F.max_pool1d
-
-
-class MaxPool2d(_MaxPoolNd):
-    """2D max pooling layer, as ``torch.nn.MaxPool2d``.
-
-    Examples
-    --------
-    >>> import numpy as np, poolnd
-    >>> pool = poolnd.nn.MaxPool2d(2, return_indices=True)
-    >>> values, indices = pool(np.arange(16.).reshape(1, 4, 4))
-    >>> indices
-    array([[[ 5,  7],
-            [13, 15]]])
-    """
-
-    _fn = F.max_pool2d
-
-
-class MaxPool3d(_MaxPoolNd):
-    """3D max pooling layer, as ``torch.nn.MaxPool3d``.
-
-    Examples
-    --------
-    >>> import numpy as np, poolnd
-    >>> poolnd.nn.MaxPool3d(2)(np.arange(8.).reshape(1, 2, 2, 2))
-    array([[[[7.]]]])
-    """
-
-    _fn = F.max_pool3d
-
-
-class AvgPool1d(Module):
-    """1D average pooling layer, as ``torch.nn.AvgPool1d``.
-
-    Examples
-    --------
-    >>> import numpy as np, poolnd
-    >>> pool = poolnd.nn.AvgPool1d(2)
-    >>> pool
-    AvgPool1d(kernel_size=(2,), stride=(2,), padding=(0,))
-    >>> pool(np.array([[1., 2, -1, 0, 2, 3, -2, 0]]))
-    array([[ 1.5, -0.5,  2.5, -1. ]])
-    """
-
-    _fn = F.avg_pool1d
-    _fn_args = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
-    _repr_args = ("kernel_size", "stride", "padding")
-
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-        *,
-        channels_last: bool = False,
-    ) -> None:
-        super().__init__(channels_last)
-        self.kernel_size = _single(kernel_size)
-        self.stride = _single(stride if stride is not None else kernel_size)
-        self.padding = _single(padding)
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-
-
-class _AvgPoolNd(Module):
-    _fn_args = (
-        "kernel_size", "stride", "padding", "ceil_mode", "count_include_pad", "divisor_override"
-    )
-    _repr_args = ("kernel_size", "stride", "padding")
-
-    def __init__(
-        self,
-        kernel_size: Any,
-        stride: Any = None,
-        padding: Any = 0,
-        ceil_mode: bool = False,
-        count_include_pad: bool = True,
-        divisor_override: int | None = None,
-        *,
-        channels_last: bool = False,
-    ) -> None:
-        super().__init__(channels_last)
-        self.kernel_size = kernel_size
-        self.stride = stride if stride is not None else kernel_size
-        self.padding = padding
-        self.ceil_mode = ceil_mode
-        self.count_include_pad = count_include_pad
-        self.divisor_override = divisor_override
-
-
-class AvgPool2d(_AvgPoolNd):
-    """2D average pooling layer, as ``torch.nn.AvgPool2d``.
-
-    Examples
-    --------
-    >>> import numpy as np, poolnd
-    >>> pool = poolnd.nn.AvgPool2d(2)
-    >>> pool
-    AvgPool2d(kernel_size=2, stride=2, padding=0)
-    >>> pool(np.arange(16.).reshape(1, 4, 4))
-    array([[[ 2.5,  4.5],
-            [10.5, 12.5]]])
-    """
-
-    _fn = F.avg_pool2d
-
-
-class AvgPool3d(_AvgPoolNd):
-    """3D average pooling layer, as ``torch.nn.AvgPool3d``.
-
-    Examples
-    --------
-    >>> import numpy as np, poolnd
-    >>> poolnd.nn.AvgPool3d(2)(np.arange(8.).reshape(1, 2, 2, 2))
-    array([[[[3.5]]]])
-    """
-
-    _fn = F.avg_pool3d

@@ -54,7 +54,13 @@ class Module:
 
     def forward(self, input: Any) -> Any:
         """Pool ``input`` and remember how to pull a gradient back through this call."""
-        args = [getattr(self, name) for name in self._fn_args]
+        return self._run(input, *(getattr(self, name) for name in self._fn_args))
+
+    def _run(self, input: Any, *args: Any) -> Any:
+        """The one forward path of every layer: ``_fn(input, *args)`` in the layer's layout,
+        through `poolnd.vjp` for floating inputs of any array library (the pullback kept
+        for `backward`), plainly otherwise. The input is never converted here, so Dask
+        inputs stay lazy and tensors stay tensors."""
         if dtype_kind(input) != "f":
             self._pullback = None
             self._no_grad_reason = (

@@ -25,7 +25,7 @@ PyTorch's by a few ulps; the pooling itself is exact.
 
 Forward calls with ``norm_type = 2`` on C-contiguous float32/float64 input whose windows tile
 it (stride == kernel, no partial window) run all of this in one compiled pass
-(`poolnd._kernels.squares`): the same operations in the same order, so the same bits,
+(`poolnd._kernels.sliding.numba_squares`): the same operations in the same order, so the same bits,
 without an input-sized array of squares.
 """
 
@@ -40,8 +40,9 @@ from typing import Any
 import numpy as np
 
 from .. import _args, _threads
-from .. import _kernels as kernels
 from .._autodiff import differentiable
+from .._docs import fill
+from .._kernels import sliding as kernels
 from .layout import by_transpose
 from .pooling import _prepare, avg_pool_impl, max_pool_impl, sliding_window
 
@@ -403,8 +404,5 @@ def lp_pool3d(
 
 
 for _fn, _spatial in ((lp_pool1d, "L"), (lp_pool2d, "H, W"), (lp_pool3d, "D, H, W")):
-    if _fn.__doc__:  # None under python -OO
-        _fn.__doc__ = _fn.__doc__.replace(
-            "{parameters}", _DOC_PARAMETERS.replace("{spatial}", _spatial)
-        )
+    fill(_fn, parameters=_DOC_PARAMETERS.replace("{spatial}", _spatial))
 del _fn, _spatial

@@ -22,7 +22,7 @@ import numpy as np
 
 from .._args import same_pads
 from .._geometry import effective_kernel, window_sizes
-from .adaptive import global_avg_pool, global_lp_pool, global_max_pool
+from .global_pool import global_avg_pool, global_lp_pool, global_max_pool
 from .pooling import max_pool
 from .reduce import pool, sum_pool
 from .unpool import max_unpool1d

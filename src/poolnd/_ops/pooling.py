@@ -13,11 +13,23 @@ from typing import Any
 import numpy as np
 
 from .. import _args
-from .. import _kernels as kernels
 from .._autodiff import differentiable, selection_result
 from .._geometry import window_sizes
+from .._kernels import sliding as kernels
 
-__all__ = ["avg_pool", "avg_pool_impl", "max_pool", "max_pool_impl", "sliding_window"]
+__all__ = [
+    "avg_pool",
+    "avg_pool1d",
+    "avg_pool2d",
+    "avg_pool3d",
+    "avg_pool_impl",
+    "max_pool",
+    "max_pool1d",
+    "max_pool2d",
+    "max_pool3d",
+    "max_pool_impl",
+    "sliding_window",
+]
 
 Pullback = Callable[[Any], np.ndarray]
 
@@ -294,4 +306,177 @@ def avg_pool(
     return avg_pool_impl(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
         channels_last=channels_last, op="avg_pool", ndim=ndim, grad=False,
+    )[0]
+
+
+# the torch-named forms of a fixed rank (`poolnd.functional`)
+
+
+@differentiable(max_pool_impl, ndim=1, window=sliding_window)
+def max_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    *,
+    channels_last: bool = False,
+) -> Any:
+    """1D max pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``max_pool1d``.
+
+    Parameters and results are those of `poolnd.max_pool` with one spatial dimension.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.max_pool1d(np.array([[1., 2, -1, 0, 2, 3, -2, 0]]), 2)
+    array([[2., 0., 3., 0.]])
+    """
+    return max_pool_impl(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+        channels_last=channels_last, op="max_pool1d", ndim=1, grad=False,
+    )[0]
+
+
+@differentiable(max_pool_impl, ndim=2, window=sliding_window)
+def max_pool2d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    *,
+    channels_last: bool = False,
+) -> Any:
+    """2D max pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``max_pool2d``.
+
+    Parameters and results are those of `poolnd.max_pool` with two spatial dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.max_pool2d(np.arange(16.).reshape(1, 4, 4), 2)
+    array([[[ 5.,  7.],
+            [13., 15.]]])
+    """
+    return max_pool_impl(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+        channels_last=channels_last, op="max_pool2d", ndim=2, grad=False,
+    )[0]
+
+
+@differentiable(max_pool_impl, ndim=3, window=sliding_window)
+def max_pool3d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    dilation: Any = 1,
+    ceil_mode: bool = False,
+    return_indices: bool = False,
+    *,
+    channels_last: bool = False,
+) -> Any:
+    """3D max pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``max_pool3d``.
+
+    Parameters and results are those of `poolnd.max_pool` with three spatial dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.max_pool3d(np.arange(8.).reshape(1, 2, 2, 2), 2)
+    array([[[[7.]]]])
+    """
+    return max_pool_impl(
+        input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+        channels_last=channels_last, op="max_pool3d", ndim=3, grad=False,
+    )[0]
+
+
+@differentiable(avg_pool_impl, ndim=1, window=sliding_window)
+def avg_pool1d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    *,
+    channels_last: bool = False,
+) -> np.ndarray:
+    """1D average pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``avg_pool1d``.
+
+    Parameters and results are those of `poolnd.avg_pool` with one spatial dimension;
+    like torch's ``avg_pool1d`` it has no ``divisor_override``.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.avg_pool1d(np.array([[1., 2, -1, 0, 2, 3, -2, 0]]), 2)
+    array([[ 1.5, -0.5,  2.5, -1. ]])
+    """
+    return avg_pool_impl(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, None,
+        channels_last=channels_last, op="avg_pool1d", ndim=1, grad=False,
+    )[0]
+
+
+@differentiable(avg_pool_impl, ndim=2, window=sliding_window)
+def avg_pool2d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+    *,
+    channels_last: bool = False,
+) -> np.ndarray:
+    """2D average pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``avg_pool2d``.
+
+    Parameters and results are those of `poolnd.avg_pool` with two spatial dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.avg_pool2d(np.arange(16.).reshape(1, 4, 4), 2)
+    array([[[ 2.5,  4.5],
+            [10.5, 12.5]]])
+    """
+    return avg_pool_impl(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+        channels_last=channels_last, op="avg_pool2d", ndim=2, grad=False,
+    )[0]
+
+
+@differentiable(avg_pool_impl, ndim=3, window=sliding_window)
+def avg_pool3d(
+    input: Any,
+    kernel_size: Any,
+    stride: Any = None,
+    padding: Any = 0,
+    ceil_mode: bool = False,
+    count_include_pad: bool = True,
+    divisor_override: int | None = None,
+    *,
+    channels_last: bool = False,
+) -> np.ndarray:
+    """3D average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``avg_pool3d``.
+
+    Parameters and results are those of `poolnd.avg_pool` with three spatial dimensions.
+
+    Examples
+    --------
+    >>> import numpy as np, poolnd
+    >>> poolnd.functional.avg_pool3d(np.arange(8.).reshape(1, 2, 2, 2), 2)
+    array([[[[3.5]]]])
+    """
+    return avg_pool_impl(
+        input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
+        channels_last=channels_last, op="avg_pool3d", ndim=3, grad=False,
     )[0]

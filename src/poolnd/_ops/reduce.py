@@ -14,8 +14,9 @@ from typing import Any
 import numpy as np
 
 from .. import _args
-from .. import _kernels as kernels
 from .._autodiff import differentiable
+from .._docs import fill
+from .._kernels import sliding as kernels
 from .pooling import Pullback, _prepare, avg_pool_impl, max_pool_impl, sliding_window
 
 __all__ = ["REDUCERS", "min_pool", "pool", "pool_impl", "sum_pool"]
@@ -271,7 +272,7 @@ def pool(
     input : array_like
         ``(N, C, *spatial)`` or unbatched ``(C, *spatial)`` (``(N, *spatial, C)`` or
         ``(*spatial, C)`` with ``channels_last``); float16/32/64 or any integer dtype.
-    reducer : {{'max', 'min', 'sum', 'mean'}} or numpy.ufunc
+    reducer : {'max', 'min', 'sum', 'mean'} or numpy.ufunc
         'max', 'min', 'sum' are `poolnd.max_pool`, `poolnd.min_pool`, `poolnd.sum_pool`;
         'mean' is `poolnd.avg_pool` (with dilation allowed). A binary ufunc with an identity
         (``np.multiply``, ``np.logical_or``, ``np.bitwise_and``, ...) folds each window from
@@ -308,4 +309,5 @@ def pool(
 
 
 for _fn in (min_pool, sum_pool, pool):
-    _fn.__doc__ = _fn.__doc__.format(input=_INPUT, parameters=_PARAMETERS)  # type: ignore[union-attr]
+    fill(_fn, input=_INPUT, parameters=_PARAMETERS)
+del _fn

@@ -9,7 +9,6 @@ output size ``(in - 1) * stride - 2 * padding + kernel_size`` and the range an e
 
 from __future__ import annotations
 
-import importlib
 import math
 import operator
 from collections.abc import Callable, Sequence
@@ -19,6 +18,8 @@ import numpy as np
 
 from .. import _args
 from .._autodiff import differentiable
+from .._docs import fill
+from .._kernels import unpool as kernels
 from .layout import by_transpose
 
 __all__ = [
@@ -29,11 +30,6 @@ __all__ = [
 ]
 
 Pullback = Callable[[Any], np.ndarray]
-
-
-def _kernels() -> Any:
-    """The unpooling kernels, imported on first use so that ``import poolnd`` stays light."""
-    return importlib.import_module("poolnd._kernels.unpool")
 
 
 def _window(
@@ -206,7 +202,6 @@ def max_unpool_impl(
     flat_idx = np.ascontiguousarray(idx, dtype=np.int64).reshape(planes, n_in)
     _check_indices(op, flat_idx, idx.shape, out_shape)
     dtype = x.dtype.newbyteorder("=")
-    kernels = _kernels()
     if plane_size == 0:
         out = np.zeros(lead + out_shape, dtype=dtype)
     else:
@@ -338,8 +333,5 @@ def max_unpool3d(
 
 
 for _fn, _spatial in ((max_unpool1d, "L"), (max_unpool2d, "H, W"), (max_unpool3d, "D, H, W")):
-    if _fn.__doc__:  # None under python -OO
-        _fn.__doc__ = _fn.__doc__.replace(
-            "{parameters}", _DOC_PARAMETERS.replace("{spatial}", _spatial)
-        )
+    fill(_fn, parameters=_DOC_PARAMETERS.replace("{spatial}", _spatial))
 del _fn, _spatial

@@ -12,11 +12,11 @@ from typing import Any
 
 import numpy as np
 
-from .. import _threads as tuning
-from .._args import Window
-from . import strided
-from .launch import Form, launch
-from .strided import lowest
+from ... import _threads as tuning
+from ..._args import Window
+from ..launch import Form, launch
+from . import numpy_passes
+from .numpy_passes import lowest
 
 __all__ = [
     "lp2_forward",
@@ -37,16 +37,16 @@ _COMPILED_DTYPES = frozenset(
 
 def _row_kernels() -> Any:
     """The Numba row kernels (`compiled`), loaded on first use."""
-    from . import compiled
+    from . import numba_rows
 
-    return compiled
+    return numba_rows
 
 
 def _tile_kernels() -> Any:
     """The Numba tile kernels (`blocks`), loaded on first use."""
-    from . import blocks
+    from . import numba_tiles
 
-    return blocks
+    return numba_tiles
 
 
 def _tiles(win: Window) -> tuple[int, int, int, int] | None:
@@ -133,7 +133,7 @@ def _row_kernel(kind: str, win: Window, floating: bool = True) -> Form:
     3x3 forms for undilated 3x3 windows (depth 1, low column padding under 3) at column
     stride 2, and at stride 1 for ``floating`` sums; else, by the column reads: in place at
     stride 1, by triples for undilated windows 3 cells wide at stride 2, split by phase on
-    other rows at least `poolnd._threads.SPLIT_MIN_WIDTH` wide, else strided."""
+    other rows at least `poolnd._threads.SPLIT_MIN_WIDTH` wide, else numpy_passes."""
     r = _row_kernels()
     if kind == "sum" and win.ndim >= 2 and win.kernel[-2:] == (3, 3) and \
             win.dilation[-2:] == (1, 1) and (win.ndim == 2 or win.kernel[-3] == 1) and \
@@ -210,8 +210,8 @@ def max_forward(
         launch(form, work, rows, src, dst, *params)
         return values, None
     if not _compiled(win, x.dtype) or x.size == 0:
-        reducer = strided.MaxReducer(x, win, with_indices)
-        strided.reduce_windows(x, win, reducer)
+        reducer = numpy_passes.MaxReducer(x, win, with_indices)
+        numpy_passes.reduce_windows(x, win, reducer)
         return reducer.values, reducer.indices
     values = np.empty(lead + win.out_shape, dtype=x.dtype)
     src, dst = _planes(x, win.in_shape), _planes(values, win.out_shape)
@@ -264,9 +264,9 @@ def ufunc_forward(x: np.ndarray, win: Window, ufunc: np.ufunc) -> np.ndarray:
     """Reduce each window with a binary ufunc from its identity, cells in row-major order;
     padding cells are the identity. The result has the ufunc's dtype for two ``x``."""
     out_dtype = ufunc.resolve_dtypes((x.dtype, x.dtype, None))[-1]
-    reducer = strided.UfuncReducer(x, win, ufunc, out_dtype)
+    reducer = numpy_passes.UfuncReducer(x, win, ufunc, out_dtype)
     with np.errstate(all="ignore"):
-        strided.reduce_windows(x, win, reducer)
+        numpy_passes.reduce_windows(x, win, reducer)
     return reducer.total
 
 
@@ -332,11 +332,11 @@ def lp2_forward(x: np.ndarray, win: Window) -> np.ndarray | None:
     if tiles is None or x.dtype not in (np.float32, np.float64) or x.size == 0:
         return None
     out, src, dst, work, rows = _tile_operands(x, win, tiles[3], x.dtype)
-    from . import squares
+    from . import numba_squares
 
     form, _ = _tile_kernel("sum", tiles, win.out_shape[-1])
     two_wide = form is _tile_kernels().BLOCK_SUM2
-    launch(squares.LP2_TILES, work, rows, src, dst, two_wide, *tiles)
+    launch(numba_squares.LP2_TILES, work, rows, src, dst, two_wide, *tiles)
     return out
 
 
@@ -357,8 +357,8 @@ def sum_forward(
         return tiled
     if not _compiled(win, x.dtype) or acc == np.uint64 or x.size == 0:
         with np.errstate(all="ignore"):  # inf - inf and float16 overflow, as in PyTorch
-            reducer = strided.SumReducer(x, win, acc)
-            strided.reduce_windows(x, win, reducer)
+            reducer = numpy_passes.SumReducer(x, win, acc)
+            numpy_passes.reduce_windows(x, win, reducer)
             return _divide(reducer.total, _outer(divisors, scale), dtype)
     lead = x.shape[: x.ndim - win.ndim]
     out = np.empty(lead + win.out_shape, dtype=dtype)
@@ -387,7 +387,7 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
     lead = g.shape[: g.ndim - win.ndim]
     if g.dtype not in _COMPILED_DTYPES or g.size == 0:  # the scatter is flat: any rank
         with np.errstate(all="ignore"):
-            return strided.scatter_indices(g, indices, win.in_shape)
+            return numpy_passes.scatter_indices(g, indices, win.in_shape)
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     planes = math.prod(lead)
     launch(_row_kernels().SCATTER_ARGMAX, g.size, planes,
@@ -404,7 +404,7 @@ def sum_backward(
     if not _compiled(win, g.dtype) or g.size == 0:
         with np.errstate(all="ignore"):
             delta = (g / _outer(divisors, scale).astype(_sum_dtype(g.dtype))).astype(g.dtype)
-            return strided.scatter_passes(delta, win, lead)
+            return numpy_passes.scatter_passes(delta, win, lead)
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     dst = _planes(grad, win.in_shape)
     tiles = _tiles(win)

@@ -14,9 +14,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .blocks import _block_sum2_chunk, _block_sum_chunk
-from .jit import PARALLEL, SERIAL, chunk_bounds
-from .launch import Form
+from ..jit import PARALLEL, SERIAL, chunk_bounds
+from ..launch import Form
+from .numba_tiles import _block_sum2_chunk, _block_sum_chunk
 
 __all__ = [
     "LP2_TILES",

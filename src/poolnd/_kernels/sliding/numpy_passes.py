@@ -19,8 +19,8 @@ from typing import Protocol
 
 import numpy as np
 
-from .._args import Window
-from .._geometry import window_bounds
+from ..._args import Window
+from ..._geometry import window_bounds
 
 __all__ = [
     "MaxReducer",

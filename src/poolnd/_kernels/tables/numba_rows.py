@@ -17,8 +17,8 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from .jit import PARALLEL, SERIAL, chunk_bounds
-from .launch import Form
+from ..jit import PARALLEL, SERIAL, chunk_bounds
+from ..launch import Form
 
 __all__ = [
     "LANES_AVG",

@@ -14,27 +14,21 @@ every bit (signed zeros, NaN payloads) is copied unchanged, as PyTorch copies it
   gradient of the cell it names (pytorch/pytorch#80204).
 
 Calls with at least `poolnd._threads.UNPOOL_COMPILED_MIN_SIZE` elements run the Numba
-kernels, parallel over planes; smaller ones (and empty ones) the NumPy versions, which give identical results.
+kernels (`numba_rows`), parallel over planes; smaller ones (and empty ones) the NumPy
+versions (`numpy_passes`), which give identical results.
 """
 
 from __future__ import annotations
 
-import numba as nb
+from typing import Any
+
 import numpy as np
 
-from .. import _threads as tuning
-from .launch import run_parallel
+from ... import _threads as tuning
+from ..launch import run_parallel
+from .numpy_passes import gather_numpy, scatter_numpy
 
-__all__ = [
-    "gather",
-    "gather_numpy",
-    "scatter",
-    "scatter_numpy",
-]
-
-# Below this many moved elements NumPy is as fast as a parallel launch.
-
-_OPTIONS = {"nogil": True, "cache": True, "parallel": True}
+__all__ = ["gather", "scatter"]
 
 
 def _bits(a: np.ndarray) -> np.ndarray:
@@ -42,40 +36,11 @@ def _bits(a: np.ndarray) -> np.ndarray:
     return a.view(np.dtype(f"u{a.dtype.itemsize}"))
 
 
-@nb.njit(**_OPTIONS)
-def _scatter_planes(src, idx, dst):  # pragma: no cover - compiled
-    for p in nb.prange(src.shape[0]):
-        s, k, d = src[p], idx[p], dst[p]
-        for i in range(s.shape[0]):
-            d[k[i]] = s[i]
+def _numba_forms() -> Any:
+    """The Numba kernels (`numba_rows`), loaded on first use."""
+    from . import numba_rows
 
-
-@nb.njit(**_OPTIONS)
-def _gather_planes(src, idx, dst):  # pragma: no cover - compiled
-    for p in nb.prange(dst.shape[0]):
-        s, k, d = src[p], idx[p], dst[p]
-        for i in range(d.shape[0]):
-            d[i] = s[k[i]]
-
-
-def scatter_numpy(values: np.ndarray, indices: np.ndarray, plane_size: int) -> np.ndarray:
-    """NumPy `scatter`: duplicates are resolved explicitly (the last one in raster order),
-    since NumPy does not define which write of a repeated fancy index survives."""
-    planes = values.shape[0]
-    out = np.zeros((planes, plane_size), dtype=values.dtype)
-    if values.size == 0:
-        return out
-    targets = (np.arange(planes, dtype=np.int64)[:, None] * plane_size + indices).ravel()
-    # np.unique's return_index gives each target's first occurrence: in the reversed order,
-    # that is the last write
-    unique, first = np.unique(targets[::-1], return_index=True)
-    out.reshape(-1)[unique] = values.reshape(-1)[::-1][first]
-    return out
-
-
-def gather_numpy(grad: np.ndarray, indices: np.ndarray) -> np.ndarray:
-    """NumPy `gather`."""
-    return np.take_along_axis(grad, indices, axis=1)
+    return numba_rows
 
 
 def scatter(values: np.ndarray, indices: np.ndarray, plane_size: int) -> np.ndarray:
@@ -105,7 +70,7 @@ def scatter(values: np.ndarray, indices: np.ndarray, plane_size: int) -> np.ndar
     if values.size < tuning.UNPOOL_COMPILED_MIN_SIZE:
         return scatter_numpy(values, indices, plane_size)
     out = np.zeros((values.shape[0], plane_size), dtype=values.dtype)
-    run_parallel(_scatter_planes, _bits(values), indices, _bits(out))
+    run_parallel(_numba_forms().scatter_planes, _bits(values), indices, _bits(out))
     return out
 
 
@@ -134,5 +99,5 @@ def gather(grad: np.ndarray, indices: np.ndarray) -> np.ndarray:
     if indices.size < tuning.UNPOOL_COMPILED_MIN_SIZE:
         return gather_numpy(grad, indices)
     out = np.empty(indices.shape, dtype=grad.dtype)
-    run_parallel(_gather_planes, _bits(grad), indices, _bits(out))
+    run_parallel(_numba_forms().gather_planes, _bits(grad), indices, _bits(out))
     return out
