@@ -5,24 +5,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._ops.adaptive import (
-    adaptive_avg_pool1d,
-    adaptive_avg_pool2d,
-    adaptive_avg_pool3d,
-    adaptive_max_pool1d,
-    adaptive_max_pool2d,
-    adaptive_max_pool3d,
-)
+from .._ops import adaptive as ops
 from .module import Module
-
-__all__ = [
-    "AdaptiveAvgPool1d",
-    "AdaptiveAvgPool2d",
-    "AdaptiveAvgPool3d",
-    "AdaptiveMaxPool1d",
-    "AdaptiveMaxPool2d",
-    "AdaptiveMaxPool3d",
-]
 
 
 class _AdaptiveMaxPoolNd(Module):
@@ -37,6 +21,8 @@ class _AdaptiveMaxPoolNd(Module):
         self.return_indices = return_indices
 
 
+# The per-rank layers are written out one by one, so that each keeps torch.nn's exact
+# constructor signature and its own docstring: repetition on purpose (docs/design.md).
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """1D adaptive max pooling layer, as ``torch.nn.AdaptiveMaxPool1d``.
 
@@ -52,7 +38,7 @@ class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     array([[0., 1., 0., 0., 0., 2., 0., 0.]])
     """
 
-    _fn = adaptive_max_pool1d
+    _fn = ops.adaptive_max_pool1d
 
 
 class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
@@ -69,7 +55,7 @@ class AdaptiveMaxPool2d(_AdaptiveMaxPoolNd):
             [4, 5]]])
     """
 
-    _fn = adaptive_max_pool2d
+    _fn = ops.adaptive_max_pool2d
 
 
 class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
@@ -82,7 +68,7 @@ class AdaptiveMaxPool3d(_AdaptiveMaxPoolNd):
     array([[[[7.]]]])
     """
 
-    _fn = adaptive_max_pool3d
+    _fn = ops.adaptive_max_pool3d
 
 
 class _AdaptiveAvgPoolNd(Module):
@@ -107,7 +93,7 @@ class AdaptiveAvgPool1d(_AdaptiveAvgPoolNd):
     array([[0.5 , 0.75]])
     """
 
-    _fn = adaptive_avg_pool1d
+    _fn = ops.adaptive_avg_pool1d
 
 
 class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
@@ -126,7 +112,7 @@ class AdaptiveAvgPool2d(_AdaptiveAvgPoolNd):
            [0.25, 0.25]])
     """
 
-    _fn = adaptive_avg_pool2d
+    _fn = ops.adaptive_avg_pool2d
 
 
 class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
@@ -139,4 +125,4 @@ class AdaptiveAvgPool3d(_AdaptiveAvgPoolNd):
     AdaptiveAvgPool3d(output_size=1)
     """
 
-    _fn = adaptive_avg_pool3d
+    _fn = ops.adaptive_avg_pool3d

@@ -11,8 +11,6 @@ from .. import _args
 from .._ops import blur as _blur
 from .module import Module
 
-__all__ = ["BlurPool1d", "BlurPool2d", "MaxBlurPool1d", "MaxBlurPool2d"]
-
 
 class _BlurPoolNd(Module):
     _ndim: int
@@ -88,6 +86,8 @@ class _BlurPoolNd(Module):
         return ", ".join(shown)
 
 
+# The per-rank layers are written out one by one, so that each keeps torch.nn's exact
+# constructor signature and its own docstring: repetition on purpose (docs/design.md).
 class BlurPool1d(_BlurPoolNd):
     """1D blur pooling layer with the ``antialiased-cnns`` package's ``BlurPool1D`` arguments.
 

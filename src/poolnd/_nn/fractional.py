@@ -11,8 +11,6 @@ import numpy as np
 from .._ops.fractional import fractional_max_pool2d, fractional_max_pool3d
 from .module import Module, _ntuple
 
-__all__ = ["FractionalMaxPool2d", "FractionalMaxPool3d"]
-
 
 class _FractionalMaxPoolNd(Module):
     _nd: int
@@ -68,6 +66,8 @@ class _FractionalMaxPoolNd(Module):
                     )
 
 
+# The per-rank layers are written out one by one, so that each keeps torch.nn's exact
+# constructor signature and its own docstring: repetition on purpose (docs/design.md).
 class FractionalMaxPool2d(_FractionalMaxPoolNd):
     """2D fractional max pooling layer, as ``torch.nn.FractionalMaxPool2d``.
 

@@ -7,8 +7,6 @@ from typing import Any
 from .._ops.lp import lp_pool1d, lp_pool2d, lp_pool3d
 from .module import Module
 
-__all__ = ["LPPool1d", "LPPool2d", "LPPool3d"]
-
 
 class _LPPoolNd(Module):
     _fn_args = ("norm_type", "kernel_size", "stride", "ceil_mode")
@@ -26,6 +24,8 @@ class _LPPoolNd(Module):
         self.ceil_mode = ceil_mode
 
 
+# The per-rank layers are written out one by one, so that each keeps torch.nn's exact
+# constructor signature and its own docstring: repetition on purpose (docs/design.md).
 class LPPool1d(_LPPoolNd):
     """1D power-average pooling layer, as ``torch.nn.LPPool1d``.
 

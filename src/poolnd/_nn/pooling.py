@@ -4,17 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .._ops.pooling import (
-    avg_pool1d,
-    avg_pool2d,
-    avg_pool3d,
-    max_pool1d,
-    max_pool2d,
-    max_pool3d,
-)
+from .._ops import pooling as ops
 from .module import Module, _single
-
-__all__ = ["AvgPool1d", "AvgPool2d", "AvgPool3d", "MaxPool1d", "MaxPool2d", "MaxPool3d"]
 
 
 class _MaxPoolNd(Module):
@@ -41,6 +32,8 @@ class _MaxPoolNd(Module):
         self.ceil_mode = ceil_mode
 
 
+# The per-rank layers are written out one by one, so that each keeps torch.nn's exact
+# constructor signature and its own docstring: repetition on purpose (docs/design.md).
 class MaxPool1d(_MaxPoolNd):
     """1D max pooling layer, as ``torch.nn.MaxPool1d``.
 
@@ -56,7 +49,7 @@ class MaxPool1d(_MaxPoolNd):
     array([[0., 1., 0., 1., 0., 1., 0., 1.]])
     """
 
-    _fn = max_pool1d
+    _fn = ops.max_pool1d
 
 
 class MaxPool2d(_MaxPoolNd):
@@ -72,7 +65,7 @@ class MaxPool2d(_MaxPoolNd):
             [13, 15]]])
     """
 
-    _fn = max_pool2d
+    _fn = ops.max_pool2d
 
 
 class MaxPool3d(_MaxPoolNd):
@@ -85,7 +78,7 @@ class MaxPool3d(_MaxPoolNd):
     array([[[[7.]]]])
     """
 
-    _fn = max_pool3d
+    _fn = ops.max_pool3d
 
 
 class AvgPool1d(Module):
@@ -101,7 +94,7 @@ class AvgPool1d(Module):
     array([[ 1.5, -0.5,  2.5, -1. ]])
     """
 
-    _fn = avg_pool1d
+    _fn = ops.avg_pool1d
     _fn_args = ("kernel_size", "stride", "padding", "ceil_mode", "count_include_pad")
     _repr_args = ("kernel_size", "stride", "padding")
 
@@ -163,7 +156,7 @@ class AvgPool2d(_AvgPoolNd):
             [10.5, 12.5]]])
     """
 
-    _fn = avg_pool2d
+    _fn = ops.avg_pool2d
 
 
 class AvgPool3d(_AvgPoolNd):
@@ -176,4 +169,4 @@ class AvgPool3d(_AvgPoolNd):
     array([[[[3.5]]]])
     """
 
-    _fn = avg_pool3d
+    _fn = ops.avg_pool3d

@@ -9,8 +9,6 @@ import numpy as np
 from .._ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
 from .module import Module, _ntuple
 
-__all__ = ["MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"]
-
 
 class _MaxUnpoolNd(Module):
     """Base of the unpooling layers: forward takes ``(input, indices, output_size=None)``."""
@@ -50,6 +48,8 @@ class _MaxUnpoolNd(Module):
     __call__ = forward
 
 
+# The per-rank layers are written out one by one, so that each keeps torch.nn's exact
+# constructor signature and its own docstring: repetition on purpose (docs/design.md).
 class MaxUnpool1d(_MaxUnpoolNd):
     """1D max unpooling layer, as ``torch.nn.MaxUnpool1d``.
 

@@ -164,6 +164,9 @@ def adaptive_avg_impl(
     return out, (pullback if grad else None)
 
 
+# The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
+# signature and its own docstring (help(), inspect, the API pages): repetition on purpose
+# (docs/design.md, "Repetition kept on purpose").
 @differentiable(adaptive_max_impl, ndim=1)
 def adaptive_max_pool1d(
     input: Any, output_size: Any, return_indices: bool = False, *, channels_last: bool = False

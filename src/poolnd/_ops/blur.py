@@ -253,6 +253,9 @@ def _blur_backward(
     return grad
 
 
+# The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
+# signature and its own docstring (help(), inspect, the API pages): repetition on purpose
+# (docs/design.md, "Repetition kept on purpose").
 @differentiable(blur_pool_impl, ndim=1)
 def blur_pool1d(
     input: Any,

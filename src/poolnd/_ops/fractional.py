@@ -152,6 +152,9 @@ def fractional_max_impl(
     )
 
 
+# The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
+# signature and its own docstring (help(), inspect, the API pages): repetition on purpose
+# (docs/design.md, "Repetition kept on purpose").
 @differentiable(fractional_max_impl, ndim=2, samples=_samples)
 def fractional_max_pool2d(
     input: Any,

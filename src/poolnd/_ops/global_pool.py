@@ -183,6 +183,9 @@ def global_lp_impl(
     return out, pullback
 
 
+# The global pooling functions are written out one by one, so that each keeps PyTorch's exact
+# signature and its own docstring (help(), inspect, the API pages): repetition on purpose
+# (docs/design.md, "Repetition kept on purpose").
 @differentiable(global_max_impl)
 def global_max_pool(
     x: Any, *, ndim: int | None = None, keepdims: bool = False, channels_last: bool = False

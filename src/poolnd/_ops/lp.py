@@ -319,6 +319,9 @@ _DOC_PARAMETERS = """
 """
 
 
+# The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
+# signature and its own docstring (help(), inspect, the API pages): repetition on purpose
+# (docs/design.md, "Repetition kept on purpose").
 @differentiable(lp_pool_impl, ndim=1, window=sliding_window)
 def lp_pool1d(
     input: Any,

@@ -312,6 +312,9 @@ def avg_pool(
 # the torch-named forms of a fixed rank (`poolnd.functional`)
 
 
+# The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
+# signature and its own docstring (help(), inspect, the API pages): repetition on purpose
+# (docs/design.md, "Repetition kept on purpose").
 @differentiable(max_pool_impl, ndim=1, window=sliding_window)
 def max_pool1d(
     input: Any,

@@ -162,6 +162,9 @@ _PARAMETERS = """
         Round the number of windows up; a window starting in the high padding is dropped."""
 
 
+# The public reducers share their parameter text (filled by _docs.fill) but are written out
+# one by one, so that each keeps its exact signature and its own docstring (help(), inspect,
+# the API pages): repetition on purpose (docs/design.md, "Repetition kept on purpose").
 @differentiable(min_pool_impl, window=sliding_window)
 def min_pool(
     input: Any,

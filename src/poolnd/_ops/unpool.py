@@ -250,6 +250,9 @@ _DOC_PARAMETERS = """
 """
 
 
+# The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
+# signature and its own docstring (help(), inspect, the API pages): repetition on purpose
+# (docs/design.md, "Repetition kept on purpose").
 @differentiable(max_unpool_impl, ndim=1)
 def max_unpool1d(
     input: Any,

@@ -347,6 +347,9 @@ def _refold(plane, dst, geom, lowest, ow, rows, n_rows):  # pragma: no cover - c
     dst[ow] = best
 
 
+# One parallel wrapper per kernel, a prange over its body's chunks: Numba caches only
+# top-level functions on disk, and a generic wrapper taking the body as an argument would be
+# compiled anew in every process (poolnd._kernels.launch): repetition on purpose.
 @nb.njit(**PARALLEL)
 def max_rows(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
     """Max values of every window of ``x`` (planes, D, H, W) into ``out`` (planes, Do, Ho, Wo),

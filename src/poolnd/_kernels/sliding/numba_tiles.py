@@ -142,6 +142,9 @@ def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cove
                     _max_more(src, dst, out_w, kw)
 
 
+# One parallel wrapper per kernel, a prange over its body's chunks: Numba caches only
+# top-level functions on disk, and a generic wrapper taking the body as an argument would be
+# compiled anew in every process (poolnd._kernels.launch): repetition on purpose.
 @nb.njit(**PARALLEL)
 def block_max(x, out, kd, kh, kw, lanes, n_chunks):  # pragma: no cover - compiled
     """Max of every ``kd x kh x kw`` tile of ``x`` (planes, D, H, W * lanes) into ``out``."""

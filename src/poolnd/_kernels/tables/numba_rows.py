@@ -84,6 +84,9 @@ def _table_max_chunk(  # pragma: no cover - compiled
         p, od, oh = _next_row(p, od, oh, out_d, out_h)
 
 
+# One parallel wrapper per kernel, a prange over its body's chunks: Numba caches only
+# top-level functions on disk, and a generic wrapper taking the body as an argument would be
+# compiled anew in every process (poolnd._kernels.launch): repetition on purpose.
 @nb.njit(**PARALLEL)
 def table_max(  # pragma: no cover - compiled
     x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, n_chunks
