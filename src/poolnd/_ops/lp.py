@@ -337,7 +337,7 @@ def lp_pool1d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._ops.lp import lp_pool1d
+    >>> from poolnd.functional import lp_pool1d
     >>> lp_pool1d(np.array([[3., 4., -1., 0.]]), 2, 2)
     array([[5., 1.]])
     >>> lp_pool1d(np.array([[3., 4., -1., 0.]]), float("inf"), 2)
@@ -366,7 +366,7 @@ def lp_pool2d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._ops.lp import lp_pool2d
+    >>> from poolnd.functional import lp_pool2d
     >>> lp_pool2d(np.array([[[1., 2.], [2., 4.]]]), 2, 2)
     array([[[5.]]])
     >>> lp_pool2d(np.array([[[1., -2.], [2., 4.]]]), 1, 2)  # p = 1: the signed sum
@@ -394,7 +394,7 @@ def lp_pool3d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._ops.lp import lp_pool3d
+    >>> from poolnd.functional import lp_pool3d
     >>> lp_pool3d(np.full((1, 2, 2, 2), 2.), 2, 2)
     array([[[[5.65685425]]]])
     >>> lp_pool3d(np.full((1, 2, 2, 2), -2.), float("-inf"), 2)

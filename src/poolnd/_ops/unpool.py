@@ -269,7 +269,7 @@ def max_unpool1d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._ops.unpool import max_unpool1d
+    >>> from poolnd.functional import max_unpool1d
     >>> max_unpool1d(np.array([[2., 0., 3., 0.]]), np.array([[1, 3, 5, 7]]), 2)
     array([[0., 2., 0., 0., 0., 3., 0., 0.]])
     >>> max_unpool1d(np.array([[2., 3.]]), np.array([[1, 3]]), 2, output_size=[5])
@@ -297,7 +297,7 @@ def max_unpool2d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._ops.unpool import max_unpool2d
+    >>> from poolnd.functional import max_unpool2d
     >>> max_unpool2d(np.array([[[5., 7.]]]), np.array([[[5, 3]]]), 2)
     array([[[0., 0., 0., 7.],
             [0., 5., 0., 0.]]])
@@ -324,7 +324,7 @@ def max_unpool3d(
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._ops.unpool import max_unpool3d
+    >>> from poolnd.functional import max_unpool3d
     >>> max_unpool3d(np.array([[[[7.]]]]), np.array([[[[6]]]]), 2)[0, 1]
     array([[0., 0.],
            [7., 0.]])
