@@ -21,7 +21,8 @@ import zarr
 from helpers import assert_identical
 
 import poolnd
-from poolnd._cli import io as _files
+from poolnd._cli import files as _commands  # private: the pool command's worker, replaced
+from poolnd._cli import io as _files  # private: the file reader, tested directly
 from poolnd.cli import main
 
 
@@ -276,7 +277,7 @@ def test_interruptions_and_unexpected_failures_are_one_line(files, capsys, monke
     def fail(args):
         raise raised
 
-    monkeypatch.setattr("poolnd._cli.files._pool", fail)
+    monkeypatch.setattr(_commands, "_pool", fail)
     got, err = _run(capsys, "pool", "a.npy", "o.npy", "--kernel", "2")
     assert got == status
     assert err.startswith(message) and err.count("\n") == 1

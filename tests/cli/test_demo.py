@@ -7,7 +7,7 @@ import numpy as np
 import torch
 from antialiased_cnns.blurpool import BlurPool1D
 
-from poolnd._cli import demo as _demo
+from poolnd._cli import demo as _demo  # private: the tour's text, figure and drawing
 from poolnd.cli import main
 
 PNG = b"\x89PNG\r\n\x1a\n"

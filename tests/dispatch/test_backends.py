@@ -23,6 +23,9 @@ from helpers import assert_identical
 from op_cases import CASES, Case, as_tuple, values_of
 
 import poolnd
+
+# private units tested directly: the registry of ops (every one has a case here) and the
+# array-library conversion helpers
 from poolnd._autodiff import _RULES
 from poolnd._dispatch import backend as _backend
 

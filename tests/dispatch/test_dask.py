@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from op_cases import CASES, Case, as_tuple, values_of
 
 import poolnd
-from poolnd._dispatch import dask as _dask
+from poolnd._dispatch import dask as _dask  # private: the planner's per-block task, inspected
 
 F = poolnd.functional
 

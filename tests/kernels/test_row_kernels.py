@@ -18,6 +18,11 @@ import torch.nn.functional as tF
 from helpers import assert_identical, to_torch
 
 import poolnd
+
+# private units tested directly: the window record the kernels take, and the choice of row
+# kernel (called, and replaced to force the general form)
+import poolnd._kernels as K
+from poolnd._args import Padding, make_window
 from poolnd._kernels import SPLIT_MIN_WIDTH, _row_kernel
 
 F = poolnd.functional
@@ -67,8 +72,8 @@ def test_max_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
                                      kernel_threads):
     kernel_threads(threads)
     x = _input(rng, width, dtype)
-    win = poolnd._args.make_window("max_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
-                                   (1, d), False)
+    win = make_window("max_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
+                      (1, d), False)
     assert _row_kernel("max_rows", win) == form
     _assert_max_matches_torch(F.max_pool2d, tF.max_pool2d, x, (2, k), (1, s), (1, p), (1, d))
 
@@ -83,8 +88,8 @@ def test_sum_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
     kernel_threads(threads)
     x = _input(rng, width, dtype)
     x = np.nan_to_num(x) if x.dtype.kind == "f" else x
-    win = poolnd._args.make_window("avg_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
-                                   (1, 1), False)
+    win = make_window("avg_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
+                      (1, 1), False)
     assert _row_kernel("sum_rows", win).replace("sum", "max") == form
     t = torch.from_numpy(x.astype(np.float64))
     for include_pad in (True, False):
@@ -146,8 +151,8 @@ def test_max_3x3_kernels_match_torch(spatial, stride, padding, ceil_mode, dtype,
     if nd == 3:
         x = np.stack([x] * spatial[0], axis=2) * rng.integers(1, 3, size=(1, 1, spatial[0], 1, 1)
                                                              ).astype(dtype)
-    win = poolnd._args.make_window("max_pool", x.shape[2:], kernel, stride, padding,
-                                   (1,) * nd, ceil_mode)
+    win = make_window("max_pool", x.shape[2:], kernel, stride, padding,
+                      (1,) * nd, ceil_mode)
     assert _row_kernel("max_rows", win) == "max_rows" + ("_triples" if stride[-1] == 2 else "")
     op, top = (F.max_pool2d, tF.max_pool2d) if nd == 2 else (F.max_pool3d, tF.max_pool3d)
     _assert_max_matches_torch(op, top, x, **kw)
@@ -168,8 +173,8 @@ def test_sum_3x3_kernels_match_torch_and_the_general_form(
     nd = len(spatial)
     kernel, kw = _pool_3x3(spatial, stride, padding, ceil_mode)
     x = _sum_input(rng, (4, 16, *spatial), dtype)
-    win = poolnd._args.make_window("avg_pool", x.shape[2:], kernel, stride, padding,
-                                   (1,) * nd, ceil_mode)
+    win = make_window("avg_pool", x.shape[2:], kernel, stride, padding,
+                      (1,) * nd, ceil_mode)
     floating = x.dtype.kind == "f"
     assert _row_kernel("sum_rows", win, floating) == (
         "sum_rows_3x3_s2" if stride[-1] == 2 else "sum_rows_3x3" if floating else "sum_rows")
@@ -184,7 +189,7 @@ def test_sum_3x3_kernels_match_torch_and_the_general_form(
             assert_identical(got, np.trunc(ref).astype(x.dtype))
         # the same cells in the same order as the per-row forms: the same bits
         with monkeypatch.context() as m:
-            m.setattr(poolnd._kernels, "_row_kernel", _general_form)
+            m.setattr(K, "_row_kernel", _general_form)
             assert_identical(op(x, **kw, count_include_pad=include_pad), got)
 
 
@@ -196,11 +201,11 @@ def test_sum_3x3_kernels_with_padding_pairs_equal_the_general_form(
 ):
     kernel_threads(threads)
     x = _sum_input(rng, (3, 16, 8, 37), np.float32)
-    win = poolnd._args.make_window("avg_pool", x.shape[2:], (3, 3), stride,
-                                   poolnd._args.Padding("pairs", padding), (1, 1), True)
+    win = make_window("avg_pool", x.shape[2:], (3, 3), stride,
+                      Padding("pairs", padding), (1, 1), True)
     assert _row_kernel("sum_rows", win).startswith("sum_rows_3x3")
     for include_pad in (True, False):
         got = F.avg_pool2d(x, 3, stride, padding, True, include_pad)
         with monkeypatch.context() as m:
-            m.setattr(poolnd._kernels, "_row_kernel", _general_form)
+            m.setattr(K, "_row_kernel", _general_form)
             assert_identical(F.avg_pool2d(x, 3, stride, padding, True, include_pad), got)

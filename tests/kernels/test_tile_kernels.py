@@ -20,6 +20,9 @@ import torch.nn.functional as tF
 from helpers import assert_identical, to_torch
 
 import poolnd
+
+# private units tested directly: the window record the kernels take, the choice of tile
+# kernel, the tiling and the one-pass LP form
 from poolnd._args import make_window
 from poolnd._kernels import SUM2_MAX_WIDTH, _tile_kernel, _tiles, lp2_forward
 

@@ -1,4 +1,5 @@
-"""Adaptive max and average pooling (``poolnd._ops.adaptive``) against torch 2.13 CPU.
+"""Adaptive max and average pooling (``poolnd.functional.adaptive_*``, ``poolnd.nn.Adaptive*``)
+against torch 2.13 CPU.
 
 Max values and indices and average values are compared bit for bit (float16 included),
 except adaptive averages to size 1, which PyTorch computes with ``torch.mean`` and which
@@ -40,10 +41,13 @@ from reference_tables import (
 )
 
 import poolnd
+
+# private units tested directly: the window arithmetic, and the table kernels' switches that
+# force each engine (compiled plane-minor, row kernels, NumPy)
 from poolnd._geometry import adaptive_table, adaptive_window
 from poolnd._kernels import tables as tk
-from poolnd._nn import adaptive_fractional as layers
-from poolnd._ops import adaptive as A
+
+F = poolnd.functional
 
 GRID = {
     1: [((n,), o) for n in (1, 5, 7, 10) for o in (1, 2, 3, 4, 7, 11, (5,))],
@@ -97,7 +101,7 @@ def _torch_fn(kind, nd):
 
 
 def _ours(kind, nd):
-    return getattr(A, f"adaptive_{kind}_pool{nd}d")
+    return getattr(F, f"adaptive_{kind}_pool{nd}d")
 
 
 def check_max(x, nd, output_size, *, grad=True):
@@ -242,14 +246,14 @@ def test_ties_pick_the_first_maximum_and_nan_the_last():
     bits = x.view(np.uint32).copy()
     bits[0, 0, 6] = 0x7FC00001  # a second NaN with another payload
     x = bits.view(np.float32)
-    values, indices = A.adaptive_max_pool1d(x, 2, return_indices=True)
+    values, indices = F.adaptive_max_pool1d(x, 2, return_indices=True)
     assert indices.tolist() == [[[1, 6]]]  # windows [0, 4) and [4, 8)
     assert values.view(np.uint32)[0, 0, 1] == 0x7FC00001
     tv, ti = tF.adaptive_max_pool1d(to_torch(x), 2, return_indices=True)
     assert_identical(values, from_torch(tv))
     assert_identical(indices, from_torch(ti))
     zeros = np.array([[-0.0, 0.0, -0.0]], dtype=np.float64)
-    v, i = A.adaptive_max_pool1d(zeros, 1, return_indices=True)
+    v, i = F.adaptive_max_pool1d(zeros, 1, return_indices=True)
     assert i.tolist() == [[0]] and np.signbit(v[0, 0])
 
 
@@ -264,13 +268,13 @@ def test_integer_max_vs_reference(nd, dtype, engine, rng):
                              endpoint=True)
             x.reshape(-1)[::3] = info.min  # windows of only the lowest value
             x.reshape(-1)[1::5] = info.max
-            values, indices = A.__dict__[f"adaptive_max_pool{nd}d"](x, size, return_indices=True)
+            values, indices = getattr(F, f"adaptive_max_pool{nd}d")(x, size, return_indices=True)
             ev, ei = adaptive_max_ref(x, full)
             assert_identical(values, ev)
             assert_identical(indices, ei)
-            assert_identical(A.__dict__[f"adaptive_max_pool{nd}d"](x, size), ev)
+            assert_identical(getattr(F, f"adaptive_max_pool{nd}d")(x, size), ev)
     with pytest.raises(TypeError, match=re.escape("adaptive_max_pool1d(): gradients need")):
-        poolnd.vjp(A.adaptive_max_pool1d, np.ones((2, 5), dtype=dtype), 2)
+        poolnd.vjp(F.adaptive_max_pool1d, np.ones((2, 5), dtype=dtype), 2)
 
 
 @pytest.mark.parametrize("nd", [1, 2, 3])
@@ -293,7 +297,7 @@ def test_avg_divides_by_each_extent_in_turn(rng):
     """sum / kh / kw differs from sum / (kh * kw) in the last bit for some windows; poolnd
     follows the former, as torch does."""
     x = rng.standard_normal((1, 64, 11, 11)).astype(np.float32)
-    out = A.adaptive_avg_pool2d(x, 3)  # windows of 4, 5 and 4 cells per dimension
+    out = F.adaptive_avg_pool2d(x, 3)  # windows of 4, 5 and 4 cells per dimension
     assert_identical(out, adaptive_avg_ref(x, (3, 3)))
     assert_identical(out, from_torch(tF.adaptive_avg_pool2d(to_torch(x), 3)))
     once = np.empty_like(out)
@@ -395,8 +399,8 @@ def test_inputs_never_mutated_and_outputs_never_alias(rng):
     x = rng.standard_normal((2, 3, 5, 5)).astype(np.float32)
     x[0, 0, 0, 0] = np.nan
     before = x.tobytes()
-    for fn, args in [(A.adaptive_max_pool2d, (5, True)), (A.adaptive_avg_pool2d, ((5, 5),)),
-                     (A.adaptive_avg_pool2d, (1,)), (A.adaptive_max_pool2d, ((None, 5),))]:
+    for fn, args in [(F.adaptive_max_pool2d, (5, True)), (F.adaptive_avg_pool2d, ((5, 5),)),
+                     (F.adaptive_avg_pool2d, (1,)), (F.adaptive_max_pool2d, ((None, 5),))]:
         out, pullback = poolnd.vjp(fn, x, *args)
         values = out[0] if isinstance(out, tuple) else out
         assert not np.shares_memory(values, x)
@@ -408,7 +412,7 @@ def test_inputs_never_mutated_and_outputs_never_alias(rng):
         assert x.tobytes() == before
     ro = x.copy()
     ro.flags.writeable = False
-    assert_identical(A.adaptive_avg_pool2d(ro, 3), A.adaptive_avg_pool2d(x, 3))
+    assert_identical(F.adaptive_avg_pool2d(ro, 3), F.adaptive_avg_pool2d(x, 3))
 
 
 def test_results_do_not_depend_on_thread_count(rng):
@@ -418,9 +422,9 @@ def test_results_do_not_depend_on_thread_count(rng):
         results = []
         for n in (1, 2):
             poolnd.set_num_threads(n)
-            out, pullback = poolnd.vjp(A.adaptive_avg_pool2d, x, (5, 4))
-            v, i = A.adaptive_max_pool2d(x, (5, 4), return_indices=True)
-            results.append((out, pullback(np.ones_like(out)), v, i, A.adaptive_avg_pool2d(x, 1)))
+            out, pullback = poolnd.vjp(F.adaptive_avg_pool2d, x, (5, 4))
+            v, i = F.adaptive_max_pool2d(x, (5, 4), return_indices=True)
+            results.append((out, pullback(np.ones_like(out)), v, i, F.adaptive_avg_pool2d(x, 1)))
     finally:
         poolnd.set_num_threads(before)
     for a, b in zip(*results):
@@ -429,18 +433,18 @@ def test_results_do_not_depend_on_thread_count(rng):
 
 def test_signatures_match_torch():
     for name in ["adaptive_max_pool1d", "adaptive_max_pool2d", "adaptive_max_pool3d"]:
-        params = list(inspect.signature(getattr(A, name)).parameters)
+        params = list(inspect.signature(getattr(F, name)).parameters)
         assert params == ["input", "output_size", "return_indices", "channels_last"]
     for name in ["adaptive_avg_pool1d", "adaptive_avg_pool2d", "adaptive_avg_pool3d"]:
-        params = list(inspect.signature(getattr(A, name)).parameters)
+        params = list(inspect.signature(getattr(F, name)).parameters)
         assert params == ["input", "output_size", "channels_last"]
 
 
 def test_vjp_binds_keywords_like_the_forward(rng):
     x = rng.standard_normal((2, 3, 6)).astype(np.float64)
-    (v, i), pullback = poolnd.vjp(A.adaptive_max_pool1d, x, output_size=4, return_indices=True)
-    assert_identical(v, A.adaptive_max_pool1d(x, 4))
-    assert_identical(i, A.adaptive_max_pool1d(x, 4, True)[1])
+    (v, i), pullback = poolnd.vjp(F.adaptive_max_pool1d, x, output_size=4, return_indices=True)
+    assert_identical(v, F.adaptive_max_pool1d(x, 4))
+    assert_identical(i, F.adaptive_max_pool1d(x, 4, True)[1])
     assert pullback(np.ones_like(v)).shape == x.shape
     with pytest.raises(ValueError, match=re.escape("grad_output must have the output's shape")):
         pullback(np.ones((2, 3, 5)))
@@ -460,47 +464,47 @@ def m(*parts: str) -> str:
 
 
 ERRORS = [
-    ("rank-2d", lambda: A.adaptive_max_pool2d(np.ones((2, 5)), 2), ValueError,
+    ("rank-2d", lambda: F.adaptive_max_pool2d(np.ones((2, 5)), 2), ValueError,
      m("adaptive_max_pool2d()", "input must have 3 dims", "got shape (2, 5)")),
-    ("rank-3d", lambda: A.adaptive_avg_pool3d(X2[0], 2), ValueError,
+    ("rank-3d", lambda: F.adaptive_avg_pool3d(X2[0], 2), ValueError,
      m("adaptive_avg_pool3d()", "input must have 4 dims", "or 5 dims", "(2, 6, 6)")),
-    ("rank-1d", lambda: A.adaptive_avg_pool1d(X2, 2), ValueError,
+    ("rank-1d", lambda: F.adaptive_avg_pool1d(X2, 2), ValueError,
      m("adaptive_avg_pool1d()", "input must have 2 dims", "(1, 2, 6, 6)")),
-    ("empty-spatial", lambda: A.adaptive_max_pool2d(np.ones((1, 2, 0, 4)), 2), ValueError,
+    ("empty-spatial", lambda: F.adaptive_max_pool2d(np.ones((1, 2, 0, 4)), 2), ValueError,
      m("adaptive_max_pool2d()", "must be positive", "(1, 2, 0, 4)")),
-    ("negative-size", lambda: A.adaptive_max_pool2d(X2, (-1, 2)), ValueError,
+    ("negative-size", lambda: F.adaptive_max_pool2d(X2, (-1, 2)), ValueError,
      m("adaptive_max_pool2d()", "output_size must be non-negative", "(-1, 2)")),
-    ("negative-int", lambda: A.adaptive_avg_pool1d(X1, -3), ValueError,
+    ("negative-int", lambda: F.adaptive_avg_pool1d(X1, -3), ValueError,
      m("adaptive_avg_pool1d()", "output_size must be non-negative", "-3")),
-    ("length-2d", lambda: A.adaptive_avg_pool2d(X2, (3, 3, 3)), ValueError,
+    ("length-2d", lambda: F.adaptive_avg_pool2d(X2, (3, 3, 3)), ValueError,
      m("adaptive_avg_pool2d()", "output_size must be an int or a tuple of 2", "length 3")),
-    ("length-1-for-2d", lambda: A.adaptive_max_pool2d(X2, [3]), ValueError,
+    ("length-1-for-2d", lambda: F.adaptive_max_pool2d(X2, [3]), ValueError,
      m("adaptive_max_pool2d()", "tuple of 2 ints or Nones", "[3] of length 1")),
-    ("length-1d", lambda: A.adaptive_max_pool1d(X1, (2, 2)), ValueError,
+    ("length-1d", lambda: F.adaptive_max_pool1d(X1, (2, 2)), ValueError,
      m("adaptive_max_pool1d()", "tuple of 1 ints", "length 2")),
-    ("length-3d", lambda: A.adaptive_max_pool3d(X3, (2, 2)), ValueError,
+    ("length-3d", lambda: F.adaptive_max_pool3d(X3, (2, 2)), ValueError,
      m("adaptive_max_pool3d()", "tuple of 3", "length 2")),
-    ("none-1d", lambda: A.adaptive_max_pool1d(X1, None), TypeError,
+    ("none-1d", lambda: F.adaptive_max_pool1d(X1, None), TypeError,
      m("adaptive_max_pool1d()", "output_size must be an int", "got None")),
-    ("none-entry-1d", lambda: A.adaptive_avg_pool1d(X1, (None,)), TypeError,
+    ("none-entry-1d", lambda: F.adaptive_avg_pool1d(X1, (None,)), TypeError,
      m("adaptive_avg_pool1d()", "None", "2d and 3d ops only", "(None,)")),
-    ("none-2d", lambda: A.adaptive_avg_pool2d(X2, None), TypeError,
+    ("none-2d", lambda: F.adaptive_avg_pool2d(X2, None), TypeError,
      m("adaptive_avg_pool2d()", "output_size", "got None")),
-    ("float-size", lambda: A.adaptive_avg_pool2d(X2, 2.0), TypeError,
+    ("float-size", lambda: F.adaptive_avg_pool2d(X2, 2.0), TypeError,
      m("adaptive_avg_pool2d()", "output_size must be an int or a tuple of ints", "2.0")),
-    ("bool-size", lambda: A.adaptive_max_pool2d(X2, (True, 2)), TypeError,
+    ("bool-size", lambda: F.adaptive_max_pool2d(X2, (True, 2)), TypeError,
      m("adaptive_max_pool2d()", "output_size must contain ints, not bools", "(True, 2)")),
-    ("int-avg", lambda: A.adaptive_avg_pool2d(X2.astype(np.int64), 2), TypeError,
+    ("int-avg", lambda: F.adaptive_avg_pool2d(X2.astype(np.int64), 2), TypeError,
      m("adaptive_avg_pool2d()", "input dtype must be float16, float32 or float64", "int64")),
-    ("bool-input", lambda: A.adaptive_max_pool1d(X1.astype(bool), 2), TypeError,
+    ("bool-input", lambda: F.adaptive_max_pool1d(X1.astype(bool), 2), TypeError,
      m("adaptive_max_pool1d()", "input dtype", "bool")),
-    ("string-input", lambda: A.adaptive_max_pool1d("abc", 2), TypeError,
+    ("string-input", lambda: F.adaptive_max_pool1d("abc", 2), TypeError,
      m("adaptive_max_pool1d()", "input must be a real numeric array", "str")),
-    ("return-indices", lambda: A.adaptive_max_pool2d(X2, 2, 1), TypeError,
+    ("return-indices", lambda: F.adaptive_max_pool2d(X2, 2, 1), TypeError,
      m("adaptive_max_pool2d()", "return_indices must be a bool", "1")),
-    ("grad-int", lambda: poolnd.vjp(A.adaptive_max_pool2d, X2.astype(np.int8), 2), TypeError,
+    ("grad-int", lambda: poolnd.vjp(F.adaptive_max_pool2d, X2.astype(np.int8), 2), TypeError,
      m("adaptive_max_pool2d()", "gradients need a floating input", "int8")),
-    ("grad-dtype", lambda: poolnd.vjp(A.adaptive_avg_pool1d, X1, 2)[1](np.ones((1, 2, 2), bool)),
+    ("grad-dtype", lambda: poolnd.vjp(F.adaptive_avg_pool1d, X1, 2)[1](np.ones((1, 2, 2), bool)),
      TypeError, m("adaptive_avg_pool1d() backward", "grad_output must be a real numeric array")),
 ]
 
@@ -538,7 +542,7 @@ def _params(fn):
 
 @pytest.mark.parametrize("name", LAYERS)
 def test_layer_signature_and_reprs_match_torch(name):
-    cls, theirs = getattr(layers, name), getattr(torch.nn, name)
+    cls, theirs = getattr(poolnd.nn, name), getattr(torch.nn, name)
     assert _params(cls.__init__) == _params(theirs.__init__)
     assert issubclass(cls, poolnd.nn.Module)
     nd = int(name[-2])
@@ -557,7 +561,7 @@ def test_layer_forward_backward_match_torch(name, rng):
     size = (None,) + (3,) * (nd - 1) if nd > 1 else 3
     x = rng.standard_normal((2, 3) + (5,) * nd).astype(np.float32)
     kw = {"return_indices": True} if "Max" in name else {}
-    ours, theirs = getattr(layers, name)(size, **kw), getattr(torch.nn, name)(size, **kw)
+    ours, theirs = getattr(poolnd.nn, name)(size, **kw), getattr(torch.nn, name)(size, **kw)
     t = to_torch(x).requires_grad_()
     expected = theirs(t)
     got = ours(x)

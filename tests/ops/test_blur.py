@@ -22,6 +22,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 import poolnd
+from poolnd._ops.blur import binomial_filter  # private: the filter taps, tested directly
 
 F = poolnd.functional
 PAD_TYPES = ["reflect", "refl", "replicate", "repl", "zero"]
@@ -204,8 +205,6 @@ def test_filt_size_one_is_subsampling(rng):
 
 
 def test_binomial_filters_are_pascals_rows_normalised():
-    from poolnd._ops.blur import binomial_filter
-
     rows = {1: [1], 2: [1, 1], 3: [1, 2, 1], 4: [1, 3, 3, 1], 5: [1, 4, 6, 4, 1],
             6: [1, 5, 10, 10, 5, 1], 7: [1, 6, 15, 20, 15, 6, 1]}
     for size, row in rows.items():

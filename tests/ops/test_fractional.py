@@ -1,4 +1,5 @@
-"""Fractional max pooling (``poolnd._ops.fractional``) against torch 2.13 CPU.
+"""Fractional max pooling (``poolnd.functional.fractional_max_pool*``, ``poolnd.nn``) against
+torch 2.13 CPU.
 
 With the same ``_random_samples``, values and indices are compared bit for bit (float32,
 float64 and float16), and gradients with torch autograd; the interval arithmetic is also
@@ -30,14 +31,17 @@ from reference import max_pool_grad_ref
 from reference_tables import fractional_max_ref, fractional_starts_ref
 
 import poolnd
+
+# private units tested directly: the interval arithmetic, and the table kernels' switch that
+# forces the NumPy engine
 from poolnd._geometry import fractional_starts
 from poolnd._kernels import tables as tk
-from poolnd._nn import adaptive_fractional as layers
-from poolnd._ops import fractional as Fr
+
+F = poolnd.functional
 
 
 def _fn(nd):
-    return getattr(Fr, f"fractional_max_pool{nd}d")
+    return getattr(F, f"fractional_max_pool{nd}d")
 
 
 def _torch_fn(nd):
@@ -181,8 +185,8 @@ def test_output_ratio_vs_torch(rng):
         check(x, 2, 2, output_ratio=ratio, samples=samples)
     # torch's 2d functional cannot take a scalar ratio (len() of a float); poolnd can
     assert_identical(
-        Fr.fractional_max_pool2d(x, 2, output_ratio=0.5, _random_samples=samples),
-        Fr.fractional_max_pool2d(x, 2, output_ratio=(0.5, 0.5), _random_samples=samples),
+        F.fractional_max_pool2d(x, 2, output_ratio=0.5, _random_samples=samples),
+        F.fractional_max_pool2d(x, 2, output_ratio=(0.5, 0.5), _random_samples=samples),
     )
     x3 = rng.standard_normal((2, 2, 7, 9, 10))
     samples3 = rng.random((2, 2, 3))
@@ -204,7 +208,7 @@ def test_pool_size_boundaries_as_torch():
         tF.fractional_max_pool3d(to_torch(x3), 2, 4, _random_samples=to_torch(s3))
     with pytest.raises(ValueError, match=re.escape("pool time 2 too large relative to input "
                                                    "time 5")):
-        Fr.fractional_max_pool3d(x3, 2, 4, _random_samples=s3)
+        F.fractional_max_pool3d(x3, 2, 4, _random_samples=s3)
 
 
 def test_unbatched_and_zero_batch(rng):
@@ -213,11 +217,11 @@ def test_unbatched_and_zero_batch(rng):
     check(x, 2, 2, output_size=5, samples=samples)
     empty = np.ones((0, 3, 8, 8), np.float32)
     tv, ti = tF.fractional_max_pool2d(to_torch(empty), 2, 5, return_indices=True)
-    values, indices = Fr.fractional_max_pool2d(empty, 2, 5, return_indices=True,
+    values, indices = F.fractional_max_pool2d(empty, 2, 5, return_indices=True,
                                                rng=np.random.default_rng(0))
     assert_identical(values, from_torch(tv))
     assert_identical(indices, from_torch(ti))
-    out, pullback = poolnd.vjp(Fr.fractional_max_pool3d, np.ones((0, 2, 6, 6, 6)), 2, 3)
+    out, pullback = poolnd.vjp(F.fractional_max_pool3d, np.ones((0, 2, 6, 6, 6)), 2, 3)
     assert out.shape == (0, 2, 3, 3, 3)
     assert_identical(pullback(np.ones(out.shape)), np.zeros((0, 2, 6, 6, 6)))
 
@@ -241,7 +245,7 @@ def test_large_input_uses_the_parallel_kernel(rng):
 def test_gradient_matches_reference_scatter(rng):
     x = rng.integers(-2, 3, size=(2, 3, 9, 7)).astype(np.float32)  # ties, overlapping windows
     samples = rng.random((2, 3, 2)).astype(np.float32)
-    out, pullback = poolnd.vjp(Fr.fractional_max_pool2d, x, 3, (6, 4), None, False, samples)
+    out, pullback = poolnd.vjp(F.fractional_max_pool2d, x, 3, (6, 4), None, False, samples)
     g = grad_like(out, seed=3)
     _, idx = fractional_max_ref(x, (3, 3), (6, 4), samples)
     assert_identical(pullback(g), max_pool_grad_ref(g, idx, x.shape, 2))
@@ -253,24 +257,24 @@ def test_gradient_matches_reference_scatter(rng):
 
 def test_rng_draws_documented_samples(rng):
     x = rng.standard_normal((2, 3, 12, 12)).astype(np.float32)
-    got = Fr.fractional_max_pool2d(x, 2, 5, rng=np.random.default_rng(7), return_indices=True)
+    got = F.fractional_max_pool2d(x, 2, 5, rng=np.random.default_rng(7), return_indices=True)
     samples = np.random.default_rng(7).random((2, 3, 2), dtype=np.float32)
-    expected = Fr.fractional_max_pool2d(x, 2, 5, _random_samples=samples, return_indices=True)
+    expected = F.fractional_max_pool2d(x, 2, 5, _random_samples=samples, return_indices=True)
     assert_identical(got[0], expected[0])
     assert_identical(got[1], expected[1])
     x3 = rng.standard_normal((3, 9, 9, 9))  # unbatched: one row of samples
-    got = Fr.fractional_max_pool3d(x3, 2, 4, rng=np.random.default_rng(8))
+    got = F.fractional_max_pool3d(x3, 2, 4, rng=np.random.default_rng(8))
     samples = np.random.default_rng(8).random((1, 3, 3))
-    assert_identical(got, Fr.fractional_max_pool3d(x3, 2, 4, _random_samples=samples))
+    assert_identical(got, F.fractional_max_pool3d(x3, 2, 4, _random_samples=samples))
     x16 = x.astype(np.float16)
-    got = Fr.fractional_max_pool2d(x16, 2, 5, rng=np.random.default_rng(9))
+    got = F.fractional_max_pool2d(x16, 2, 5, rng=np.random.default_rng(9))
     samples = np.random.default_rng(9).random((2, 3, 2), dtype=np.float32).astype(np.float16)
-    assert_identical(got, Fr.fractional_max_pool2d(x16, 2, 5, _random_samples=samples))
+    assert_identical(got, F.fractional_max_pool2d(x16, 2, 5, _random_samples=samples))
 
 
 def test_default_rng_draws_fresh_windows(rng):
     x = rng.standard_normal((1, 16, 30, 30)).astype(np.float32)
-    outs = [Fr.fractional_max_pool2d(x, 2, 12, return_indices=True)[1] for _ in range(3)]
+    outs = [F.fractional_max_pool2d(x, 2, 12, return_indices=True)[1] for _ in range(3)]
     assert not (np.array_equal(outs[0], outs[1]) and np.array_equal(outs[1], outs[2]))
     for idx in outs:  # each is a valid fractional pooling of x
         assert idx.shape == (1, 16, 12, 12) and idx.min() >= 0 and idx.max() < 900
@@ -329,7 +333,7 @@ def test_inputs_never_mutated(rng):
     x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
     samples = rng.random((2, 3, 2)).astype(np.float32)
     before, s_before = x.tobytes(), samples.tobytes()
-    out, pullback = poolnd.vjp(Fr.fractional_max_pool2d, x, 2, 5, None, True, samples)
+    out, pullback = poolnd.vjp(F.fractional_max_pool2d, x, 2, 5, None, True, samples)
     grad = pullback(np.ones_like(out[0]))
     assert x.tobytes() == before and samples.tobytes() == s_before
     assert not np.shares_memory(out[0], x) and not np.shares_memory(grad, x)
@@ -356,73 +360,73 @@ def m(*parts: str) -> str:
 
 
 ERRORS = [
-    ("kernel-zero", lambda: Fr.fractional_max_pool2d(X2, 0, 3), ValueError,
+    ("kernel-zero", lambda: F.fractional_max_pool2d(X2, 0, 3), ValueError,
      m("fractional_max_pool2d()", "kernel_size must be positive", "(0, 0)")),
-    ("kernel-negative", lambda: Fr.fractional_max_pool3d(X3, (2, -1, 2), 2), ValueError,
+    ("kernel-negative", lambda: F.fractional_max_pool3d(X3, (2, -1, 2), 2), ValueError,
      m("fractional_max_pool3d()", "kernel_size must be positive", "(2, -1, 2)")),
-    ("kernel-length", lambda: Fr.fractional_max_pool2d(X2, (2, 2, 2), 3), ValueError,
+    ("kernel-length", lambda: F.fractional_max_pool2d(X2, (2, 2, 2), 3), ValueError,
      m("fractional_max_pool2d()", "kernel_size must be a single int or a tuple of 2 ints",
        "length 3")),
-    ("kernel-float", lambda: Fr.fractional_max_pool2d(X2, 2.5, 3), TypeError,
+    ("kernel-float", lambda: F.fractional_max_pool2d(X2, 2.5, 3), TypeError,
      m("fractional_max_pool2d()", "kernel_size must be an int", "2.5")),
-    ("too-large-height", lambda: Fr.fractional_max_pool2d(X2, 2, (8, 3)), ValueError,
+    ("too-large-height", lambda: F.fractional_max_pool2d(X2, 2, (8, 3)), ValueError,
      m("fractional_max_pool2d()", "must be at most the input size",
        "pool height 2 too large relative to input height 8", "output_size=(8, 3)")),
-    ("too-large-width", lambda: Fr.fractional_max_pool2d(X2, (1, 3), (8, 7)), ValueError,
+    ("too-large-width", lambda: F.fractional_max_pool2d(X2, (1, 3), (8, 7)), ValueError,
      m("pool width 3 too large relative to input width 8")),
-    ("too-large-3d-strict", lambda: Fr.fractional_max_pool3d(X3, 2, (5, 2, 2)), ValueError,
+    ("too-large-3d-strict", lambda: F.fractional_max_pool3d(X3, 2, (5, 2, 2)), ValueError,
      m("fractional_max_pool3d()", "must be less than the input size",
        "pool time 2 too large relative to input time 6")),
-    ("too-large-ratio", lambda: Fr.fractional_max_pool2d(X2, 2, output_ratio=1.0), ValueError,
+    ("too-large-ratio", lambda: F.fractional_max_pool2d(X2, 2, output_ratio=1.0), ValueError,
      m("fractional_max_pool2d()", "pool height 2", "output_ratio=1.0", "output size (8, 8)")),
-    ("negative-size", lambda: Fr.fractional_max_pool2d(X2, 2, (-1, 3)), ValueError,
+    ("negative-size", lambda: F.fractional_max_pool2d(X2, 2, (-1, 3)), ValueError,
      m("fractional_max_pool2d()", "output size must be non-negative", "output_size=(-1, 3)")),
-    ("negative-ratio", lambda: Fr.fractional_max_pool2d(X2, 2, output_ratio=-0.5), ValueError,
+    ("negative-ratio", lambda: F.fractional_max_pool2d(X2, 2, output_ratio=-0.5), ValueError,
      m("fractional_max_pool2d()", "output size must be non-negative", "output_ratio=-0.5")),
-    ("nan-ratio", lambda: Fr.fractional_max_pool2d(X2, 2, output_ratio=float("nan")), ValueError,
+    ("nan-ratio", lambda: F.fractional_max_pool2d(X2, 2, output_ratio=float("nan")), ValueError,
      m("fractional_max_pool2d()", "output_ratio must be finite", "nan")),
-    ("ratio-type", lambda: Fr.fractional_max_pool2d(X2, 2, output_ratio="half"), TypeError,
+    ("ratio-type", lambda: F.fractional_max_pool2d(X2, 2, output_ratio="half"), TypeError,
      m("fractional_max_pool2d()", "output_ratio must contain real numbers", "'half'")),
-    ("ratio-length", lambda: Fr.fractional_max_pool3d(X3, 2, output_ratio=(0.5, 0.5)),
+    ("ratio-length", lambda: F.fractional_max_pool3d(X3, 2, output_ratio=(0.5, 0.5)),
      ValueError, m("fractional_max_pool3d()", "output_ratio must be a number or a tuple of 3",
                    "length 2")),
-    ("neither", lambda: Fr.fractional_max_pool2d(X2, 2), ValueError,
+    ("neither", lambda: F.fractional_max_pool2d(X2, 2), ValueError,
      m("fractional_max_pool2d()", "one of output_size and output_ratio must be given",
        "both None")),
-    ("size-none-entry", lambda: Fr.fractional_max_pool2d(X2, 2, (None, 3)), TypeError,
+    ("size-none-entry", lambda: F.fractional_max_pool2d(X2, 2, (None, 3)), TypeError,
      m("fractional_max_pool2d()", "output_size must be an int or a tuple of ints")),
-    ("samples-dtype", lambda: Fr.fractional_max_pool2d(X2, 2, 3, _random_samples=S2.astype(
+    ("samples-dtype", lambda: F.fractional_max_pool2d(X2, 2, 3, _random_samples=S2.astype(
         np.float64)), TypeError,
      m("fractional_max_pool2d()", "_random_samples must have the input's dtype float32",
        "float64")),
-    ("samples-list", lambda: Fr.fractional_max_pool2d(X2, 2, 3, _random_samples=[[[0.5, 0.5]]]),
+    ("samples-list", lambda: F.fractional_max_pool2d(X2, 2, 3, _random_samples=[[[0.5, 0.5]]]),
      TypeError, m("_random_samples must have the input's dtype float32", "float64")),
-    ("samples-ndim", lambda: Fr.fractional_max_pool2d(X2, 2, 3, _random_samples=S2[0]),
+    ("samples-ndim", lambda: F.fractional_max_pool2d(X2, 2, 3, _random_samples=S2[0]),
      ValueError, m("fractional_max_pool2d()", "_random_samples must have 3 dims",
                    "shape (3, 2)")),
-    ("samples-batch", lambda: Fr.fractional_max_pool2d(X2, 2, 3, _random_samples=S2[:1]),
+    ("samples-batch", lambda: F.fractional_max_pool2d(X2, 2, 3, _random_samples=S2[:1]),
      ValueError, m("fractional_max_pool2d()", "N at least the batch size 2",
                    "shape (1, 3, 2)")),
-    ("samples-channels", lambda: Fr.fractional_max_pool2d(X2, 2, 3, _random_samples=S2[:, :2]),
+    ("samples-channels", lambda: F.fractional_max_pool2d(X2, 2, 3, _random_samples=S2[:, :2]),
      ValueError, m("C = 3 channels", "shape (2, 2, 2)")),
-    ("samples-last", lambda: Fr.fractional_max_pool3d(X3, 2, 3, _random_samples=np.zeros(
+    ("samples-last", lambda: F.fractional_max_pool3d(X3, 2, 3, _random_samples=np.zeros(
         (1, 2, 2), np.float32)), ValueError, m("fractional_max_pool3d()", "(N, C, 3)",
                                                 "shape (1, 2, 2)")),
     # float16 rounding of i + u puts a window at 32 of 20 (torch: an internal assert fails)
-    ("samples-outside", lambda: Fr.fractional_max_pool2d(
+    ("samples-outside", lambda: F.fractional_max_pool2d(
         np.ones((1, 1, 20, 20), np.float16), 2, 10,
         _random_samples=np.full((1, 1, 2), 30000, np.float16)), ValueError,
      m("fractional_max_pool2d()", "_random_samples put a window outside the input")),
-    ("rng-type", lambda: Fr.fractional_max_pool2d(X2, 2, 3, rng=np.random.RandomState(0)),
+    ("rng-type", lambda: F.fractional_max_pool2d(X2, 2, 3, rng=np.random.RandomState(0)),
      TypeError, m("fractional_max_pool2d()", "rng must be a numpy.random.Generator",
                   "RandomState")),
-    ("int-input", lambda: Fr.fractional_max_pool2d(X2.astype(np.int32), 2, 3), TypeError,
+    ("int-input", lambda: F.fractional_max_pool2d(X2.astype(np.int32), 2, 3), TypeError,
      m("fractional_max_pool2d()", "input dtype must be float16, float32 or float64", "int32")),
-    ("rank", lambda: Fr.fractional_max_pool2d(np.ones((5, 5)), 2, 3), ValueError,
+    ("rank", lambda: F.fractional_max_pool2d(np.ones((5, 5)), 2, 3), ValueError,
      m("fractional_max_pool2d()", "input must have 3 dims", "(5, 5)")),
-    ("empty-channel", lambda: Fr.fractional_max_pool2d(np.ones((3, 0, 5)), 2, 3), ValueError,
+    ("empty-channel", lambda: F.fractional_max_pool2d(np.ones((3, 0, 5)), 2, 3), ValueError,
      m("fractional_max_pool2d()", "sizes must be positive", "(3, 0, 5)")),
-    ("return-indices", lambda: Fr.fractional_max_pool2d(X2, 2, 3, None, "yes"), TypeError,
+    ("return-indices", lambda: F.fractional_max_pool2d(X2, 2, 3, None, "yes"), TypeError,
      m("fractional_max_pool2d()", "return_indices must be a bool", "'yes'")),
 ]
 
@@ -466,7 +470,7 @@ def _params(fn):
 @pytest.mark.parametrize("nd", [2, 3])
 def test_layer_signature_repr_and_attributes_match_torch(nd):
     name = f"FractionalMaxPool{nd}d"
-    cls, theirs = getattr(layers, name), getattr(torch.nn, name)
+    cls, theirs = getattr(poolnd.nn, name), getattr(torch.nn, name)
     assert _params(cls.__init__) == _params(theirs.__init__)
     assert issubclass(cls, poolnd.nn.Module)
     combos = [
@@ -486,22 +490,22 @@ def test_layer_signature_repr_and_attributes_match_torch(nd):
 
 
 LAYER_ERRORS = [
-    (lambda: layers.FractionalMaxPool2d(2), ValueError,
+    (lambda: poolnd.nn.FractionalMaxPool2d(2), ValueError,
      m("FractionalMaxPool2d()", "exactly one of output_size and output_ratio", "neither")),
-    (lambda: layers.FractionalMaxPool3d(2, 3, 0.5), ValueError,
+    (lambda: poolnd.nn.FractionalMaxPool3d(2, 3, 0.5), ValueError,
      m("FractionalMaxPool3d()", "exactly one of output_size and output_ratio", "both",
        "output_size=3", "output_ratio=0.5")),
-    (lambda: layers.FractionalMaxPool2d(2, output_ratio=1.0), ValueError,
+    (lambda: poolnd.nn.FractionalMaxPool2d(2, output_ratio=1.0), ValueError,
      m("FractionalMaxPool2d()", "output_ratio must be between 0 and 1", "1.0")),
-    (lambda: layers.FractionalMaxPool3d(2, output_ratio=(0.5, 0.5, 0)), ValueError,
+    (lambda: poolnd.nn.FractionalMaxPool3d(2, output_ratio=(0.5, 0.5, 0)), ValueError,
      m("FractionalMaxPool3d()", "output_ratio must be between 0 and 1", "(0.5, 0.5, 0)")),
-    (lambda: layers.FractionalMaxPool2d(2, output_ratio="a"), TypeError,
+    (lambda: poolnd.nn.FractionalMaxPool2d(2, output_ratio="a"), TypeError,
      m("FractionalMaxPool2d()", "output_ratio must be a number", "'a'")),
-    (lambda: layers.FractionalMaxPool3d(0, output_size=2), ValueError,
+    (lambda: poolnd.nn.FractionalMaxPool3d(0, output_size=2), ValueError,
      m("FractionalMaxPool3d()", "kernel_size must be positive", "0")),
-    (lambda: layers.FractionalMaxPool2d((2, -1), output_size=2), ValueError,
+    (lambda: poolnd.nn.FractionalMaxPool2d((2, -1), output_size=2), ValueError,
      m("FractionalMaxPool2d()", "kernel_size must be positive", "(2, -1)")),
-    (lambda: layers.FractionalMaxPool2d(2.0, output_size=2), TypeError,
+    (lambda: poolnd.nn.FractionalMaxPool2d(2.0, output_size=2), TypeError,
      m("FractionalMaxPool2d()", "kernel_size must be an int", "2.0")),
 ]
 
@@ -527,7 +531,7 @@ def test_layer_forward_backward_match_torch(nd, rng):
     x = rng.standard_normal((2, 3) + (9,) * nd).astype(np.float32)
     samples = rng.random((2, 3, nd)).astype(np.float32)
     name = f"FractionalMaxPool{nd}d"
-    ours = getattr(layers, name)(2, output_ratio=0.5, return_indices=True,
+    ours = getattr(poolnd.nn, name)(2, output_ratio=0.5, return_indices=True,
                                  _random_samples=samples)
     theirs = getattr(torch.nn, name)(2, output_ratio=0.5, return_indices=True,
                                      _random_samples=to_torch(samples))
@@ -539,6 +543,6 @@ def test_layer_forward_backward_match_torch(nd, rng):
     g = grad_like(values)
     tv.backward(to_torch(g))
     assert_identical(ours.backward(g), from_torch(t.grad))
-    fresh = getattr(layers, name)((2,) * nd, output_size=4)  # draws samples each call
+    fresh = getattr(poolnd.nn, name)((2,) * nd, output_size=4)  # draws samples each call
     assert fresh(x).shape == (2, 3) + (4,) * nd
     assert fresh.backward(np.ones((2, 3) + (4,) * nd, np.float32)).shape == x.shape

@@ -1,4 +1,4 @@
-"""Global max, average and Lp pooling (``poolnd._ops.adaptive``) over any number of spatial axes.
+"""Global max, average and Lp pooling (``poolnd.global_*_pool``) over any number of spatial axes.
 
 Oracles: torch's adaptive pooling to size 1 (max: values, indices and gradients bit for bit),
 ``torch.mean`` (within float rounding; its gradient bit for bit), ``torch.linalg.vector_norm``
@@ -32,7 +32,7 @@ from hypothesis import strategies as st
 from reference import max_pool_grad_ref, max_pool_ref
 
 import poolnd
-from poolnd._ops.adaptive import global_avg_pool, global_lp_pool, global_max_pool
+from poolnd import global_avg_pool, global_lp_pool, global_max_pool
 
 SHAPES = [(2, 3, 5), (2, 3, 4, 6), (1, 4, 3, 2, 5), (2, 2, 3, 1, 2, 3), (3, 1, 7, 7), (33, 2, 3, 3)]
 
@@ -153,7 +153,7 @@ def test_global_avg_vs_torch_mean(shape, dtype, rng):
 
 
 def test_global_avg_equals_adaptive_avg_of_size_one(rng):
-    from poolnd._ops.adaptive import adaptive_avg_pool2d
+    from poolnd.functional import adaptive_avg_pool2d
 
     x = rng.standard_normal((40, 3, 7, 7)).astype(np.float32)
     assert_identical(global_avg_pool(x, keepdims=True), adaptive_avg_pool2d(x, 1))

@@ -39,8 +39,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 import poolnd
-from poolnd._nn import lp_unpool as layers
-from poolnd._ops.lp import lp_pool1d, lp_pool2d, lp_pool3d
+from poolnd.functional import lp_pool1d, lp_pool2d, lp_pool3d
 
 FNS = {1: lp_pool1d, 2: lp_pool2d, 3: lp_pool3d}
 INF = float("inf")
@@ -421,11 +420,11 @@ def _pullback_wrong_shape(p):
 
 
 def _layer_backward_before_forward():
-    layers.LPPool2d(2, 2).backward(np.ones((1, 2, 3, 3)))
+    poolnd.nn.LPPool2d(2, 2).backward(np.ones((1, 2, 3, 3)))
 
 
 def _layer_backward_after_int_forward():
-    layer = layers.LPPool2d(2, 2)
+    layer = poolnd.nn.LPPool2d(2, 2)
     layer(X2.astype(np.int64))
     layer.backward(np.ones((1, 2, 3, 3)))
 
@@ -524,7 +523,7 @@ def _params(fn):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_layer_signature_matches_torch(name):
-    assert _params(getattr(layers, name).__init__) == _params(getattr(torch.nn, name).__init__)
+    assert _params(getattr(poolnd.nn, name).__init__) == _params(getattr(torch.nn, name).__init__)
 
 
 @pytest.mark.parametrize("name", NAMES)
@@ -535,11 +534,12 @@ def test_layer_reprs_match_torch(name):
         [2, 2.0, 1, 3.5, INF, -INF], [2, (3,) * nd, [2] * nd, tuple(range(1, nd + 1))],
         [None, 1, (2,) * nd, [1] * nd], [False, True],
     ):
-        ours, theirs = getattr(layers, name)(p, k, s, ceil), getattr(torch.nn, name)(p, k, s, ceil)
+        ours = getattr(poolnd.nn, name)(p, k, s, ceil)
+        theirs = getattr(torch.nn, name)(p, k, s, ceil)
         assert repr(ours) == repr(theirs), (p, k, s, ceil)
         count += 1
-    assert repr(getattr(layers, name)(2, 3)) == repr(getattr(torch.nn, name)(2, 3))
-    assert repr(getattr(layers, name)(norm_type=1.5, kernel_size=2, ceil_mode=True)) == repr(
+    assert repr(getattr(poolnd.nn, name)(2, 3)) == repr(getattr(torch.nn, name)(2, 3))
+    assert repr(getattr(poolnd.nn, name)(norm_type=1.5, kernel_size=2, ceil_mode=True)) == repr(
         getattr(torch.nn, name)(norm_type=1.5, kernel_size=2, ceil_mode=True))
     assert count == 192
 
@@ -549,7 +549,8 @@ def test_layer_forward_and_backward_match_torch(nd, rng):
     name = f"LPPool{nd}d"
     x = _data(rng, (2, 3) + (5,) * nd, np.float32, specials=False)
     for p, s, ceil in [(2, None, False), (3.0, 2, True), (-INF, 1, False)]:
-        ours, theirs = getattr(layers, name)(p, 2, s, ceil), getattr(torch.nn, name)(p, 2, s, ceil)
+        ours = getattr(poolnd.nn, name)(p, 2, s, ceil)
+        theirs = getattr(torch.nn, name)(p, 2, s, ceil)
         out = ours(x)
         t = to_torch(x).requires_grad_()
         expected = theirs(t)
@@ -560,7 +561,7 @@ def test_layer_forward_and_backward_match_torch(nd, rng):
 
 
 def test_layer_integer_input_runs_forward_only():
-    layer = layers.LPPool1d(2, 2)
+    layer = poolnd.nn.LPPool1d(2, 2)
     out = layer(np.array([[[1, 2, 3, 4]]]))
     assert out.dtype == np.float32
     assert_lp_close(out, torch_lp(np.array([[[1, 2, 3, 4]]]), 1, 2, 2), 4)

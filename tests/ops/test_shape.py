@@ -1,4 +1,5 @@
-"""Output-shape arithmetic (poolnd._geometry) against torch's output shapes and brute force."""
+"""Output-shape arithmetic (``poolnd.pooled_length`` and the private window helpers of
+``poolnd._geometry``) against torch's output shapes and brute force."""
 
 from __future__ import annotations
 
@@ -12,7 +13,10 @@ from hypothesis import strategies as st
 from reference import out_len_ref
 
 import poolnd
-from poolnd._geometry import effective_kernel, pooled_length, window_bounds, window_sizes
+from poolnd import pooled_length
+
+# private units tested directly: the window helpers behind pooled_length and the kernels
+from poolnd._geometry import effective_kernel, window_bounds, window_sizes
 
 
 def _torch_len(length, k, s, p, d, ceil, op="max"):

@@ -35,9 +35,8 @@ from hypothesis.extra import numpy as hnp
 from reference_unpool import default_unpool_size_ref, max_unpool_grad_ref, max_unpool_ref
 
 import poolnd
-import poolnd._kernels.unpool as unpool_kernels
-from poolnd._nn import lp_unpool as layers
-from poolnd._ops.unpool import max_unpool1d, max_unpool2d, max_unpool3d
+import poolnd._kernels.unpool as unpool_kernels  # private: its size threshold picks the path
+from poolnd.functional import max_unpool1d, max_unpool2d, max_unpool3d
 
 FNS = {1: max_unpool1d, 2: max_unpool2d, 3: max_unpool3d}
 V, T, R = ValueError, TypeError, RuntimeError
@@ -425,11 +424,11 @@ def _pullback_wrong_shape():
 
 
 def _layer_backward_before_forward():
-    layers.MaxUnpool2d(2).backward(np.ones((1, 2, 4, 4)))
+    poolnd.nn.MaxUnpool2d(2).backward(np.ones((1, 2, 4, 4)))
 
 
 def _layer_backward_after_int_forward():
-    layer = layers.MaxUnpool2d(2)
+    layer = poolnd.nn.MaxUnpool2d(2)
     layer(X2.astype(np.int32), I2)
     layer.backward(np.ones((1, 2, 4, 4)))
 
@@ -562,7 +561,7 @@ def _params(fn):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_layer_signatures_match_torch(name):
-    ours, theirs = getattr(layers, name), getattr(torch.nn, name)
+    ours, theirs = getattr(poolnd.nn, name), getattr(torch.nn, name)
     assert _params(ours.__init__) == _params(theirs.__init__)
     assert _params(ours.forward) == _params(theirs.forward)
 
@@ -575,12 +574,13 @@ def test_layer_reprs_match_torch(name):
     pads = [0, 1, (1,) * nd, [0] * nd]
     count = 0
     for k, s, p in itertools.product(kernels, strides, pads):
-        ours, theirs = getattr(layers, name)(k, s, p), getattr(torch.nn, name)(k, s, p)
+        ours, theirs = getattr(poolnd.nn, name)(k, s, p), getattr(torch.nn, name)(k, s, p)
         assert repr(ours) == repr(theirs), (k, s, p)
         for attr in ("kernel_size", "stride", "padding"):
             assert getattr(ours, attr) == getattr(theirs, attr)
         count += 1
-    assert repr(getattr(layers, name)(2, padding=1)) == repr(getattr(torch.nn, name)(2, padding=1))
+    ours, theirs = getattr(poolnd.nn, name), getattr(torch.nn, name)
+    assert repr(ours(2, padding=1)) == repr(theirs(2, padding=1))
     assert count == 120
 
 
@@ -591,7 +591,7 @@ def test_layer_forward_and_backward_match_torch(nd, rng):
     x = rng.standard_normal(shape).astype(np.float32)
     idx = rng.integers(0, 5**nd, size=shape)
     for output_size in (None, [5] * nd):
-        ours, theirs = getattr(layers, name)(2), getattr(torch.nn, name)(2)
+        ours, theirs = getattr(poolnd.nn, name)(2), getattr(torch.nn, name)(2)
         out = ours(x, idx, output_size)
         t = to_torch(x).requires_grad_()
         with torch_serial():
@@ -605,6 +605,6 @@ def test_layer_forward_and_backward_match_torch(nd, rng):
 
 
 def test_layer_integer_forward_works_without_a_gradient():
-    layer = layers.MaxUnpool1d(2)
+    layer = poolnd.nn.MaxUnpool1d(2)
     out = layer(np.array([[5, 7]], np.int16), np.array([[1, 2]]))
     assert_identical(out, np.array([[0, 5, 7, 0]], np.int16))

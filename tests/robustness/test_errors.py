@@ -13,6 +13,10 @@ import torch.nn.functional as tF
 
 import poolnd
 
+# private: the kernel entry points, which the kernels_forbidden fixture replaces
+import poolnd._kernels as K
+from poolnd._kernels import tables, unpool
+
 F = poolnd.functional
 X1 = np.ones((1, 2, 8), dtype=np.float32)
 X2 = np.ones((1, 2, 6, 6), dtype=np.float32)
@@ -637,8 +641,6 @@ AFTER_FORWARD = {
 @pytest.fixture
 def kernels_forbidden(monkeypatch):
     """Every kernel entry point (compiled or NumPy) raises if it is reached."""
-    import poolnd._kernels as K
-    from poolnd._kernels import tables, unpool
 
     def forbidden(*args, **kwargs):
         raise AssertionError("a kernel was called with a bad argument")
