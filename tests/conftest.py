@@ -1,16 +1,27 @@
-"""pytest configuration: Hypothesis profile and shared fixtures."""
+"""pytest configuration: Hypothesis profile and shared fixtures.
+
+The test files live in one folder per layer (ops, nn, kernels, dispatch, robustness,
+conformance, cli); the helpers and slow references they share are in ``support/``, put on
+``sys.path`` here so that every test file imports them as ``from helpers import ...``.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import sys
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
 import poolnd
+
+# the shared helpers and references (tests/support), importable by name from every test file
+SUPPORT = str(Path(__file__).resolve().parent / "support")
+if SUPPORT not in sys.path:
+    sys.path.insert(0, SUPPORT)
 
 # When a Hypothesis test fails, its pytest plugin imports hypothesis.extra._patching (which
 # imports libcst -> mypy_extensions, emitting a DeprecationWarning) inside a report hook.
@@ -60,8 +71,8 @@ def kernel_threads(restore_threads, monkeypatch):
 
 
 def pytest_terminal_summary(terminalreporter):
-    """How many differential-fuzz examples ran (tests/test_fuzz.py), per profile."""
-    fuzz = sys.modules.get("test_fuzz")
+    """How many differential-fuzz examples ran (tests/robustness/test_fuzz.py), per profile."""
+    fuzz = sys.modules.get("tests.robustness.test_fuzz")
     counts = getattr(fuzz, "EXAMPLES", None)
     for profile in ("ci", "long"):
         ran = {name: n for (p, name), n in (counts or {}).items() if p == profile}

@@ -1,0 +1,1 @@
+"""Dispatch: other array libraries (Array API backends) and the Dask planner."""

@@ -1,0 +1,172 @@
+"""Every form of the tile kernels (`poolnd._kernels.sliding.numba_tiles`) against torch 2.13 CPU.
+
+Non-overlapping windows (kernel == stride, no padding or dilation) run the tile kernels,
+picked per call by `poolnd._kernels.sliding._tile_kernel`: the ``2`` form for tiles two cells wide
+without lanes, the general form otherwise (other widths, and channels-last calls, whose
+channels become lanes). Each form runs serially and in parallel chunks, on data with ties,
+signed zeros and NaN, with tails the tiles leave out, and is compared with torch bit for bit
+(max values and indices) or within float rounding (averages; integers truncate). LP pooling
+of order 2 over tiles (`poolnd._kernels.sliding.numba_squares`) runs the sum forms on squares made
+in cache; it must give the bits of the separate passes (squares, average, root) and torch's
+values within rounding.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as tF
+from helpers import assert_identical, to_torch
+
+import poolnd
+
+# private units tested directly: the window record the kernels take, the choice of tile
+# kernel, the tiling and the one-pass LP form
+from poolnd._args import make_window
+from poolnd._kernels.sliding import _tile_kernel, _tiles, lp2_forward
+from poolnd._threads import SUM2_MAX_WIDTH
+
+F = poolnd.functional
+
+# (kernel form, spatial shape, kernel, channels_last); sums take the ``2`` form only on
+# output rows at most SUM2_MAX_WIDTH wide, so the wide row below takes both forms
+FORMS = [
+    ("block_max2", (9, 31), (3, 2), False),
+    ("block_max2", (4, 2 * SUM2_MAX_WIDTH + 3), (2, 2), False),
+    ("block_max2", (5, 8, 13), (2, 2, 2), False),
+    ("block_max2", (29,), (2,), False),
+    ("block_max", (9, 31), (2, 3), False),
+    ("block_max", (7, 33), (3, 4), False),
+    ("block_max", (8, 30), (2, 5), False),
+    ("block_max", (9, 31), (2, 2), True),
+    ("block_max", (5, 8, 13), (2, 2, 2), True),
+]
+IDS = [f"{f[0]}-{'x'.join(map(str, f[1]))}-k{'x'.join(map(str, f[2]))}"
+       f"{'-cl' if f[3] else ''}" for f in FORMS]
+
+_MAX = {1: F.max_pool1d, 2: F.max_pool2d, 3: F.max_pool3d}
+_AVG = {1: F.avg_pool1d, 2: F.avg_pool2d, 3: F.avg_pool3d}
+_TMAX = {1: tF.max_pool1d, 2: tF.max_pool2d, 3: tF.max_pool3d}
+_TAVG = {1: tF.avg_pool1d, 2: tF.avg_pool2d, 3: tF.avg_pool3d}
+
+
+def _input(rng, spatial, dtype):
+    x = rng.integers(-3, 4, size=(3, 12, *spatial)).astype(dtype)  # many ties; parallel
+    if x.dtype.kind == "f":
+        x[rng.random(x.shape) < 0.2] = -0.0
+        x[rng.random(x.shape) < 0.01] = np.nan
+    return x
+
+
+def _form(name, spatial, kernel, channels_last, channels=12):
+    shape = (*spatial, channels) if channels_last else spatial
+    k = (*kernel, 1) if channels_last else kernel
+    win = make_window("max_pool", shape, k, k, (0,) * len(k), (1,) * len(k), False)
+    tiles = _tiles(win)
+    assert tiles is not None
+    kind = name.removeprefix("block_")
+    return _tile_kernel(kind, tiles, win.out_shape[-1])[0].name
+
+
+def _layout(x, channels_last):
+    return np.moveaxis(x, 1, -1).copy() if channels_last else x
+
+
+def _back(y, channels_last):
+    return np.moveaxis(y, -1, 1) if channels_last else y
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int16])
+@pytest.mark.parametrize(("form", "spatial", "kernel", "channels_last"), FORMS, ids=IDS)
+def test_max_tile_kernels_match_torch(form, spatial, kernel, channels_last, dtype, threads,
+                                      rng, kernel_threads):
+    kernel_threads(threads)
+    assert _form("block_max", spatial, kernel, channels_last) == form
+    assert _form("block_argmax", spatial, kernel, channels_last) == form.replace("max", "argmax")
+    x = _input(rng, spatial, dtype)
+    op, nd = _MAX[len(spatial)], len(spatial)
+    xl = _layout(x, channels_last)
+    values = _back(op(xl, kernel, channels_last=channels_last), channels_last)
+    values_i, indices = op(xl, kernel, return_indices=True, channels_last=channels_last)
+    t = to_torch(x if x.dtype.kind == "f" else x.astype(np.float64))
+    tv, ti = _TMAX[nd](t, kernel, return_indices=True)
+    expected = tv.numpy().astype(x.dtype)
+    assert_identical(values, expected)
+    assert_identical(_back(values_i, channels_last), expected)
+    assert_identical(_back(indices, channels_last), ti.numpy())
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
+@pytest.mark.parametrize(("form", "spatial", "kernel", "channels_last"), FORMS, ids=IDS)
+def test_sum_tile_kernels_match_torch(form, spatial, kernel, channels_last, dtype, threads,
+                                      rng, kernel_threads):
+    kernel_threads(threads)
+    expected_form = form.replace("max", "sum")
+    if spatial[-1] // kernel[-1] > SUM2_MAX_WIDTH:
+        expected_form = "block_sum"
+    assert _form("block_sum", spatial, kernel, channels_last) == expected_form
+    x = _input(rng, spatial, dtype)
+    x = np.nan_to_num(x) if x.dtype.kind == "f" else x
+    op, nd = _AVG[len(spatial)], len(spatial)
+    xl = _layout(x, channels_last)
+    t = torch.from_numpy(x.astype(np.float64))
+    got = _back(op(xl, kernel, channels_last=channels_last), channels_last)
+    ref = _TAVG[nd](t, kernel).numpy()
+    assert got.dtype == x.dtype
+    if x.dtype.kind == "f":
+        np.testing.assert_allclose(got, ref, rtol=1e-6, atol=1e-6)
+        assert not np.signbit(got[got == 0]).any()  # PyTorch never returns -0.0
+    else:  # integer averages truncate toward zero (exact here: small sums)
+        assert_identical(got, np.trunc(ref).astype(x.dtype))
+    sums = _back(poolnd.sum_pool(xl, kernel, channels_last=channels_last), channels_last)
+    ref = _TAVG[nd](t, kernel, divisor_override=1).numpy() if nd > 1 else \
+        tF.avg_pool1d(t, kernel).numpy() * kernel[0]
+    np.testing.assert_allclose(sums, ref, rtol=1e-6, atol=1e-5)
+
+
+# LP of order 2 over every tile form (channels-last LP calls run on strided channels-first
+# views, which take the separate passes); a trailing kernel of 1 gives lanes; planes of
+# 40 x 300 take several blocks of rows (`squares._SCRATCH_CELLS`) each
+LP_FORMS = [(spatial, kernel) for _, spatial, kernel, last in FORMS if not last] + [
+    ((9, 31), (2, 1)), ((5, 8, 13), (2, 2, 1)), ((6, 10), (3, 3)), ((40, 300), (2, 2))]
+_LP = {1: F.lp_pool1d, 2: F.lp_pool2d, 3: F.lp_pool3d}
+_TLP = {1: tF.lp_pool1d, 2: tF.lp_pool2d, 3: tF.lp_pool3d}
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("spatial", "kernel"), LP_FORMS,
+                         ids=["x".join(map(str, s)) + "-k" + "x".join(map(str, k))
+                              for s, k in LP_FORMS])
+def test_lp2_tiles_give_the_separate_passes_bits(spatial, kernel, dtype, threads, rng,
+                                                kernel_threads):
+    kernel_threads(threads)
+    x = _input(rng, spatial, dtype) * dtype(1.5)
+    x[rng.random(x.shape) < 0.01] = -np.inf
+    x[rng.random(x.shape) < 0.02] = np.finfo(dtype).max / 4  # its square overflows
+    nd = len(spatial)
+    win = make_window("lp_pool", spatial, kernel, kernel, (0,) * nd, (1,) * nd, False)
+    fused = lp2_forward(x, win)
+    assert fused is not None
+    # the public forward takes it; a gradient call keeps the separate passes
+    assert_identical(_LP[nd](x, 2, kernel), fused)
+    assert_identical(_LP[nd](x[0], 2.0, kernel), fused[0])  # unbatched
+    separate, _ = poolnd.vjp(_LP[nd], x, 2, kernel)
+    assert_identical(fused, separate, max_nan_payloads=False)
+    ref = _TLP[nd](torch.from_numpy(x), 2, kernel[0] if nd == 1 else kernel).numpy()
+    np.testing.assert_allclose(fused, ref, rtol=4 * np.finfo(dtype).eps, atol=0)
+
+
+def test_lp2_tiles_leave_other_windows_and_dtypes_to_the_separate_passes(rng):
+    x = rng.standard_normal((2, 3, 9, 9)).astype(np.float32)
+    for kernel, stride, ceil in [(2, 1, False), (2, 2, True), (3, 2, False)]:
+        win = make_window("lp_pool", (9, 9), (kernel,) * 2, (stride,) * 2, (0, 0), (1, 1), ceil)
+        assert lp2_forward(x, win) is None  # overlapping or partial windows
+        ref = tF.lp_pool2d(torch.from_numpy(x), 2, kernel, stride, ceil).numpy()
+        np.testing.assert_allclose(F.lp_pool2d(x, 2, kernel, stride, ceil), ref, rtol=1e-6)
+    win = make_window("lp_pool", (9, 9), (3, 3), (3, 3), (0, 0), (1, 1), False)
+    assert lp2_forward(x.astype(np.float16), win) is None
+    assert lp2_forward(x.astype(np.int32), win) is None

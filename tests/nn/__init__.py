@@ -1,0 +1,1 @@
+"""The layer classes of poolnd.nn against torch.nn."""

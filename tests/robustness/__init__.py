@@ -1,0 +1,2 @@
+"""Robustness: the error catalogue, immutability, concurrency, differential fuzzing and
+Hypothesis properties."""
