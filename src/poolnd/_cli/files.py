@@ -422,7 +422,7 @@ def _pool(args: argparse.Namespace) -> None:
                        [_ome.level_transform(scale, translation, factors, offsets)],
                        version, chunks, args,
                        {"reducer": reducer, "kernel_size": list(kernel), "stride": list(stride),
-                        "padding": [p if isinstance(p, str) else list(np.ravel(p))
+                        "padding": [p if isinstance(p, str) else [int(v) for v in np.ravel(p)]
                                     for p in padding],
                         "dilation": list(dilation), "ceil_mode": args.ceil_mode})
         else:
