@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-import tomllib
+import pytest
 
 import poolnd
 
@@ -28,6 +28,7 @@ def _cli(*argv):
 
 
 def test_matplotlib_is_the_figures_extra_not_a_dependency():
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
     meta = tomllib.loads((Path(SRC).parent / "pyproject.toml").read_text())["project"]
     assert not any(d.startswith("matplotlib") for d in meta["dependencies"])
     assert meta["optional-dependencies"]["figures"] == ["matplotlib>=3.5"]
