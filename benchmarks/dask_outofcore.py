@@ -31,7 +31,7 @@ from typing import Any
 
 import numpy as np
 
-POOL_ARGS = ["--op", "max", "--kernel", "3,3", "--stride", "2", "--padding", "1", "--ndim", "2"]
+POOL_ARGS = ["--op", "max", "--kernel", "3,3", "--stride", "2", "--padding", "1", "--axes", "cyx"]
 
 
 def _peak_rss_mib() -> float:

@@ -157,11 +157,30 @@ def _try_next() -> str:
 
 
 def main(figure: str | Path | None = DEFAULT_FIGURE) -> int:
-    """Print the tour and write its figure to ``figure`` (None: no figure)."""
+    """Print the tour and write its figure to ``figure`` (None: no figure; without
+    matplotlib, the tour says how to get it)."""
+    import sys
+
+    from .errors import FIGURES_EXTRA, FileError, MissingExtra
+    from .explain import check_figure_path
+
+    missing = None
+    if figure is not None:  # before any work: matplotlib, a format it writes, a folder
+        try:
+            check_figure_path(figure)
+        except MissingExtra:
+            missing = f"5. (no figure: matplotlib is not installed; {FIGURES_EXTRA})"
+        except FileError as exc:
+            flag = "argument -o/--output: " if exc.status == 2 else ""
+            message = str(exc).replace("argument -o: ", "")
+            print(f"poolnd demo: error: {flag}{message}", file=sys.stderr)
+            return exc.status
     print(demo_text())
     print()
     if figure is None:
         print("5. (no figure written)")
+    elif missing:
+        print(missing)
     else:
         from .explain import explain, save, windows_figure
 

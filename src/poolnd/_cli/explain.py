@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -605,10 +606,39 @@ def invariance_figure(
     return fig
 
 
+def figure_formats() -> dict[str, str]:
+    """The figure formats matplotlib writes here, by suffix (``png``, ``svg``, ``pdf``...);
+    `MissingExtra` naming ``poolnd[figures]`` without matplotlib."""
+    from .errors import FIGURES_EXTRA, need
+
+    need("matplotlib", "writing a figure", FIGURES_EXTRA)
+    from matplotlib.figure import Figure
+
+    return dict(Figure().canvas.get_supported_filetypes())
+
+
+def check_figure_path(path: str | Path, flag: str = "-o") -> None:
+    """Refuse, before any drawing, a figure path whose format matplotlib cannot write
+    (`UsageError`) or whose folder is missing (`FileError`)."""
+    from .errors import UsageError
+    from .safe import check_writable
+
+    suffix = Path(path).suffix.lower().lstrip(".")
+    formats = figure_formats()
+    if suffix not in formats:
+        raise UsageError(f"argument {flag}: cannot write a figure as {str(path)!r}: use a "
+                         f"suffix matplotlib writes ({', '.join(sorted(formats))})")
+    check_writable(str(path), None)
+
+
 def save(fig: Figure, path: str | Path) -> Path:
-    """Write ``fig`` to ``path`` (format from the suffix) and return the path."""
+    """Write ``fig`` to ``path`` (format from the suffix) and return the path: drawn under
+    a temporary name beside it and renamed into place when complete."""
+    from .safe import Staged
+
     target = Path(path)
-    fig.savefig(target, dpi=120)
+    with Staged(str(target)) as tmp:
+        fig.savefig(tmp, dpi=120, format=target.suffix.lower().lstrip("."))
     return target
 
 
@@ -645,9 +675,9 @@ def _values(text: str) -> np.ndarray:
 
 
 def _parser() -> Any:
-    import argparse
+    from .files import _Parser
 
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="poolnd explain",
         description="Show the windows of a 1D or 2D pooling call: as text, or as a figure "
                     "with -o. With --invariance, compare how max, average and blur pooling "
@@ -698,8 +728,18 @@ def _invariance(args: Any) -> tuple[str, Any]:
 
 def main(argv: list[str]) -> int:
     """``poolnd explain``: print the explanation, or write its figure with ``-o``."""
+    from .errors import FileError
+
     parser = _parser()
     args = parser.parse_args(argv)
+    if args.output is not None:  # before any work: a format matplotlib writes, a folder
+        try:
+            check_figure_path(args.output)
+        except FileError as exc:
+            if exc.status == 2:
+                parser.error(str(exc))
+            print(f"poolnd explain: error: {exc}", file=sys.stderr)
+            return exc.status
     try:
         if args.invariance:
             text, figure = _invariance(args)
@@ -720,6 +760,11 @@ def main(argv: list[str]) -> int:
     if args.output is None:
         print(text)
         return 0
-    path = save(figure(), args.output)
+    try:
+        path = save(figure(), args.output)
+    except OSError as exc:
+        print(f"poolnd explain: error: cannot write {args.output!r}: {exc.strerror or exc}",
+              file=sys.stderr)
+        return 1
     print(f"wrote {path}: {text.splitlines()[0]}")
     return 0
