@@ -402,3 +402,8 @@ def smooth_images(
     smooth = F.blur_pool2d(F.blur_pool2d(noise, "reflect", 7, 1), "reflect", 7, 1)
     crop = smooth[..., 4:-4, 4:-4]
     return crop / crop.std()
+
+
+def __dir__() -> list[str]:
+    """The public names only (``__all__``), so tab completion shows no helper or import."""
+    return sorted(__all__)
