@@ -18,7 +18,7 @@ import numpy as np
 
 from .. import _args
 from .._autodiff import differentiable
-from .._docs import fill
+from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._kernels import unpool as kernels
 from .layout import by_transpose
 
@@ -241,13 +241,18 @@ _DOC_PARAMETERS = """
         The spatial output size (a leading ``N, C`` is dropped when given): each strictly
         between ``default - stride`` and ``default + stride``. Defaults to
         ``(in - 1) * stride - lo - hi + kernel_size`` per dimension.
+    """ + CHANNELS_LAST + """ ``indices`` likewise.
 
     Returns
     -------
     ndarray
         Zeros of the input dtype with each value written at its index; where indices
         repeat, the last value in raster order wins.
-"""
+""" + RAISES
+
+_VALUE_ERROR = INPUT_SHAPE_ERROR + """; ``indices`` is not shaped like
+        ``input`` or holds a position outside the output plane; a size has the wrong length
+        or is not positive; ``output_size`` is out of its range"""
 
 
 @differentiable(max_unpool_impl, ndim=1)
@@ -333,5 +338,6 @@ def max_unpool3d(
 
 
 for _fn, _spatial in ((max_unpool1d, "L"), (max_unpool2d, "H, W"), (max_unpool3d, "D, H, W")):
-    fill(_fn, parameters=_DOC_PARAMETERS.replace("{spatial}", _spatial))
+    fill(_fn, parameters=_DOC_PARAMETERS, type_error=INPUT_TYPE_ERROR, value_error=_VALUE_ERROR,
+         spatial=_spatial)
 del _fn, _spatial
