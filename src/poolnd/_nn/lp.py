@@ -32,7 +32,7 @@ class LPPool1d(_LPPoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._nn.lp_unpool import LPPool1d
+    >>> from poolnd.nn import LPPool1d
     >>> pool = LPPool1d(2, 2)
     >>> pool
     LPPool1d(norm_type=2, kernel_size=2, stride=None, ceil_mode=False)
@@ -51,7 +51,7 @@ class LPPool2d(_LPPoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._nn.lp_unpool import LPPool2d
+    >>> from poolnd.nn import LPPool2d
     >>> pool = LPPool2d(2.0, 2)
     >>> pool
     LPPool2d(norm_type=2.0, kernel_size=2, stride=None, ceil_mode=False)
@@ -68,7 +68,7 @@ class LPPool3d(_LPPoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._nn.lp_unpool import LPPool3d
+    >>> from poolnd.nn import LPPool3d
     >>> LPPool3d(float("inf"), 2)(np.arange(-8., 0.).reshape(1, 2, 2, 2))
     array([[[[8.]]]])
     """

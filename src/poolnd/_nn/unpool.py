@@ -59,7 +59,7 @@ class MaxUnpool1d(_MaxUnpoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._nn.lp_unpool import MaxUnpool1d
+    >>> from poolnd.nn import MaxUnpool1d
     >>> unpool = MaxUnpool1d(2)
     >>> unpool
     MaxUnpool1d(kernel_size=(2,), stride=(2,), padding=(0,))
@@ -79,7 +79,7 @@ class MaxUnpool2d(_MaxUnpoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._nn.lp_unpool import MaxUnpool2d
+    >>> from poolnd.nn import MaxUnpool2d
     >>> MaxUnpool2d(2)
     MaxUnpool2d(kernel_size=(2, 2), stride=(2, 2), padding=(0, 0))
     >>> MaxUnpool2d(2)(np.array([[[5.]]]), np.array([[[2]]]))
@@ -97,7 +97,7 @@ class MaxUnpool3d(_MaxUnpoolNd):
     Examples
     --------
     >>> import numpy as np
-    >>> from poolnd._nn.lp_unpool import MaxUnpool3d
+    >>> from poolnd.nn import MaxUnpool3d
     >>> MaxUnpool3d(2, stride=1)
     MaxUnpool3d(kernel_size=(2, 2, 2), stride=(1, 1, 1), padding=(0, 0, 0))
     >>> MaxUnpool3d(2)(np.array([[[[5.]]]]), np.array([[[[7]]]]))[0, 1]
