@@ -51,10 +51,8 @@ def _defined_public(module) -> set[str]:
     for name, value in vars(module).items():
         if name.startswith("_") or name == "annotations":
             continue
-        if inspect.ismodule(value):
-            if value.__name__ == f"{module.__name__}.{name}":  # a public submodule
-                names.add(name)
-            continue
+        if inspect.ismodule(value):  # submodules are pinned above (poolnd.cli, the command
+            continue  # line's, is set here once anything imports it, and is not a library face)
         if not str(getattr(value, "__module__", "poolnd")).startswith("poolnd"):
             continue
         names.add(name)
