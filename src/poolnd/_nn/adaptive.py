@@ -36,6 +36,13 @@ class _AdaptiveMaxPoolNd(Module):
         self.output_size = output_size
         self.return_indices = return_indices
 
+    def forward(self, input: Any) -> Any:
+        """Pool ``input``: the values, or ``(values, indices)`` when the layer was built with
+        ``return_indices=True`` (so typed ``Any``)."""
+        return super().forward(input)
+
+    __call__ = forward
+
 
 class AdaptiveMaxPool1d(_AdaptiveMaxPoolNd):
     """1D adaptive max pooling layer, as ``torch.nn.AdaptiveMaxPool1d``.

@@ -40,6 +40,13 @@ class _MaxPoolNd(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
+    def forward(self, input: Any) -> Any:
+        """Pool ``input``: the values, or ``(values, indices)`` when the layer was built with
+        ``return_indices=True`` (so typed ``Any``)."""
+        return super().forward(input)
+
+    __call__ = forward
+
 
 class MaxPool1d(_MaxPoolNd):
     """1D max pooling layer, as ``torch.nn.MaxPool1d``.

@@ -22,6 +22,7 @@ from .._autodiff import differentiable, selection_result
 from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._geometry import adaptive_table
 from .._kernels import tables as tk
+from .._typing import AdaptiveMax, same_array, typed_as
 from .layout import by_transpose
 
 __all__ = [
@@ -165,6 +166,7 @@ def adaptive_avg_impl(
     return out, (pullback if grad else None)
 
 
+@typed_as(AdaptiveMax)
 @differentiable(adaptive_max_impl, ndim=1)
 def adaptive_max_pool1d(
     input: Any, output_size: Any, return_indices: bool = False, *, channels_last: bool = False
@@ -190,6 +192,7 @@ def adaptive_max_pool1d(
     )[0]
 
 
+@typed_as(AdaptiveMax)
 @differentiable(adaptive_max_impl, ndim=2)
 def adaptive_max_pool2d(
     input: Any, output_size: Any, return_indices: bool = False, *, channels_last: bool = False
@@ -216,6 +219,7 @@ def adaptive_max_pool2d(
     )[0]
 
 
+@typed_as(AdaptiveMax)
 @differentiable(adaptive_max_impl, ndim=3)
 def adaptive_max_pool3d(
     input: Any, output_size: Any, return_indices: bool = False, *, channels_last: bool = False
@@ -238,6 +242,7 @@ def adaptive_max_pool3d(
     )[0]
 
 
+@same_array
 @differentiable(adaptive_avg_impl, ndim=1)
 def adaptive_avg_pool1d(input: Any, output_size: Any, *, channels_last: bool = False) -> np.ndarray:
     """1D adaptive average pooling of ``(N, C, L)`` or ``(C, L)``, as torch's
@@ -259,6 +264,7 @@ def adaptive_avg_pool1d(input: Any, output_size: Any, *, channels_last: bool = F
     )[0]
 
 
+@same_array
 @differentiable(adaptive_avg_impl, ndim=2)
 def adaptive_avg_pool2d(input: Any, output_size: Any, *, channels_last: bool = False) -> np.ndarray:
     """2D adaptive average pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's
@@ -285,6 +291,7 @@ def adaptive_avg_pool2d(input: Any, output_size: Any, *, channels_last: bool = F
     )[0]
 
 
+@same_array
 @differentiable(adaptive_avg_impl, ndim=3)
 def adaptive_avg_pool3d(input: Any, output_size: Any, *, channels_last: bool = False) -> np.ndarray:
     """3D adaptive average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's

@@ -30,6 +30,7 @@ from .. import _args
 from .._autodiff import differentiable
 from .._docs import INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._geometry import window_bounds
+from .._typing import same_array
 from .layout import by_transpose
 from .pooling import max_pool_impl
 
@@ -254,6 +255,7 @@ def _blur_backward(
     return grad
 
 
+@same_array
 @differentiable(blur_pool_impl, ndim=1)
 def blur_pool1d(
     input: Any,
@@ -310,6 +312,7 @@ def blur_pool1d(
                           channels_last=channels_last, op="blur_pool1d", ndim=1, grad=False)[0]
 
 
+@same_array
 @differentiable(blur_pool_impl, ndim=2)
 def blur_pool2d(
     input: Any,
@@ -395,6 +398,7 @@ def max_blur_pool_impl(
     return out, lambda grad_output: max_pullback(blur_pullback(grad_output))
 
 
+@same_array
 @differentiable(max_blur_pool_impl, ndim=1)
 def max_blur_pool1d(
     input: Any,
@@ -444,6 +448,7 @@ def max_blur_pool1d(
                               grad=False)[0]
 
 
+@same_array
 @differentiable(max_blur_pool_impl, ndim=2)
 def max_blur_pool2d(
     input: Any,

@@ -21,6 +21,7 @@ from .._autodiff import differentiable, selection_result
 from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._geometry import fractional_starts
 from .._kernels import tables as tk
+from .._typing import FractionalMax, typed_as
 from .layout import by_transpose
 
 __all__ = ["fractional_max_impl", "fractional_max_pool2d", "fractional_max_pool3d"]
@@ -153,6 +154,7 @@ def fractional_max_impl(
     )
 
 
+@typed_as(FractionalMax)
 @differentiable(fractional_max_impl, ndim=2, samples=_samples)
 def fractional_max_pool2d(
     input: Any,
@@ -193,6 +195,7 @@ def fractional_max_pool2d(
     )[0]
 
 
+@typed_as(FractionalMax)
 @differentiable(fractional_max_impl, ndim=3, samples=_samples)
 def fractional_max_pool3d(
     input: Any,

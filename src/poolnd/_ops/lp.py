@@ -43,6 +43,7 @@ from .. import _args, _threads
 from .._autodiff import differentiable
 from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._kernels import sliding as kernels
+from .._typing import same_library
 from .layout import by_transpose
 from .pooling import _prepare, avg_pool_impl, max_pool_impl, sliding_window
 
@@ -324,6 +325,7 @@ _VALUE_ERROR = INPUT_SHAPE_ERROR + """; ``norm_type`` is 0, not positive
         not positive; the windows leave no output cell"""
 
 
+@same_library
 @differentiable(lp_pool_impl, ndim=1, window=sliding_window)
 def lp_pool1d(
     input: Any,
@@ -353,6 +355,7 @@ def lp_pool1d(
     )[0]
 
 
+@same_library
 @differentiable(lp_pool_impl, ndim=2, window=sliding_window)
 def lp_pool2d(
     input: Any,
@@ -380,6 +383,7 @@ def lp_pool2d(
     )[0]
 
 
+@same_library
 @differentiable(lp_pool_impl, ndim=3, window=sliding_window)
 def lp_pool3d(
     input: Any,

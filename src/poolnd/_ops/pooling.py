@@ -17,6 +17,7 @@ from .._autodiff import differentiable, selection_result
 from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._geometry import window_sizes
 from .._kernels import sliding as kernels
+from .._typing import MaxPoolFixed, MaxPoolN, same_array, typed_as
 
 __all__ = [
     "avg_pool",
@@ -166,6 +167,7 @@ def avg_pool_impl(
     return out, pullback
 
 
+@typed_as(MaxPoolN)
 @differentiable(max_pool_impl, window=sliding_window)
 def max_pool(
     input: Any,
@@ -246,6 +248,7 @@ def max_pool(
     )[0]
 
 
+@same_array
 @differentiable(avg_pool_impl, window=sliding_window)
 def avg_pool(
     input: Any,
@@ -313,6 +316,7 @@ def avg_pool(
 # the torch-named forms of a fixed rank (`poolnd.functional`)
 
 
+@typed_as(MaxPoolFixed)
 @differentiable(max_pool_impl, ndim=1, window=sliding_window)
 def max_pool1d(
     input: Any,
@@ -345,6 +349,7 @@ def max_pool1d(
     )[0]
 
 
+@typed_as(MaxPoolFixed)
 @differentiable(max_pool_impl, ndim=2, window=sliding_window)
 def max_pool2d(
     input: Any,
@@ -379,6 +384,7 @@ def max_pool2d(
     )[0]
 
 
+@typed_as(MaxPoolFixed)
 @differentiable(max_pool_impl, ndim=3, window=sliding_window)
 def max_pool3d(
     input: Any,
@@ -408,6 +414,7 @@ def max_pool3d(
     )[0]
 
 
+@same_array
 @differentiable(avg_pool_impl, ndim=1, window=sliding_window)
 def avg_pool1d(
     input: Any,
@@ -436,6 +443,7 @@ def avg_pool1d(
     )[0]
 
 
+@same_array
 @differentiable(avg_pool_impl, ndim=2, window=sliding_window)
 def avg_pool2d(
     input: Any,
@@ -465,6 +473,7 @@ def avg_pool2d(
     )[0]
 
 
+@same_array
 @differentiable(avg_pool_impl, ndim=3, window=sliding_window)
 def avg_pool3d(
     input: Any,
@@ -564,8 +573,8 @@ def _fill_rank(fn: Callable[..., Any], n: int, template: str, **fields: str) -> 
 for _n, _fn in enumerate((max_pool1d, max_pool2d, max_pool3d), start=1):
     _fill_rank(_fn, _n, _MAX_PARAMETERS, padding="``-inf``", kernel="dilated kernel",
                divisor_error="")
-for _n, _fn in enumerate((avg_pool1d, avg_pool2d, avg_pool3d), start=1):
-    _fill_rank(_fn, _n, _AVG_PARAMETERS, padding="zero", kernel="kernel",
+for _n, _avg in enumerate((avg_pool1d, avg_pool2d, avg_pool3d), start=1):
+    _fill_rank(_avg, _n, _AVG_PARAMETERS, padding="zero", kernel="kernel",
                divisor="" if _n == 1 else _DIVISOR,
                divisor_error="" if _n == 1 else "; ``divisor_override`` is 0")
-del _n, _fn
+del _n, _fn, _avg

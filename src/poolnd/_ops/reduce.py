@@ -17,6 +17,7 @@ from .. import _args
 from .._autodiff import differentiable
 from .._docs import fill
 from .._kernels import sliding as kernels
+from .._typing import MaxPoolN, same_library, typed_as
 from .pooling import Pullback, _prepare, avg_pool_impl, max_pool_impl, sliding_window
 
 __all__ = ["REDUCERS", "min_pool", "pool", "pool_impl", "sum_pool"]
@@ -162,6 +163,7 @@ _PARAMETERS = """
         Round the number of windows up; a window starting in the high padding is dropped."""
 
 
+@typed_as(MaxPoolN)
 @differentiable(min_pool_impl, window=sliding_window)
 def min_pool(
     input: Any,
@@ -207,6 +209,7 @@ def min_pool(
     )[0]
 
 
+@same_library
 @differentiable(sum_pool_impl, window=sliding_window)
 def sum_pool(
     input: Any,
@@ -251,6 +254,7 @@ def sum_pool(
     )[0]
 
 
+@same_library
 @differentiable(pool_impl, window=sliding_window)
 def pool(
     input: Any,

@@ -20,6 +20,7 @@ from .. import _args
 from .._autodiff import differentiable
 from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._kernels import unpool as kernels
+from .._typing import same_array
 from .layout import by_transpose
 
 __all__ = [
@@ -255,6 +256,7 @@ _VALUE_ERROR = INPUT_SHAPE_ERROR + """; ``indices`` is not shaped like
         or is not positive; ``output_size`` is out of its range"""
 
 
+@same_array
 @differentiable(max_unpool_impl, ndim=1)
 def max_unpool1d(
     input: Any,
@@ -283,6 +285,7 @@ def max_unpool1d(
     )[0]
 
 
+@same_array
 @differentiable(max_unpool_impl, ndim=2)
 def max_unpool2d(
     input: Any,
@@ -310,6 +313,7 @@ def max_unpool2d(
     )[0]
 
 
+@same_array
 @differentiable(max_unpool_impl, ndim=3)
 def max_unpool3d(
     input: Any,
