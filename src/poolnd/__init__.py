@@ -10,7 +10,7 @@ array([[ 1.5, -0.5,  2.5, -1. ]])
 
 from __future__ import annotations
 
-from . import functional, invariance, nn
+from . import functional, invariance, nn, onnx
 from ._autodiff import vjp
 from ._geometry import pooled_length
 from ._ops.global_pool import global_avg_pool, global_lp_pool, global_max_pool
@@ -29,10 +29,30 @@ __all__ = [
     "max_pool",
     "min_pool",
     "nn",
+    "onnx",
     "pool",
     "pooled_length",
     "set_num_threads",
     "sum_pool",
     "vjp",
 ]
-__version__ = "0.1.0"
+
+
+def _installed_version() -> str:
+    """The installed distribution's version; ``0+unknown`` when poolnd runs uninstalled
+    (from a source tree on ``PYTHONPATH``)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("poolnd")
+    except PackageNotFoundError:
+        return "0+unknown"
+
+
+__version__: str = _installed_version()
+"""The version of the installed distribution (``importlib.metadata``)."""
+
+
+def __dir__() -> list[str]:
+    """The public names (``__all__``) and ``__version__``: no helper or private module."""
+    return sorted([*__all__, "__version__"])

@@ -235,13 +235,13 @@ def as_padding(op: str, value: object, ndim: int) -> Padding:
     is_seq = isinstance(value, Sequence) and not isinstance(value, bytes)
     nested = is_seq and any(
         isinstance(v, (Sequence, np.ndarray)) and not isinstance(v, (str, bytes))
-        for v in value  # type: ignore[union-attr]
+        for v in value  # type: ignore[attr-defined]  # a Sequence here (is_seq)
     )
     if not nested:
         if isinstance(value, bytes):
             raise _padding_error(op, value, ndim)
         return Padding("torch", as_int_tuple(op, "padding", value, ndim))
-    items = list(value)  # type: ignore[arg-type]
+    items = list(value)  # type: ignore[call-overload]  # a Sequence here (nested)
     if not all(isinstance(v, (Sequence, np.ndarray)) and not isinstance(v, (str, bytes))
                and len(v) == 2 for v in items):
         raise ValueError(
@@ -258,7 +258,7 @@ def as_padding(op: str, value: object, ndim: int) -> Padding:
     pairs = tuple(tuple(_as_int(op, "padding", v, value) for v in pair) for pair in items)
     if min(min(pair) for pair in pairs) < 0:
         raise ValueError(f"{op}(): padding must be non-negative; got {value!r}")
-    return Padding("pairs", pairs)  # type: ignore[arg-type]
+    return Padding("pairs", pairs)
 
 
 def same_pads(

@@ -113,7 +113,7 @@ def selection_result(
     if want_indices:
         assert indices is not None
         public = indices if shown is None else shown(indices, values)
-        out = (out_values, public if batched else public[0])
+        out: Any = (out_values, public if batched else public[0])
     else:
         out = out_values
     if not grad:

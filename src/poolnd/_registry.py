@@ -65,7 +65,7 @@ def register(public: Callable[..., Any], entry: Entry) -> None:
 
 def lookup(fn: object) -> Entry | None:
     """The entry of a registered public op, or None for anything else."""
-    return _ENTRIES.get(fn) if callable(fn) else None  # type: ignore[arg-type]
+    return _ENTRIES.get(fn) if callable(fn) else None
 
 
 def entry_of(fn: Callable[..., Any]) -> Entry:

@@ -136,7 +136,7 @@ def set_num_threads(n: int) -> None:
         count = operator.index(n)
     except TypeError:
         raise TypeError(f"set_num_threads(): n must be an int; got {n!r}") from None
-    limit = numba.config.NUMBA_NUM_THREADS
+    limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at run time
     if not 1 <= count <= limit:
         raise ValueError(
             f"set_num_threads(): n must be between 1 and NUMBA_NUM_THREADS={limit}; got {count}"

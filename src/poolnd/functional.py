@@ -55,3 +55,6 @@ __all__ = [
 ]
 
 
+def __dir__() -> list[str]:
+    """The public names only (``__all__``), so tab completion shows no helper or import."""
+    return sorted(__all__)

@@ -204,7 +204,7 @@ def permute_blocks(x: Any, block: Any, rng: np.random.Generator) -> np.ndarray:
     out = arr.copy()
     if 0 in counts:
         return out
-    region = (Ellipsis, *(slice(0, c * b) for c, b in zip(counts, sizes)))
+    region: tuple[Any, ...] = (Ellipsis, *(slice(0, c * b) for c, b in zip(counts, sizes)))
     # (N, C, t0, b0, t1, b1, ...) -> (N, C, t0, t1, ..., b0 * b1 * ...)
     tiled = out[region].reshape(arr.shape[:2] + tuple(itertools.chain(*zip(counts, sizes))))
     order = [0, 1, *range(2, 2 + 2 * d, 2), *range(3, 3 + 2 * d, 2)]
@@ -402,3 +402,8 @@ def smooth_images(
     smooth = F.blur_pool2d(F.blur_pool2d(noise, "reflect", 7, 1), "reflect", 7, 1)
     crop = smooth[..., 4:-4, 4:-4]
     return crop / crop.std()
+
+
+def __dir__() -> list[str]:
+    """The public names only (``__all__``), so tab completion shows no helper or import."""
+    return sorted(__all__)

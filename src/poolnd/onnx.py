@@ -422,3 +422,8 @@ def run_node(node: Any, inputs: Sequence[Any], *, opset: int | None = None
     want = len(names) > 1 and names[1] != ""
     values, indices = ev.max_pool_with_indices(x, geometry, want, storage == 1)
     return [values, indices] if len(names) > 1 else [values]
+
+
+def __dir__() -> list[str]:
+    """The public names only (``__all__``), so tab completion shows no helper or import."""
+    return sorted(__all__)

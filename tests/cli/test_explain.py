@@ -307,17 +307,19 @@ def test_import_poolnd_does_not_import_matplotlib():
     assert result.stdout.strip() == "False"
 
 
-def test_readme_figures_are_made_by_the_readme_commands(tmp_path, capsys):
-    # every figure the README shows comes from a command it lists, which still draws it at
-    # the same size (the pixels themselves depend on the matplotlib version)
+@pytest.mark.parametrize("page, prefix", [("README.md", "docs/"), ("docs/figures.md", "")])
+def test_figures_are_made_by_the_commands_shown(page, prefix, tmp_path, capsys):
+    # every figure the README and the site's figures page show comes from a command the page
+    # lists, which still draws it at the same size (the pixels themselves depend on the
+    # matplotlib version); pages under docs/ link figures relative to docs/
     import re
 
     from matplotlib.image import imread
 
     root = Path(__file__).resolve().parents[2]
-    readme = (root / "README.md").read_text()
-    commands = re.findall(r"^poolnd (explain .*) -o (docs/figures/\S+\.png)$", readme, re.M)
-    shown = set(re.findall(r"\]\((docs/figures/\S+\.png)\)", readme))
+    text = (root / page).read_text()
+    commands = re.findall(r"^poolnd (explain .*) -o (docs/figures/\S+\.png)$", text, re.M)
+    shown = {"docs/" + rel for rel in re.findall(rf"\]\({prefix}(figures/\S+\.png)\)", text)}
     assert shown and {target for _, target in commands} == shown
     for args, target in commands:
         out = tmp_path / Path(target).name

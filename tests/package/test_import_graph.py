@@ -35,6 +35,7 @@ LAYERS = {
     "poolnd._geometry": "base",
     "poolnd._threads": "base",
     "poolnd._docs": "base",
+    "poolnd._typing": "base",
 }
 MAY_IMPORT = {
     "tool": {"tool", "face", "layers", "ops", "autodiff", "dispatch", "kernels", "base"},

@@ -9,6 +9,7 @@ padded windows written to a file; what to try next.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -19,7 +20,7 @@ __all__ = ["DEFAULT_FIGURE", "demo_text", "draw_windows_1d", "main"]
 
 LECTURE_1D = np.array([1, 2, -1, 0, 2, 3, -2, 0], dtype=np.float64)
 DEFAULT_FIGURE = "poolnd-demo-windows.png"
-FIGURE_CALL = dict(kernel_size=3, stride=2, padding=1)
+FIGURE_CALL: dict[str, Any] = dict(kernel_size=3, stride=2, padding=1)
 
 
 def _fmt(v: float) -> str:

@@ -212,7 +212,7 @@ def explain(
 # text
 
 
-def _fmt(v: float) -> str:
+def _fmt(v: Any) -> str:
     if np.isinf(v):
         return "-inf" if v < 0 else "inf"
     return f"{v:.3g}" if v != int(v) else str(int(v))

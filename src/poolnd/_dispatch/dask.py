@@ -253,7 +253,7 @@ class _Graph:
             index = tuple(p[0] for p in combo)
             whole = all(p[1] == 0 and p[2] == p[4] for p in combo)
             if whole:
-                key = (arr.name, *index)
+                key: Any = (arr.name, *index)
             else:
                 slices = tuple(slice(p[1], p[2]) for p in combo)
                 ident = (arr.name, index, tuple((s.start, s.stop) for s in slices))
@@ -281,11 +281,13 @@ class _Graph:
         out = []
         for i, (c, meta) in enumerate(zip(chunks, metas)):
             name = f"{self.name}-{i}"
-            layer = {
+            layer: dict[Any, Any] = {
                 (name, *idx): (operator.getitem, (self.name, *idx), i)
                 for idx in itertools.product(*(range(len(ax)) for ax in c))
             }
-            g = HighLevelGraph.from_collections(name, layer, dependencies=[block])
+            g = HighLevelGraph.from_collections(
+                name, layer, dependencies=[block]  # type: ignore[list-item]  # a dask Array
+            )
             out.append(da.Array(g, name, c, meta=meta))
         return out
 
@@ -614,7 +616,7 @@ def _pullback(plan: _Plan, out: Any) -> Callable[[Any], Any]:
         g = _grad_array(plan, values, grad_output)
         token = _token(call.op, plan.common.args, call.samples, g, *inputs)
         graph = _Graph(f"{call.op}-grad-{token}")
-        per_axis = []
+        per_axis: list[list[tuple[tuple[int, int], Any]]] = []
         for ax, chunks in enumerate(x.chunks):
             if ax in plan.axes:
                 per_axis.append([(span, plan.axes[ax].backward_block(*span))

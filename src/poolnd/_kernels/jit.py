@@ -6,14 +6,16 @@ selectors load on first use, so ``import poolnd`` never loads Numba.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba as nb
 
 __all__ = ["PARALLEL", "SERIAL", "chunk_bounds"]
 
 # cache: compiled code is kept on disk across processes; nogil: kernels release the GIL;
 # error_model numpy: division by zero gives inf/NaN as in NumPy, with no exception check.
-SERIAL = {"nogil": True, "cache": True, "error_model": "numpy"}
-PARALLEL = {**SERIAL, "parallel": True}
+SERIAL: dict[str, Any] = {"nogil": True, "cache": True, "error_model": "numpy"}
+PARALLEL: dict[str, Any] = {**SERIAL, "parallel": True}
 
 
 @nb.njit(**SERIAL)

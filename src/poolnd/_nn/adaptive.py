@@ -20,6 +20,13 @@ class _AdaptiveMaxPoolNd(Module):
         self.output_size = output_size
         self.return_indices = return_indices
 
+    def forward(self, input: Any) -> Any:
+        """Pool ``input``: the values, or ``(values, indices)`` when the layer was built with
+        ``return_indices=True`` (so typed ``Any``)."""
+        return super().forward(input)
+
+    __call__ = forward
+
 
 # The per-rank layers are written out one by one, so that each keeps torch.nn's exact
 # constructor signature and its own docstring: repetition on purpose (docs/design.md).

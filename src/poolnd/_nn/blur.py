@@ -14,8 +14,8 @@ from .module import Module
 
 class _BlurPoolNd(Module):
     _ndim: int
-    _fn_args = ("pad_type", "filt_size", "stride", "pad_off")
-    _repr_args = ("channels", "pad_type", "filt_size", "stride", "pad_off")
+    _fn_args: tuple[str, ...] = ("pad_type", "filt_size", "stride", "pad_off")
+    _repr_args: tuple[str, ...] = ("channels", "pad_type", "filt_size", "stride", "pad_off")
 
     def __init__(
         self,
@@ -182,8 +182,10 @@ class BlurPool2d(_BlurPoolNd):
 
 
 class _MaxBlurPoolNd(_BlurPoolNd):
-    _fn_args = ("pad_type", "filt_size", "stride", "pad_off", "kernel_size")
-    _repr_args = ("channels", "kernel_size", "pad_type", "filt_size", "stride", "pad_off")
+    _fn_args: tuple[str, ...] = ("pad_type", "filt_size", "stride", "pad_off", "kernel_size")
+    _repr_args: tuple[str, ...] = (
+        "channels", "kernel_size", "pad_type", "filt_size", "stride", "pad_off"
+    )
 
     def __init__(
         self,

@@ -59,11 +59,18 @@ class _FractionalMaxPoolNd(Module):
                         f"{name}(): output_ratio must be a number or a tuple of numbers; "
                         f"got {output_ratio!r}"
                     )
-                if not 0 < r < 1:
+                if not 0 < r < 1:  # type: ignore[operator]  # a real number (checked above)
                     raise ValueError(
                         f"{name}(): output_ratio must be between 0 and 1 (exclusive); "
                         f"got {output_ratio!r}"
                     )
+
+    def forward(self, input: Any) -> Any:
+        """Pool ``input``: the values, or ``(values, indices)`` when the layer was built with
+        ``return_indices=True`` (so typed ``Any``)."""
+        return super().forward(input)
+
+    __call__ = forward
 
 
 # The per-rank layers are written out one by one, so that each keeps torch.nn's exact

@@ -7,12 +7,13 @@ importing `poolnd.nn`, which re-exports them.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
+from typing import Any, overload
 
 import numpy as np
 
 from .._autodiff import vjp
 from .._dispatch.convert import dtype_kind
+from .._typing import ArrayLike, ArrayT, NDArray, ScalarT
 
 __all__ = ["Module"]
 
@@ -52,6 +53,13 @@ class Module:
         """The keyword the op needs for this layer's layout (none for channels-first)."""
         return {"channels_last": self.channels_last} if self.channels_last is not False else {}
 
+    @overload
+    def forward(self, input: NDArray[ScalarT]) -> NDArray[ScalarT]: ...
+    @overload
+    def forward(self, input: ArrayT) -> ArrayT: ...
+    @overload
+    def forward(self, input: ArrayLike) -> NDArray[Any]: ...
+
     def forward(self, input: Any) -> Any:
         """Pool ``input`` and remember how to pull a gradient back through this call."""
         return self._run(input, *(getattr(self, name) for name in self._fn_args))
@@ -73,7 +81,14 @@ class Module:
 
     __call__ = forward
 
-    def backward(self, grad_output: Any) -> np.ndarray:
+    @overload
+    def backward(self, grad_output: NDArray[ScalarT]) -> NDArray[ScalarT]: ...
+    @overload
+    def backward(self, grad_output: ArrayT) -> ArrayT: ...
+    @overload
+    def backward(self, grad_output: ArrayLike) -> NDArray[Any]: ...
+
+    def backward(self, grad_output: Any) -> Any:
         """Gradient with respect to the input of the last forward call.
 
         Parameters

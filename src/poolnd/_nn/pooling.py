@@ -31,6 +31,13 @@ class _MaxPoolNd(Module):
         self.return_indices = return_indices
         self.ceil_mode = ceil_mode
 
+    def forward(self, input: Any) -> Any:
+        """Pool ``input``: the values, or ``(values, indices)`` when the layer was built with
+        ``return_indices=True`` (so typed ``Any``)."""
+        return super().forward(input)
+
+    __call__ = forward
+
 
 # The per-rank layers are written out one by one, so that each keeps torch.nn's exact
 # constructor signature and its own docstring: repetition on purpose (docs/design.md).

@@ -25,7 +25,10 @@ class _MaxUnpoolNd(Module):
         self.stride = _ntuple(stride if stride is not None else kernel_size, self._nd)
         self.padding = _ntuple(padding, self._nd)
 
-    def forward(self, input: Any, indices: Any, output_size: Any = None) -> np.ndarray:
+    # unpooling takes the indices too: the one layer whose forward is not Module's
+    def forward(  # type: ignore[override]
+        self, input: Any, indices: Any, output_size: Any = None
+    ) -> np.ndarray:
         """Unpool ``input`` to the positions ``indices`` name; keep the input's pullback.
 
         Parameters
@@ -45,7 +48,7 @@ class _MaxUnpoolNd(Module):
         return self._run(input, indices, self.kernel_size, self.stride, self.padding,
                          output_size)
 
-    __call__ = forward
+    __call__ = forward  # type: ignore[assignment]
 
 
 # The per-rank layers are written out one by one, so that each keeps torch.nn's exact

@@ -19,8 +19,10 @@ import numpy as np
 
 from .. import _args
 from .._autodiff import differentiable, selection_result
+from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._geometry import adaptive_table
 from .._kernels import tables as tk
+from .._typing import AdaptiveMax, same_array, typed_as
 from .layout import by_transpose
 
 __all__ = [
@@ -167,6 +169,7 @@ def adaptive_avg_impl(
 # The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
 # signature and its own docstring (help(), inspect, the API pages): repetition on purpose
 # (docs/design.md, "Repetition kept on purpose").
+@typed_as(AdaptiveMax)
 @differentiable(adaptive_max_impl, ndim=1)
 def adaptive_max_pool1d(
     input: Any, output_size: Any, return_indices: bool = False, *, channels_last: bool = False
@@ -176,21 +179,7 @@ def adaptive_max_pool1d(
     Output ``i`` of ``O`` is the maximum of cells ``floor(i * L / O)`` to
     ``ceil((i + 1) * L / O) - 1``, scanned in order: a cell replaces the running maximum when
     it is greater or NaN, so the first maximum wins ties and NaN propagates.
-
-    Parameters
-    ----------
-    input : array_like
-        ``(N, C, L)`` or ``(C, L)``; float16/32/64 or any integer dtype.
-    output_size : int or tuple of one int
-        ``O >= 0``; it may exceed ``L`` (cells then repeat).
-    return_indices : bool, default False
-        Also return the int64 position of each maximum along ``L``.
-
-    Returns
-    -------
-    out : ndarray or tuple of ndarray
-        ``(N, C, O)`` values in the input dtype; with ``return_indices``, ``(values, indices)``.
-
+    {parameters}
     Examples
     --------
     >>> import numpy as np
@@ -206,6 +195,7 @@ def adaptive_max_pool1d(
     )[0]
 
 
+@typed_as(AdaptiveMax)
 @differentiable(adaptive_max_impl, ndim=2)
 def adaptive_max_pool2d(
     input: Any, output_size: Any, return_indices: bool = False, *, channels_last: bool = False
@@ -215,21 +205,7 @@ def adaptive_max_pool2d(
 
     Windows per dimension as in `adaptive_max_pool1d`, scanned in row-major order; indices
     are flat positions ``h * W + w`` within each plane.
-
-    Parameters
-    ----------
-    input : array_like
-        ``(N, C, H, W)`` or ``(C, H, W)``; float16/32/64 or any integer dtype.
-    output_size : int or tuple of int or None
-        ``(OH, OW)``, or one int for both; a None entry keeps that input size.
-    return_indices : bool, default False
-        Also return the int64 flat index of each maximum within its plane.
-
-    Returns
-    -------
-    out : ndarray or tuple of ndarray
-        The pooled values; with ``return_indices``, ``(values, indices)``.
-
+    {parameters}
     Examples
     --------
     >>> import numpy as np
@@ -246,6 +222,7 @@ def adaptive_max_pool2d(
     )[0]
 
 
+@typed_as(AdaptiveMax)
 @differentiable(adaptive_max_impl, ndim=3)
 def adaptive_max_pool3d(
     input: Any, output_size: Any, return_indices: bool = False, *, channels_last: bool = False
@@ -253,9 +230,9 @@ def adaptive_max_pool3d(
     """3D adaptive max pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's
     ``adaptive_max_pool3d``.
 
-    Parameters and results are those of `adaptive_max_pool2d` with three spatial
-    dimensions; indices are ``d * H * W + h * W + w``.
-
+    Windows per dimension as in `adaptive_max_pool1d`, scanned in row-major order; indices
+    are flat positions ``d * H * W + h * W + w`` within each plane.
+    {parameters}
     Examples
     --------
     >>> import numpy as np
@@ -268,6 +245,7 @@ def adaptive_max_pool3d(
     )[0]
 
 
+@same_array
 @differentiable(adaptive_avg_impl, ndim=1)
 def adaptive_avg_pool1d(input: Any, output_size: Any, *, channels_last: bool = False) -> np.ndarray:
     """1D adaptive average pooling of ``(N, C, L)`` or ``(C, L)``, as torch's
@@ -276,19 +254,7 @@ def adaptive_avg_pool1d(input: Any, output_size: Any, *, channels_last: bool = F
     Each window (as in `adaptive_max_pool1d`) is summed in order in float32 (float64 for
     float64 input) and divided by its size. ``output_size=1`` is the mean of the row, as
     PyTorch computes it with ``torch.mean`` (equal within float rounding).
-
-    Parameters
-    ----------
-    input : array_like
-        ``(N, C, L)`` or ``(C, L)``; float16, float32 or float64.
-    output_size : int or tuple of one int
-        ``O >= 0``.
-
-    Returns
-    -------
-    ndarray
-        ``(N, C, O)`` in the input dtype.
-
+    {parameters}
     Examples
     --------
     >>> import numpy as np
@@ -301,6 +267,7 @@ def adaptive_avg_pool1d(input: Any, output_size: Any, *, channels_last: bool = F
     )[0]
 
 
+@same_array
 @differentiable(adaptive_avg_impl, ndim=2)
 def adaptive_avg_pool2d(input: Any, output_size: Any, *, channels_last: bool = False) -> np.ndarray:
     """2D adaptive average pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's
@@ -310,19 +277,7 @@ def adaptive_avg_pool2d(input: Any, output_size: Any, *, channels_last: bool = F
     by the window's height and then its width (``sum / kh / kw``, two roundings, as PyTorch).
     Output size ``(1, 1)`` is the plane's mean, as PyTorch computes it with ``torch.mean``
     (equal within float rounding).
-
-    Parameters
-    ----------
-    input : array_like
-        ``(N, C, H, W)`` or ``(C, H, W)``; float16, float32 or float64.
-    output_size : int or tuple of int or None
-        ``(OH, OW)``, or one int for both; a None entry keeps that input size.
-
-    Returns
-    -------
-    ndarray
-        The pooled averages in the input dtype.
-
+    {parameters}
     Examples
     --------
     >>> import numpy as np
@@ -339,6 +294,7 @@ def adaptive_avg_pool2d(input: Any, output_size: Any, *, channels_last: bool = F
     )[0]
 
 
+@same_array
 @differentiable(adaptive_avg_impl, ndim=3)
 def adaptive_avg_pool3d(input: Any, output_size: Any, *, channels_last: bool = False) -> np.ndarray:
     """3D adaptive average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's
@@ -346,7 +302,7 @@ def adaptive_avg_pool3d(input: Any, output_size: Any, *, channels_last: bool = F
 
     As `adaptive_avg_pool2d`, dividing by depth, height and width in turn. float16 input
     accumulates and divides in float16 here, as PyTorch's 3d kernel does.
-
+    {parameters}
     Examples
     --------
     >>> import numpy as np
@@ -357,6 +313,61 @@ def adaptive_avg_pool3d(input: Any, output_size: Any, *, channels_last: bool = F
         input, output_size, channels_last=channels_last, op="adaptive_avg_pool3d", ndim=3,
         grad=False,
     )[0]
+
+
+_SIZES = {
+    1: ("L", "one", "``O >= 0``; it may exceed ``L`` (cells then repeat)."),
+    2: ("H, W", "two", "``(OH, OW)``, or one int for both, each ``>= 0``; a None entry keeps\n"
+        "        that input size."),
+    3: ("D, H, W", "three", "``(OD, OH, OW)``, or one int for all, each ``>= 0``; a None entry\n"
+        "        keeps that input size."),
+}
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    input : array_like
+        ``(N, C, {spatial})`` or unbatched ``(C, {spatial})``; {dtypes}, of any Array API
+        library (the result is of the same library).
+    output_size : {size_type}
+        {size_text}{indices}
+    """ + CHANNELS_LAST + """
+
+    Returns
+    -------
+    {returns}
+""" + RAISES
+
+_INDICES = """
+    return_indices : bool, default False
+        Also return the int64 flat index of each maximum within its ``(n, c)`` plane."""
+
+_MAX_RETURNS = """out : ndarray or tuple of ndarray
+        The maxima, ``(N, C, {out})`` (unbatched ``(C, {out})``) in the input dtype; with
+        ``return_indices``, ``(values, indices)``."""
+
+_AVG_RETURNS = """ndarray
+        The averages, ``(N, C, {out})`` (unbatched ``(C, {out})``) in the input dtype."""
+
+_VALUE_ERROR = INPUT_SHAPE_ERROR + """; ``output_size`` has the wrong
+        length, a negative entry, or one too large for int64 window bounds"""
+
+for _n, _max, _avg in (
+    (1, adaptive_max_pool1d, adaptive_avg_pool1d),
+    (2, adaptive_max_pool2d, adaptive_avg_pool2d),
+    (3, adaptive_max_pool3d, adaptive_avg_pool3d),
+):
+    _spatial, _count, _size_text = _SIZES[_n]
+    _size_type = "int or tuple of one int" if _n == 1 else f"int or tuple of {_count} ints or Nones"
+    for _fn, _indices, _returns, _dtypes in (
+        (_max, _INDICES, _MAX_RETURNS, "float16/32/64 or any integer dtype"),
+        (_avg, "", _AVG_RETURNS, "float16, float32 or float64"),
+    ):
+        fill(_fn, parameters=_PARAMETERS, indices=_indices, returns=_returns,
+             type_error=INPUT_TYPE_ERROR, value_error=_VALUE_ERROR, size_type=_size_type,
+             size_text=_size_text, dtypes=_dtypes, spatial=_spatial,
+             out=", ".join(f"O{d}" for d in _spatial.split(", ")))
+del _n, _max, _avg, _spatial, _count, _size_text, _size_type, _fn, _indices, _returns, _dtypes
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,7 +28,9 @@ import numpy as np
 
 from .. import _args
 from .._autodiff import differentiable
+from .._docs import INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._geometry import window_bounds
+from .._typing import same_array
 from .layout import by_transpose
 from .pooling import max_pool_impl
 
@@ -256,6 +258,7 @@ def _blur_backward(
 # The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
 # signature and its own docstring (help(), inspect, the API pages): repetition on purpose
 # (docs/design.md, "Repetition kept on purpose").
+@same_array
 @differentiable(blur_pool_impl, ndim=1)
 def blur_pool1d(
     input: Any,
@@ -290,6 +293,7 @@ def blur_pool1d(
         ``(N, C, L_out)`` (or ``(C, L_out)``) in the input dtype, with
         ``L_out = (L + 2*pad_off - 1) // stride + 1``.
 
+{raises}
     Notes
     -----
     Reflection needs each side's padding smaller than the input size, as in PyTorch.
@@ -311,6 +315,7 @@ def blur_pool1d(
                           channels_last=channels_last, op="blur_pool1d", ndim=1, grad=False)[0]
 
 
+@same_array
 @differentiable(blur_pool_impl, ndim=2)
 def blur_pool2d(
     input: Any,
@@ -347,6 +352,7 @@ def blur_pool2d(
         ``(N, C, H_out, W_out)`` (or unbatched) in the input dtype, with
         ``H_out = (H + 2*pad_off - 1) // stride + 1`` and likewise ``W_out``.
 
+{raises}
     Notes
     -----
     Reflection needs each side's padding smaller than the input size, as in PyTorch.
@@ -395,6 +401,7 @@ def max_blur_pool_impl(
     return out, lambda grad_output: max_pullback(blur_pullback(grad_output))
 
 
+@same_array
 @differentiable(max_blur_pool_impl, ndim=1)
 def max_blur_pool1d(
     input: Any,
@@ -427,6 +434,7 @@ def max_blur_pool1d(
     ndarray
         ``blur_pool1d(max_pool1d(input, kernel_size, 1), pad_type, filt_size, stride, pad_off)``.
 
+{raises}
     Notes
     -----
     The dense max pooling is computed in full (one input-sized array) before it is blurred.
@@ -443,6 +451,7 @@ def max_blur_pool1d(
                               grad=False)[0]
 
 
+@same_array
 @differentiable(max_blur_pool_impl, ndim=2)
 def max_blur_pool2d(
     input: Any,
@@ -476,6 +485,7 @@ def max_blur_pool2d(
     ndarray
         ``blur_pool2d(max_pool2d(input, kernel_size, 1), pad_type, filt_size, stride, pad_off)``.
 
+{raises}
     Notes
     -----
     The dense max pooling is computed in full (one input-sized array) before it is blurred.
@@ -491,3 +501,14 @@ def max_blur_pool2d(
     return max_blur_pool_impl(input, pad_type, filt_size, stride, pad_off, kernel_size,
                               channels_last=channels_last, op="max_blur_pool2d", ndim=2,
                               grad=False)[0]
+
+
+_VALUE_ERROR = INPUT_SHAPE_ERROR + """; an unknown ``pad_type``;
+        ``filt_size`` outside 1 to 7, a stride or kernel size that is not positive, a negative
+        ``pad_off``; reflection padding not smaller than the input size"""
+
+for _fn, _spatial in ((blur_pool1d, "L"), (blur_pool2d, "H, W"), (max_blur_pool1d, "L"),
+                      (max_blur_pool2d, "H, W")):
+    fill(_fn, raises=RAISES.lstrip("\n"), type_error=INPUT_TYPE_ERROR, value_error=_VALUE_ERROR,
+         spatial=_spatial)
+del _fn, _spatial

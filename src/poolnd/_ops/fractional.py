@@ -18,8 +18,10 @@ import numpy as np
 
 from .. import _args
 from .._autodiff import differentiable, selection_result
+from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._geometry import fractional_starts
 from .._kernels import tables as tk
+from .._typing import FractionalMax, typed_as
 from .layout import by_transpose
 
 __all__ = ["fractional_max_impl", "fractional_max_pool2d", "fractional_max_pool3d"]
@@ -155,6 +157,7 @@ def fractional_max_impl(
 # The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
 # signature and its own docstring (help(), inspect, the API pages): repetition on purpose
 # (docs/design.md, "Repetition kept on purpose").
+@typed_as(FractionalMax)
 @differentiable(fractional_max_impl, ndim=2, samples=_samples)
 def fractional_max_pool2d(
     input: Any,
@@ -175,29 +178,7 @@ def fractional_max_pool2d(
     computed in the input dtype as PyTorch does, so equal samples give PyTorch's values and
     indices bit for bit. Within a window the first maximum wins and NaN propagates.
 
-    Parameters
-    ----------
-    input : array_like
-        ``(N, C, H, W)`` or ``(C, H, W)``; float16, float32 or float64.
-    kernel_size : int or tuple of int
-        Positive window size ``(kH, kW)``.
-    output_size : int or tuple of int, optional
-        ``(oH, oW)``; ``oH + kH - 1 <= H`` and ``oW + kW - 1 <= W``.
-    output_ratio : float or tuple of float, optional
-        Output size ``int(H * rH), int(W * rW)``, used when ``output_size`` is None.
-    return_indices : bool, default False
-        Also return the int64 flat index ``h * W + w`` of each maximum within its plane.
-    _random_samples : ndarray, optional
-        ``(N', C, 2)`` samples in the input dtype, ``N' >= N`` (1 for unbatched input).
-    rng : numpy.random.Generator, optional
-        Draws the samples, ``rng.random((N or 1, C, 2))`` in the input dtype (float32 for
-        float16, then rounded), when ``_random_samples`` is None; default a fresh generator.
-
-    Returns
-    -------
-    out : ndarray or tuple of ndarray
-        The pooled values; with ``return_indices``, ``(values, indices)``.
-
+{parameters}
     Examples
     --------
     >>> import numpy as np
@@ -217,6 +198,7 @@ def fractional_max_pool2d(
     )[0]
 
 
+@typed_as(FractionalMax)
 @differentiable(fractional_max_impl, ndim=3, samples=_samples)
 def fractional_max_pool3d(
     input: Any,
@@ -235,7 +217,7 @@ def fractional_max_pool3d(
     As `fractional_max_pool2d` with samples ``[..., 0]`` for time, ``[..., 1]`` for height and
     ``[..., 2]`` for width, and PyTorch's strict size rule ``oT + kT - 1 < T`` (likewise H
     and W). Indices are ``t * H * W + h * W + w``.
-
+    {parameters}
     Examples
     --------
     >>> import numpy as np
@@ -252,3 +234,52 @@ def fractional_max_pool3d(
         input, kernel_size, output_size, output_ratio, return_indices, _random_samples,
         rng=rng, channels_last=channels_last, op="fractional_max_pool3d", ndim=3, grad=False,
     )[0]
+
+
+_PARAMETERS = """
+    Parameters
+    ----------
+    input : array_like
+        ``(N, C, {spatial})`` or unbatched ``(C, {spatial})``; float16, float32 or float64, of
+        any Array API library (the result is of the same library).
+    kernel_size : int or tuple of {n} ints
+        Positive window size ``({kernel})``.
+    output_size : int or tuple of {n} ints, optional
+        ``({out})``; {size_rule}.
+    output_ratio : float or tuple of {n} floats, optional
+        Output size ``int(size * ratio)`` per dimension, each ratio in ``(0, 1)``, used when
+        ``output_size`` is None (one of the two must be given).
+    return_indices : bool, default False
+        Also return the int64 flat index ``{index}`` of each maximum within its plane.
+    _random_samples : ndarray, optional
+        ``(N', C, {n_samples})`` samples in ``[0, 1)`` in the input dtype, ``N' >= N`` (1 for
+        unbatched input), as torch's argument of that name.
+    rng : numpy.random.Generator, optional
+        Draws the samples, ``rng.random((N or 1, C, {n_samples}))`` in the input dtype
+        (float32 for float16, then rounded), when ``_random_samples`` is None; default a fresh
+        generator.
+    """ + CHANNELS_LAST + """
+
+    Returns
+    -------
+    out : ndarray or tuple of ndarray
+        The maxima, ``(N, C, {out})`` (unbatched ``(C, {out})``) in the input dtype; with
+        ``return_indices``, ``(values, indices)``.
+""" + RAISES
+
+_VALUE_ERROR = INPUT_SHAPE_ERROR + """; neither or a bad
+        ``output_size`` / ``output_ratio`` (wrong length, a window past the input); a
+        ``kernel_size`` that is not positive; ``_random_samples`` of the wrong shape"""
+
+for _fn, _n, _spatial, _index, _rule in (
+    (fractional_max_pool2d, 2, "H, W", "h * W + w",
+     "``oH + kH - 1 <= H`` and ``oW + kW - 1 <= W``"),
+    (fractional_max_pool3d, 3, "T, H, W", "t * H * W + h * W + w",
+     "``oT + kT - 1 < T``, likewise ``H`` and ``W`` (PyTorch's strict rule)"),
+):
+    _dims = _spatial.split(", ")
+    fill(_fn, parameters=_PARAMETERS, type_error=INPUT_TYPE_ERROR, value_error=_VALUE_ERROR,
+         size_rule=_rule, spatial=_spatial, n=("two", "three")[_n - 2], n_samples=str(_n),
+         kernel=", ".join(f"k{d}" for d in _dims), out=", ".join(f"o{d}" for d in _dims),
+         index=_index)
+del _fn, _n, _spatial, _index, _rule, _dims

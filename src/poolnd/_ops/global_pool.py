@@ -17,6 +17,7 @@ import numpy as np
 from .. import _args, _threads
 from .._autodiff import differentiable
 from .._kernels import tables as tk
+from .._typing import same_array, same_library
 from .adaptive import Pullback, accumulator, adaptive_tables, require_float
 from .layout import by_transpose
 
@@ -70,6 +71,8 @@ def global_max_impl(
     out = _global_out(values, batched, keep)
     if not grad:
         return out, None
+
+    assert indices is not None  # asked for with grad
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = _args.pullback_grad(op, grad_output, out, True).reshape(values.shape)
@@ -186,6 +189,7 @@ def global_lp_impl(
 # The global pooling functions are written out one by one, so that each keeps PyTorch's exact
 # signature and its own docstring (help(), inspect, the API pages): repetition on purpose
 # (docs/design.md, "Repetition kept on purpose").
+@same_array
 @differentiable(global_max_impl)
 def global_max_pool(
     x: Any, *, ndim: int | None = None, keepdims: bool = False, channels_last: bool = False
@@ -228,6 +232,7 @@ def global_max_pool(
     )[0]
 
 
+@same_array
 @differentiable(global_avg_impl)
 def global_avg_pool(
     x: Any, *, ndim: int | None = None, keepdims: bool = False, channels_last: bool = False
@@ -266,6 +271,7 @@ def global_avg_pool(
     )[0]
 
 
+@same_library
 @differentiable(global_lp_impl)
 def global_lp_pool(
     x: Any,

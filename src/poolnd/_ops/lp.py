@@ -41,8 +41,9 @@ import numpy as np
 
 from .. import _args, _threads
 from .._autodiff import differentiable
-from .._docs import fill
+from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._kernels import sliding as kernels
+from .._typing import same_library
 from .layout import by_transpose
 from .pooling import _prepare, avg_pool_impl, max_pool_impl, sliding_window
 
@@ -310,18 +311,24 @@ _DOC_PARAMETERS = """
     ceil_mode : bool, default False
         Round the number of windows up; a partial window's power sum is scaled by
         ``kernel volume / cells in the input``, as in PyTorch.
+    """ + CHANNELS_LAST + """
 
     Returns
     -------
     ndarray
         ``(sum of x ** p over the window) ** (1 / p)``, in the input dtype (float32 for
         integer input with a finite ``norm_type``).
-"""
+""" + RAISES
+
+_VALUE_ERROR = INPUT_SHAPE_ERROR + """; ``norm_type`` is 0, not positive
+        for integer input, or past the input dtype's range; a size has the wrong length or is
+        not positive; the windows leave no output cell"""
 
 
 # The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
 # signature and its own docstring (help(), inspect, the API pages): repetition on purpose
 # (docs/design.md, "Repetition kept on purpose").
+@same_library
 @differentiable(lp_pool_impl, ndim=1, window=sliding_window)
 def lp_pool1d(
     input: Any,
@@ -351,6 +358,7 @@ def lp_pool1d(
     )[0]
 
 
+@same_library
 @differentiable(lp_pool_impl, ndim=2, window=sliding_window)
 def lp_pool2d(
     input: Any,
@@ -378,6 +386,7 @@ def lp_pool2d(
     )[0]
 
 
+@same_library
 @differentiable(lp_pool_impl, ndim=3, window=sliding_window)
 def lp_pool3d(
     input: Any,
@@ -407,5 +416,6 @@ def lp_pool3d(
 
 
 for _fn, _spatial in ((lp_pool1d, "L"), (lp_pool2d, "H, W"), (lp_pool3d, "D, H, W")):
-    fill(_fn, parameters=_DOC_PARAMETERS.replace("{spatial}", _spatial))
+    fill(_fn, parameters=_DOC_PARAMETERS, type_error=INPUT_TYPE_ERROR, value_error=_VALUE_ERROR,
+         spatial=_spatial)
 del _fn, _spatial

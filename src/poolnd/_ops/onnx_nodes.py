@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -71,7 +72,8 @@ class Geometry:
 
     def crop(self, a: np.ndarray) -> np.ndarray:
         """A poolnd result cut to the spec's output size."""
-        return a[(..., *(slice(0, o) for o in self.out))]
+        crop: tuple[Any, ...] = (..., *(slice(0, o) for o in self.out))
+        return a[crop]
 
 
 def _length(

@@ -14,8 +14,10 @@ import numpy as np
 
 from .. import _args
 from .._autodiff import differentiable, selection_result
+from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._geometry import window_sizes
 from .._kernels import sliding as kernels
+from .._typing import MaxPoolFixed, MaxPoolN, same_array, typed_as
 
 __all__ = [
     "avg_pool",
@@ -165,6 +167,7 @@ def avg_pool_impl(
     return out, pullback
 
 
+@typed_as(MaxPoolN)
 @differentiable(max_pool_impl, window=sliding_window)
 def max_pool(
     input: Any,
@@ -245,6 +248,7 @@ def max_pool(
     )[0]
 
 
+@same_array
 @differentiable(avg_pool_impl, window=sliding_window)
 def avg_pool(
     input: Any,
@@ -315,6 +319,7 @@ def avg_pool(
 # The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
 # signature and its own docstring (help(), inspect, the API pages): repetition on purpose
 # (docs/design.md, "Repetition kept on purpose").
+@typed_as(MaxPoolFixed)
 @differentiable(max_pool_impl, ndim=1, window=sliding_window)
 def max_pool1d(
     input: Any,
@@ -329,13 +334,17 @@ def max_pool1d(
 ) -> Any:
     """1D max pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``max_pool1d``.
 
-    Parameters and results are those of `poolnd.max_pool` with one spatial dimension.
-
+    Windows, ties, NaN and indices as in `poolnd.max_pool`.
+    {parameters}
     Examples
     --------
-    >>> import numpy as np, poolnd
-    >>> poolnd.functional.max_pool1d(np.array([[1., 2, -1, 0, 2, 3, -2, 0]]), 2)
+    >>> import numpy as np
+    >>> import poolnd.functional as F
+    >>> x = np.array([[1., 2, -1, 0, 2, 3, -2, 0]])
+    >>> F.max_pool1d(x, 2)
     array([[2., 0., 3., 0.]])
+    >>> F.max_pool1d(x, 3, stride=2, padding=1, return_indices=True)
+    (array([[2., 2., 3., 3.]]), array([[1, 1, 5, 5]]))
     """
     return max_pool_impl(
         input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
@@ -343,6 +352,7 @@ def max_pool1d(
     )[0]
 
 
+@typed_as(MaxPoolFixed)
 @differentiable(max_pool_impl, ndim=2, window=sliding_window)
 def max_pool2d(
     input: Any,
@@ -357,14 +367,19 @@ def max_pool2d(
 ) -> Any:
     """2D max pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``max_pool2d``.
 
-    Parameters and results are those of `poolnd.max_pool` with two spatial dimensions.
-
+    Windows, ties, NaN and indices as in `poolnd.max_pool`; indices are ``h * W + w``.
+    {parameters}
     Examples
     --------
-    >>> import numpy as np, poolnd
-    >>> poolnd.functional.max_pool2d(np.arange(16.).reshape(1, 4, 4), 2)
+    >>> import numpy as np
+    >>> import poolnd.functional as F
+    >>> F.max_pool2d(np.arange(16.).reshape(1, 4, 4), 2)
     array([[[ 5.,  7.],
             [13., 15.]]])
+    >>> values, indices = F.max_pool2d(np.arange(16.).reshape(1, 4, 4), 2, return_indices=True)
+    >>> indices
+    array([[[ 5,  7],
+            [13, 15]]])
     """
     return max_pool_impl(
         input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
@@ -372,6 +387,7 @@ def max_pool2d(
     )[0]
 
 
+@typed_as(MaxPoolFixed)
 @differentiable(max_pool_impl, ndim=3, window=sliding_window)
 def max_pool3d(
     input: Any,
@@ -386,8 +402,9 @@ def max_pool3d(
 ) -> Any:
     """3D max pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``max_pool3d``.
 
-    Parameters and results are those of `poolnd.max_pool` with three spatial dimensions.
-
+    Windows, ties, NaN and indices as in `poolnd.max_pool`; indices are
+    ``d * H * W + h * W + w``.
+    {parameters}
     Examples
     --------
     >>> import numpy as np, poolnd
@@ -400,6 +417,7 @@ def max_pool3d(
     )[0]
 
 
+@same_array
 @differentiable(avg_pool_impl, ndim=1, window=sliding_window)
 def avg_pool1d(
     input: Any,
@@ -413,9 +431,9 @@ def avg_pool1d(
 ) -> np.ndarray:
     """1D average pooling of ``(N, C, L)`` or ``(C, L)``, as torch's ``avg_pool1d``.
 
-    Parameters and results are those of `poolnd.avg_pool` with one spatial dimension;
-    like torch's ``avg_pool1d`` it has no ``divisor_override``.
-
+    Sums and divisors as in `poolnd.avg_pool`; like torch's ``avg_pool1d`` it has no
+    ``divisor_override``.
+    {parameters}
     Examples
     --------
     >>> import numpy as np, poolnd
@@ -428,6 +446,7 @@ def avg_pool1d(
     )[0]
 
 
+@same_array
 @differentiable(avg_pool_impl, ndim=2, window=sliding_window)
 def avg_pool2d(
     input: Any,
@@ -442,8 +461,8 @@ def avg_pool2d(
 ) -> np.ndarray:
     """2D average pooling of ``(N, C, H, W)`` or ``(C, H, W)``, as torch's ``avg_pool2d``.
 
-    Parameters and results are those of `poolnd.avg_pool` with two spatial dimensions.
-
+    Sums and divisors as in `poolnd.avg_pool`.
+    {parameters}
     Examples
     --------
     >>> import numpy as np, poolnd
@@ -457,6 +476,7 @@ def avg_pool2d(
     )[0]
 
 
+@same_array
 @differentiable(avg_pool_impl, ndim=3, window=sliding_window)
 def avg_pool3d(
     input: Any,
@@ -471,8 +491,8 @@ def avg_pool3d(
 ) -> np.ndarray:
     """3D average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's ``avg_pool3d``.
 
-    Parameters and results are those of `poolnd.avg_pool` with three spatial dimensions.
-
+    Sums and divisors as in `poolnd.avg_pool`.
+    {parameters}
     Examples
     --------
     >>> import numpy as np, poolnd
@@ -483,3 +503,81 @@ def avg_pool3d(
         input, kernel_size, stride, padding, ceil_mode, count_include_pad, divisor_override,
         channels_last=channels_last, op="avg_pool3d", ndim=3, grad=False,
     )[0]
+
+
+_SPATIAL = {1: "L", 2: "H, W", 3: "D, H, W"}
+
+_WINDOW_PARAMETERS = """
+    Parameters
+    ----------
+    input : array_like
+        ``(N, C, {spatial})`` or unbatched ``(C, {spatial})``; float16/32/64 or any integer
+        dtype, of any Array API library (the result is of the same library).
+    kernel_size : int or tuple of {n} ints
+        Window size per spatial dimension.
+    stride : int or tuple of {n} ints, optional
+        Step between windows; defaults to ``kernel_size`` (also when None or empty).
+    padding : int, tuple of {n} ints, tuple of {n} (lo, hi) pairs, or str, default 0
+        Implicit {padding} padding: ints pad both sides, at most half the {kernel} (as
+        PyTorch); pairs pad each side by any amount; ``'valid'`` is none; ``'same'`` gives
+        ``ceil(n / stride)`` outputs with the odd cell of padding at the end,
+        ``'same_lower'`` at the start."""
+
+_CEIL_MODE = """ceil_mode : bool, default False
+        Round the number of windows up; a window starting in the right padding is dropped."""
+
+_MAX_PARAMETERS = _WINDOW_PARAMETERS + """
+    dilation : int or tuple of {n} ints, default 1
+        Spacing between window cells.
+    """ + _CEIL_MODE + """
+    return_indices : bool, default False
+        Also return the int64 flat index of each maximum within its ``(n, c)`` plane.
+    """ + CHANNELS_LAST + """ Indices are those of the channels-first call.
+
+    Returns
+    -------
+    out : ndarray or tuple of ndarray
+        The maxima, ``(N, C, {out})`` (unbatched: ``(C, {out})``) in the input dtype and
+        array library; with ``return_indices``, ``(values, indices)``. A window that covers
+        only padding gives the dtype's lowest value and index -1.
+""" + RAISES
+
+_AVG_PARAMETERS = _WINDOW_PARAMETERS + """
+    """ + _CEIL_MODE + """
+    count_include_pad : bool, default True
+        Count padding cells in the divisor (never the ceil-mode overhang past the padding).
+        Without them, a window reading only padding gives NaN (0 for integers).{divisor}
+    """ + CHANNELS_LAST + """
+
+    Returns
+    -------
+    ndarray
+        The averages, ``(N, C, {out})`` (unbatched: ``(C, {out})``) in the input dtype and
+        array library: sums in float32 (float64 for float64 input, int64 for integers, which
+        divide with truncation toward zero), as PyTorch.
+""" + RAISES
+
+_DIVISOR = """
+    divisor_override : int, optional
+        Divide every window sum by this non-zero int instead."""
+
+_WINDOW_VALUE_ERROR = INPUT_SHAPE_ERROR + """; a size has the
+        wrong length or is not positive; padding is negative, over half the {kernel}, or an
+        unknown string; the windows leave no output cell{divisor_error}"""
+
+
+def _fill_rank(fn: Callable[..., Any], n: int, template: str, **fields: str) -> None:
+    spatial = _SPATIAL[n]
+    out = ", ".join(f"O{d}" for d in spatial.split(", "))
+    fill(fn, parameters=template, type_error=INPUT_TYPE_ERROR, value_error=_WINDOW_VALUE_ERROR,
+         **fields, spatial=spatial, n=("one", "two", "three")[n - 1], out=out)
+
+
+for _n, _fn in enumerate((max_pool1d, max_pool2d, max_pool3d), start=1):
+    _fill_rank(_fn, _n, _MAX_PARAMETERS, padding="``-inf``", kernel="dilated kernel",
+               divisor_error="")
+for _n, _avg in enumerate((avg_pool1d, avg_pool2d, avg_pool3d), start=1):
+    _fill_rank(_avg, _n, _AVG_PARAMETERS, padding="zero", kernel="kernel",
+               divisor="" if _n == 1 else _DIVISOR,
+               divisor_error="" if _n == 1 else "; ``divisor_override`` is 0")
+del _n, _fn, _avg

@@ -17,6 +17,7 @@ from .. import _args
 from .._autodiff import differentiable
 from .._docs import fill
 from .._kernels import sliding as kernels
+from .._typing import MaxPoolN, same_library, typed_as
 from .pooling import Pullback, _prepare, avg_pool_impl, max_pool_impl, sliding_window
 
 __all__ = ["REDUCERS", "min_pool", "pool", "pool_impl", "sum_pool"]
@@ -165,6 +166,7 @@ _PARAMETERS = """
 # The public reducers share their parameter text (filled by _docs.fill) but are written out
 # one by one, so that each keeps its exact signature and its own docstring (help(), inspect,
 # the API pages): repetition on purpose (docs/design.md, "Repetition kept on purpose").
+@typed_as(MaxPoolN)
 @differentiable(min_pool_impl, window=sliding_window)
 def min_pool(
     input: Any,
@@ -210,6 +212,7 @@ def min_pool(
     )[0]
 
 
+@same_library
 @differentiable(sum_pool_impl, window=sliding_window)
 def sum_pool(
     input: Any,
@@ -254,6 +257,7 @@ def sum_pool(
     )[0]
 
 
+@same_library
 @differentiable(pool_impl, window=sliding_window)
 def pool(
     input: Any,

@@ -18,8 +18,9 @@ import numpy as np
 
 from .. import _args
 from .._autodiff import differentiable
-from .._docs import fill
+from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._kernels import unpool as kernels
+from .._typing import same_array
 from .layout import by_transpose
 
 __all__ = [
@@ -241,18 +242,24 @@ _DOC_PARAMETERS = """
         The spatial output size (a leading ``N, C`` is dropped when given): each strictly
         between ``default - stride`` and ``default + stride``. Defaults to
         ``(in - 1) * stride - lo - hi + kernel_size`` per dimension.
+    """ + CHANNELS_LAST + """ ``indices`` likewise.
 
     Returns
     -------
     ndarray
         Zeros of the input dtype with each value written at its index; where indices
         repeat, the last value in raster order wins.
-"""
+""" + RAISES
+
+_VALUE_ERROR = INPUT_SHAPE_ERROR + """; ``indices`` is not shaped like
+        ``input`` or holds a position outside the output plane; a size has the wrong length
+        or is not positive; ``output_size`` is out of its range"""
 
 
 # The per-rank public forms are written out one by one, so that each keeps PyTorch's exact
 # signature and its own docstring (help(), inspect, the API pages): repetition on purpose
 # (docs/design.md, "Repetition kept on purpose").
+@same_array
 @differentiable(max_unpool_impl, ndim=1)
 def max_unpool1d(
     input: Any,
@@ -281,6 +288,7 @@ def max_unpool1d(
     )[0]
 
 
+@same_array
 @differentiable(max_unpool_impl, ndim=2)
 def max_unpool2d(
     input: Any,
@@ -308,6 +316,7 @@ def max_unpool2d(
     )[0]
 
 
+@same_array
 @differentiable(max_unpool_impl, ndim=3)
 def max_unpool3d(
     input: Any,
@@ -336,5 +345,6 @@ def max_unpool3d(
 
 
 for _fn, _spatial in ((max_unpool1d, "L"), (max_unpool2d, "H, W"), (max_unpool3d, "D, H, W")):
-    fill(_fn, parameters=_DOC_PARAMETERS.replace("{spatial}", _spatial))
+    fill(_fn, parameters=_DOC_PARAMETERS, type_error=INPUT_TYPE_ERROR, value_error=_VALUE_ERROR,
+         spatial=_spatial)
 del _fn, _spatial

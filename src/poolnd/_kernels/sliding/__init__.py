@@ -255,6 +255,7 @@ def min_forward(
         v, i = max_forward(_flip(flat[part]), win, with_indices)
         values[part] = _flip(v)
         if indices is not None:
+            assert i is not None  # asked for with_indices
             indices[part] = i
     shape = lead + win.out_shape
     return values.reshape(shape), None if indices is None else indices.reshape(shape)

@@ -15,7 +15,7 @@ from __future__ import annotations
 import itertools
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -40,8 +40,8 @@ __all__ = [
 class Pass:
     """One kernel offset: the output box it feeds and the strided input box it reads."""
 
-    out_index: tuple[slice, ...]
-    in_index: tuple[slice, ...]
+    out_index: tuple[Any, ...]  # Ellipsis, then slices
+    in_index: tuple[Any, ...]
     in_starts: tuple[int, ...]
     counts: tuple[int, ...]
 
@@ -84,7 +84,7 @@ def passes(win: Window, *, reverse: bool = False) -> Iterator[Pass]:
         )
     ))
     if reverse:
-        offsets = reversed(list(offsets))
+        offsets = reversed(list(offsets))  # type: ignore[assignment]  # any iterable
     for offset in offsets:
         bounds = [
             window_bounds(o, n, s, p[0], d, j)

@@ -7,13 +7,15 @@ them), so four compiled signatures serve every dtype.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numba as nb
 
 __all__ = ["gather_planes", "scatter_planes"]
 
 # parallel=True with its own prange over planes: each kernel splits its work itself
 # (`poolnd._kernels.launch.run_parallel` launches it), no serial body is needed
-_OPTIONS = {"nogil": True, "cache": True, "parallel": True}
+_OPTIONS: dict[str, Any] = {"nogil": True, "cache": True, "parallel": True}
 
 
 @nb.njit(**_OPTIONS)
