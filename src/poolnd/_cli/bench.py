@@ -184,7 +184,8 @@ def _padded(x: np.ndarray, ndim: int, padding: int, fill: float) -> np.ndarray:
         return x
     lead, spatial = x.shape[:-ndim], x.shape[-ndim:]
     out = np.full(lead + tuple(n + 2 * padding for n in spatial), fill, dtype=x.dtype)
-    out[(Ellipsis, *(slice(padding, padding + n) for n in spatial))] = x
+    inner: tuple[Any, ...] = (Ellipsis, *(slice(padding, padding + n) for n in spatial))
+    out[inner] = x
     return out
 
 
@@ -192,11 +193,12 @@ def _offset_views(
     xp: np.ndarray, ndim: int, kernel: int, stride: int, out_spatial: Sequence[int]
 ) -> list[np.ndarray]:
     """Strided views of padded ``xp``, one per kernel offset in row-major order."""
-    return [
-        xp[(Ellipsis, *(slice(j, j + stride * (o - 1) + 1, stride)
-                        for j, o in zip(offset, out_spatial, strict=True)))]
-        for offset in itertools.product(range(kernel), repeat=ndim)
-    ]
+    views = []
+    for offset in itertools.product(range(kernel), repeat=ndim):
+        index: tuple[Any, ...] = (Ellipsis, *(slice(j, j + stride * (o - 1) + 1, stride)
+                                              for j, o in zip(offset, out_spatial, strict=True)))
+        views.append(xp[index])
+    return views
 
 
 def _out_spatial(spatial: Sequence[int], kernel: int, stride: int, padding: int) -> list[int]:
@@ -320,7 +322,8 @@ def numpy_max_pool_backward(
         np.add(view, grad_out, out=view, where=hit)
     if padding == 0:
         return gp
-    return gp[(Ellipsis, *(slice(padding, padding + n) for n in spatial))].copy()
+    inner: tuple[Any, ...] = (Ellipsis, *(slice(padding, padding + n) for n in spatial))
+    return gp[inner].copy()
 
 
 def numpy_avg_pool_backward(
@@ -341,7 +344,8 @@ def numpy_avg_pool_backward(
         np.add(view, delta, out=view)
     if padding == 0:
         return gp
-    return gp[(Ellipsis, *(slice(padding, padding + n) for n in spatial))].copy()
+    inner: tuple[Any, ...] = (Ellipsis, *(slice(padding, padding + n) for n in spatial))
+    return gp[inner].copy()
 
 
 # --------------------------------------------------------------------------------------------

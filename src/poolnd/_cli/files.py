@@ -436,12 +436,12 @@ def _text(values: tuple[Any, ...]) -> str:
 
 
 def _base_transform(source: _files.Source, axes: str) -> tuple[list[float], list[float]]:
-    ome = source.ome or {}
+    ome: dict[str, Any] = source.ome or {}
     n = len(axes)
-    scale = ome.get("scale") if ome.get("scale") and len(ome["scale"]) == n else [1.0] * n
-    translation = (ome.get("translation") if ome.get("translation") and
-                   len(ome["translation"]) == n else [0.0] * n)
-    return list(scale), list(translation)
+    scale = ome.get("scale") or []
+    translation = ome.get("translation") or []
+    return (list(scale) if len(scale) == n else [1.0] * n,
+            list(translation) if len(translation) == n else [0.0] * n)
 
 
 def _default_chunks(axes: str, shape: tuple[int, ...]) -> tuple[int, ...]:
@@ -464,7 +464,7 @@ def _write_ome(path: str, levels: Any, axes: str, source: _files.Source,
         chunks = tuple(chunks[i] for i in order)
     group = zarr.open_group(path, mode="w", zarr_format=2 if version == "0.4" else 3)
     names = list(canon)
-    written = []
+    written: list[Any] = []
     for n, level in enumerate(levels):
         if pyramid is not None and n > 0:
             level = pyramid(da.from_array(written[-1], chunks=written[-1].chunks, asarray=False,
@@ -486,7 +486,7 @@ def _write_ome(path: str, levels: Any, axes: str, source: _files.Source,
         rendering = _ome.omero(written[0].shape[canon.index("c")], written[0].dtype,
                                str(name), version)
     elif (source.ome or {}).get("omero"):
-        rendering = dict(source.ome["omero"])
+        rendering = dict((source.ome or {})["omero"])
         if version == "0.4":
             rendering["version"] = "0.4"
         else:

@@ -187,8 +187,8 @@ def _zarr_source(path: str, component: str | None, chunk_mb: int) -> Source:
                 )
             node = node[arrays[0]]
     if ome is None:
-        names = getattr(node.metadata, "dimension_names", None)
-        axes = _letters(list(names)) if names else None
+        dims: Any = getattr(node.metadata, "dimension_names", None)
+        axes = _letters(list(dims)) if dims else None
     chunks = tuple(int(c) for c in node.chunks)
     return Source(_lazy(node, chunks, chunk_mb), chunks, axes, ome, kind="zarr", path=path)
 
@@ -374,7 +374,8 @@ def write(path: str, array: Any, *, kind: str | None = None, axes: str | None = 
                                                    shape=array.shape)
                 del header  # the file exists, sized; tasks write their blocks into it
                 with _progress(progress):
-                    da.store(array, NpyFile(path, array.shape, array.dtype), lock=False)
+                    target: Any = NpyFile(path, array.shape, array.dtype)  # a store target
+                    da.store(array, target, lock=False)
         elif kind == "tiff":
             tifffile = need("tifffile", f"writing {label!r}")
             data = _computed(array, progress)
