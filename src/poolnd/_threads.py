@@ -56,6 +56,12 @@ LANE_AVG_WINDOW = 16
 UNPOOL_COMPILED_MIN_SIZE = 1 << 14
 # LP pooling's elementwise passes (powers, roots) run on blocks of planes of about this size.
 LP_BLOCK_BYTES = 1 << 22
+# Compile-time constants of the Numba kernels (frozen into the compiled code when it is built,
+# so changing them here takes effect after the kernels recompile): the accumulator cells of
+# the row and 2-wide tile sums (a block of output rows, divided block by block), and the
+# squared input cells LP's one-pass kernel keeps per block of output rows.
+ACC_CELLS = 4096
+SCRATCH_CELLS = 1 << 13
 
 
 def kernel_threads() -> int:

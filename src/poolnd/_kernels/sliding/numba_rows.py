@@ -35,6 +35,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..._threads import ACC_CELLS
 from ..jit import PARALLEL, SERIAL, chunk_bounds
 from ..launch import Form
 
@@ -438,8 +439,7 @@ def argmax_rows(x, out, idx, geom, lowest, n_chunks):  # pragma: no cover - comp
 
 
 # The sum kernels come in the same three forms as the max kernels. Rows are summed into an
-# accumulator of `_ACC_CELLS` cells (a block of rows), divided block by block (`_divide`).
-_ACC_CELLS = 4096
+# accumulator of `ACC_CELLS` cells (a block of rows), divided block by block (`_divide`).
 
 
 @nb.njit(**SERIAL)
@@ -478,7 +478,7 @@ def _sum_rows_chunk(  # pragma: no cover - compiled
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    block = max(1, _ACC_CELLS // out_w)
+    block = max(1, ACC_CELLS // out_w)
     acc = np.empty((min(block, stop - start), out_w), zero.dtype)
     for b0 in range(start, stop, block):
         b1 = min(b0 + block, stop)
@@ -508,7 +508,7 @@ def _sum_rows_split_chunk(  # pragma: no cover - compiled
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    block = max(1, _ACC_CELLS // out_w)
+    block = max(1, ACC_CELLS // out_w)
     acc = np.empty((min(block, stop - start), out_w), zero.dtype)
     phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
     for b0 in range(start, stop, block):
@@ -540,7 +540,7 @@ def _sum_rows_strided_chunk(  # pragma: no cover - compiled
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    block = max(1, _ACC_CELLS // out_w)
+    block = max(1, ACC_CELLS // out_w)
     acc = np.empty((min(block, stop - start), out_w), zero.dtype)
     for b0 in range(start, stop, block):
         b1 = min(b0 + block, stop)
@@ -587,7 +587,7 @@ def _sum_rows_triples_chunk(  # pragma: no cover - compiled
     col_first, col_count = _column_ranges(out_w, in_w, 3, 2, pw, 1)
     lo, hi = _interior(col_first, col_count, out_w)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    block = max(1, _ACC_CELLS // out_w)
+    block = max(1, ACC_CELLS // out_w)
     acc = np.empty((min(block, stop - start), out_w), zero.dtype)
     for b0 in range(start, stop, block):
         b1 = min(b0 + block, stop)
@@ -738,7 +738,7 @@ def _sum_rows_3x3_s2_chunk(  # pragma: no cover - compiled
     pw = geom[2, 2]
     lo, hi = _interior(*_column_ranges(out_w, in_w, 3, 2, pw, 1), out_w)
     a0 = 2 * lo - pw  # the first cell the interior reads
-    block = max(1, _ACC_CELLS // out_w)
+    block = max(1, ACC_CELLS // out_w)
     acc = np.empty((min(block, stop - start), out_w), zero.dtype)
     for b0 in range(start, stop, block):
         b1 = min(b0 + block, stop)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..._threads import SCRATCH_CELLS
 from ..jit import PARALLEL, SERIAL, chunk_bounds
 from ..launch import Form
 from .numba_tiles import _block_sum2_chunk, _block_sum_chunk
@@ -23,7 +24,6 @@ __all__ = [
 ]
 
 
-_SCRATCH_CELLS = 1 << 13  # squared input cells per block of output rows (at least one row)
 
 
 @nb.njit(**SERIAL)
@@ -42,7 +42,7 @@ def _lp2_tiles_chunk(  # pragma: no cover - compiled
 ):
     """Output rows ``start .. stop - 1`` of `lp2_tiles`."""
     out_d, out_h, out_w, in_w = out.shape[1], out.shape[2], out.shape[3], x.shape[3]
-    block = max(1, _SCRATCH_CELLS // (kd * kh * in_w))
+    block = max(1, SCRATCH_CELLS // (kd * kh * in_w))
     buf = np.empty(kd * kh * in_w * min(block, stop - start), x.dtype)
     zero = np.zeros(1, x.dtype)
     volume = np.full(1, kd * kh * kw, x.dtype)

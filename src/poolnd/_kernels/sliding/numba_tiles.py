@@ -17,6 +17,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..._threads import ACC_CELLS
 from ..jit import PARALLEL, SERIAL, chunk_bounds
 from ..launch import Form
 
@@ -417,7 +418,6 @@ def block_argmax2(x, out, idx, kd, kh, n_chunks):  # pragma: no cover - compiled
         _block_argmax2_chunk(x, out, idx, kd, kh, start, stop)
 
 
-_ACC_CELLS = 4096  # accumulator cells of `block_sum2`: a block of output rows
 
 
 @nb.njit(**SERIAL)
@@ -441,7 +441,7 @@ def _block_sum2_chunk(  # pragma: no cover - compiled
 ):
     """Output rows ``start .. stop - 1`` of `block_sum2`."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    block = max(1, _ACC_CELLS // out_w)
+    block = max(1, ACC_CELLS // out_w)
     acc = np.empty((min(block, stop - start), out_w), zero.dtype)
     z = zero[0]  # a local: a load from ``zero`` may alias the stores, and stop vectorising
     for b0 in range(start, stop, block):
