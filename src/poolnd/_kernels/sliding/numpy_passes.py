@@ -175,6 +175,18 @@ class SumReducer:
         np.add(acc, x[pas.in_index], out=acc, casting="unsafe")
 
 
+def identity(ufunc: np.ufunc, dtype: np.dtype) -> np.generic:
+    """``ufunc``'s identity as a value of ``dtype``, as ``ufunc.reduce`` of nothing gives it
+    (``np.bitwise_and``'s -1 is all ones: 255 for uint8).
+
+    Examples
+    --------
+    >>> identity(np.bitwise_and, np.dtype(np.uint8))
+    np.uint8(255)
+    """
+    return ufunc.reduce(np.empty(0, dtype), dtype=dtype)
+
+
 class UfuncReducer:
     """Any binary ufunc with an identity, from the identity, cells in row-major order."""
 
@@ -182,7 +194,7 @@ class UfuncReducer:
         self, x: np.ndarray, win: Window, ufunc: np.ufunc, out_dtype: np.dtype
     ) -> None:
         shape = x.shape[: x.ndim - win.ndim] + win.out_shape
-        self.total = np.full(shape, ufunc.identity, dtype=out_dtype)
+        self.total = np.full(shape, identity(ufunc, out_dtype), dtype=out_dtype)
         self.ufunc = ufunc
 
     def step(self, x: np.ndarray, pas: Pass) -> None:
