@@ -141,6 +141,8 @@ def avg_pool_impl(
     x, win, batched = _prepare(
         op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim, channels_last
     )
+    if x.dtype == np.bool_:
+        raise _args.dtype_error(op, x.dtype)
     include_pad = _args.as_bool(op, "count_include_pad", count_include_pad)
     override = _args.as_optional_divisor(op, divisor_override)
     if grad:
