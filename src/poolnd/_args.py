@@ -165,8 +165,9 @@ MASK_OPS = ("max_pool", "min_pool", "sum_pool", "pool", "global_max_pool")
 _MASK_TEXT = ("bool masks are taken by poolnd.max_pool, min_pool, sum_pool, pool and "
               "global_max_pool; an average of a mask is a fraction: pool(mask, 'nanmean', "
               "...) gives it in float64, or cast the mask first, mask.astype(np.float32)")
-_BFLOAT16_TEXT = ("bfloat16 is taken by the max, min, sum, average, generic and LP pooling "
-                  "functions; cast it to float32 for the others")
+_BFLOAT16_TEXT = ("bfloat16 is taken by max, min, sum, average and generic pooling "
+                  "(poolnd.max_pool, avg_pool, min_pool, sum_pool, pool and the torch-named "
+                  "max/avg pooling); cast it to float32 for the others")
 
 
 def dtype_error(op: str, dtype: np.dtype) -> TypeError:

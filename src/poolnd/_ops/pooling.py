@@ -16,6 +16,7 @@ from .. import _args
 from .._autodiff import differentiable, selection_result
 from .._geometry import window_sizes
 from .._kernels import sliding as kernels
+from .bfloat16 import via_float32
 
 __all__ = [
     "avg_pool",
@@ -78,6 +79,7 @@ def sliding_window(
                     a.get("channels_last", False))[1]
 
 
+@via_float32
 def max_pool_impl(
     input: Any,
     kernel_size: Any,
@@ -120,6 +122,7 @@ def divisors(win: _args.Window, count_include_pad: bool) -> list[np.ndarray]:
     ]
 
 
+@via_float32
 def avg_pool_impl(
     input: Any,
     kernel_size: Any,

@@ -19,6 +19,7 @@ from .. import _args
 from .._autodiff import differentiable
 from .._docs import fill
 from .._kernels import sliding as kernels
+from .bfloat16 import via_float32
 from .pooling import Pullback, _prepare, avg_pool_impl, divisors, max_pool_impl, sliding_window
 
 __all__ = ["NAN_REDUCERS", "REDUCERS", "min_pool", "pool", "pool_impl", "sum_pool"]
@@ -36,6 +37,7 @@ def _sum_out_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.uint64 if dtype.kind == "u" else np.int64)
 
 
+@via_float32
 def sum_pool_impl(
     input: Any,
     kernel_size: Any,
@@ -251,6 +253,7 @@ def _reduce(
     return out if fill is None else _with_padding(out, win, fill, base)
 
 
+@via_float32
 def pool_impl(
     input: Any,
     reducer: Any,
