@@ -11,7 +11,7 @@ import math
 import operator
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
 import numpy as np
 
@@ -19,6 +19,9 @@ from ._geometry import effective_kernel, pooled_length
 
 __all__ = [
     "GEOMETRY_LIMIT",
+    "LEAD_OPS",
+    "MASK_OPS",
+    "Batched",
     "Padding",
     "Window",
     "as_batched",
@@ -26,7 +29,10 @@ __all__ = [
     "as_input",
     "as_int_tuple",
     "as_optional_divisor",
+    "as_pad_value",
     "as_padding",
+    "dtype_error",
+    "is_bfloat16",
     "make_window",
     "over_channels",
     "pullback_grad",
@@ -147,8 +153,76 @@ def spatial_rank(op: str, kernel_size: object, ndim: int | None) -> int:
     )
 
 
-def as_input(op: str, x: object, ndim: int) -> np.ndarray:
-    """The input as an ndarray of a supported dtype and rank ``ndim + 1`` or ``ndim + 2``.
+def is_bfloat16(dtype: np.dtype) -> bool:
+    """Is ``dtype`` bfloat16 (``ml_dtypes.bfloat16``, what NumPy holds JAX's, PyTorch's and
+    TensorFlow's bfloat16 in)? Checked by name: ``ml_dtypes`` need not be imported."""
+    return dtype.kind == "V" and dtype.name == "bfloat16"
+
+
+# The ops that take bool masks, and those that take bfloat16 (computed in float32).
+# (the torch-named functions refuse bool, as PyTorch does)
+MASK_OPS = ("max_pool", "min_pool", "sum_pool", "pool", "global_max_pool")
+_MASK_TEXT = ("bool masks are taken by poolnd.max_pool, min_pool, sum_pool, pool and "
+              "global_max_pool; an average of a mask is a fraction: pool(mask, 'nanmean', "
+              "...) gives it in float64, or cast the mask first, mask.astype(np.float32)")
+_BFLOAT16_TEXT = ("bfloat16 is taken by max, min, sum, average and generic pooling "
+                  "(poolnd.max_pool, avg_pool, min_pool, sum_pool, pool and the torch-named "
+                  "max/avg pooling); cast it to float32 for the others")
+
+
+def dtype_error(op: str, dtype: np.dtype) -> TypeError:
+    """The refusal of an input dtype, with how to get a mask's or bfloat16's result."""
+    hint = ""
+    if dtype == np.bool_:
+        hint = f" ({_MASK_TEXT})"
+    elif is_bfloat16(dtype):
+        hint = f" ({_BFLOAT16_TEXT})"
+    return TypeError(
+        f"{op}(): input dtype must be float16, float32, float64 or an integer type; "
+        f"got {dtype}{hint}"
+    )
+
+
+def as_pad_value(op: str, value: object, dtype: np.dtype) -> np.generic:
+    """``pad_value``: a real number that ``dtype`` holds exactly (any float for floating
+    input, NaN and infinities included; an int in range for integers; 0/1 or a bool for
+    bool), as a ``dtype`` scalar.
+
+    Examples
+    --------
+    >>> as_pad_value("pool", 0, np.dtype(np.uint8))
+    np.uint8(0)
+    >>> as_pad_value("pool", float("nan"), np.dtype(np.float32))
+    np.float32(nan)
+    """
+    if isinstance(value, np.ndarray) and value.ndim == 0:
+        value = value[()]
+    if not isinstance(value, (int, float, np.integer, np.floating, np.bool_)):
+        raise TypeError(
+            f"{op}(): pad_value must be a real number (or None); got {value!r} of type "
+            f"{type(value).__name__}"
+        )
+    if dtype.kind == "f" or is_bfloat16(dtype):
+        return cast(np.generic, np.asarray(float(value)).astype(dtype)[()])
+    f = float(value)
+    if dtype == np.bool_:
+        ok, low, high = f in (0.0, 1.0), 0, 1
+    else:
+        info = np.iinfo(dtype)
+        low, high = int(info.min), int(info.max)
+        ok = f.is_integer() and low <= int(value) <= high
+    if not ok:
+        raise ValueError(
+            f"{op}(): pad_value must be a whole number in [{low}, {high}] for {dtype} input; "
+            f"got {value!r}"
+        )
+    return cast(np.generic, np.asarray(int(value)).astype(dtype)[()])
+
+
+def as_input(op: str, x: object, ndim: int, *, bools: bool = False,
+             lead: bool = False) -> np.ndarray:
+    """The input as an ndarray of a supported dtype and rank ``ndim + 1`` or ``ndim + 2``
+    (any rank above ``ndim`` with ``lead``: leading batch axes); bool too with ``bools``.
 
     The array is not copied when it already is an ndarray.
     """
@@ -163,15 +237,16 @@ def as_input(op: str, x: object, ndim: int) -> np.ndarray:
             raise TypeError(
                 f"{op}(): input must be a real numeric array; got {type(x).__name__} ({exc})"
             ) from None
-    if not (arr.dtype.kind in "iu" or arr.dtype.newbyteorder("=") in _FLOAT_DTYPES):
-        raise TypeError(
-            f"{op}(): input dtype must be float16, float32, float64 or an integer type; "
-            f"got {arr.dtype}"
-        )
-    if arr.ndim not in (ndim + 1, ndim + 2):
+    if not (arr.dtype.kind in "iu" or arr.dtype.newbyteorder("=") in _FLOAT_DTYPES
+            or (bools and arr.dtype == np.bool_)):
+        raise dtype_error(op, arr.dtype)
+    if lead and arr.ndim > ndim + 2:
+        pass
+    elif arr.ndim not in (ndim + 1, ndim + 2):
         raise ValueError(
             f"{op}(): input must have {ndim + 1} dims (C, *spatial) or {ndim + 2} dims "
-            f"(N, C, *spatial) for {ndim} spatial dimension(s); got shape {arr.shape}"
+            f"(N, C, *spatial) for {ndim} spatial dimension(s)"
+            f"{' or more (leading batch axes)' if lead else ''}; got shape {arr.shape}"
         )
     non_batch = arr.shape[-(ndim + 1):]
     if 0 in non_batch:
@@ -398,11 +473,20 @@ def require_differentiable(op: str, dtype: np.dtype) -> None:
         )
 
 
-def as_batched(op: str, x: object, ndim: int) -> tuple[np.ndarray, bool]:
+Batched = bool | tuple[int, ...]
+
+
+def as_batched(op: str, x: object, ndim: int) -> tuple[np.ndarray, Batched]:
     """`as_input`, then in the layout every kernel takes: a leading batch axis added to an
-    unbatched ``(C, *spatial)`` input, native byte order. Returns ``(array, was_batched)``."""
-    arr = as_input(op, x, ndim)
-    batched = arr.ndim == ndim + 2
+    unbatched ``(C, *spatial)`` input, native byte order. Returns ``(array, batched)``:
+    whether the input was batched, or, for the N-d ops of `LEAD_OPS` given several leading
+    batch axes, their shape (a tuple, truthy), which are merged into one (`unbatch` splits
+    them again). Bool input is taken by the ops of `MASK_OPS`."""
+    arr = as_input(op, x, ndim, bools=op in MASK_OPS, lead=op in LEAD_OPS)
+    batched: Batched = arr.ndim >= ndim + 2
+    if arr.ndim > ndim + 2:
+        batched = arr.shape[: arr.ndim - ndim - 1]
+        arr = arr.reshape((math.prod(batched), *arr.shape[arr.ndim - ndim - 1:]))
     if not batched:
         arr = arr[np.newaxis]
     if not arr.dtype.isnative:
@@ -410,12 +494,20 @@ def as_batched(op: str, x: object, ndim: int) -> tuple[np.ndarray, bool]:
     return arr, batched
 
 
-def unbatch(a: np.ndarray, batched: bool) -> np.ndarray:
-    """Undo `as_batched`'s batch axis on a result."""
+# The N-d functions, which take any number of leading batch axes (the torch-named ones keep
+# PyTorch's one batch axis).
+LEAD_OPS = ("max_pool", "avg_pool", "min_pool", "sum_pool", "pool", "global_max_pool",
+            "global_avg_pool", "global_lp_pool")
+
+
+def unbatch(a: np.ndarray, batched: Batched) -> np.ndarray:
+    """Undo `as_batched`'s batch axis on a result (split merged batch axes again)."""
+    if isinstance(batched, tuple):
+        return a.reshape(batched + a.shape[1:])
     return a if batched else a[0]
 
 
-def pullback_grad(op: str, grad_output: Any, like: np.ndarray, batched: bool) -> np.ndarray:
+def pullback_grad(op: str, grad_output: Any, like: np.ndarray, batched: Batched) -> np.ndarray:
     """Check a pullback's cotangent against the output it belongs to; return it batched.
 
     It must have the output's shape and a real numeric dtype; it is cast to the output dtype.
@@ -431,4 +523,6 @@ def pullback_grad(op: str, grad_output: Any, like: np.ndarray, batched: bool) ->
             f"got shape {g.shape}"
         )
     g = g.astype(like.dtype.newbyteorder("="), copy=False)
+    if isinstance(batched, tuple):
+        return g.reshape((math.prod(batched), *g.shape[len(batched):]))
     return g if batched else g[np.newaxis]

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from ._args import pullback_grad
+from ._args import Batched, pullback_grad, unbatch
 from ._dispatch.route import call_vjp, dispatching
 from ._registry import Entry, Impl, SamplesOf, WindowOf, lookup, numpy_vjp, register
 
@@ -96,7 +96,7 @@ def selection_result(
     op: str,
     values: np.ndarray,
     indices: np.ndarray | None,
-    batched: bool,
+    batched: Batched,
     want_indices: bool,
     grad: bool,
     scatter: Callable[[np.ndarray, np.ndarray], np.ndarray],
@@ -109,11 +109,11 @@ def selection_result(
     cotangent and hands it to ``scatter(g, indices)``, which adds it to the selected cells.
     ``shown(indices, values)``, when given, maps the kernel's indices to the public ones.
     """
-    out_values = values if batched else values[0]
+    out_values = unbatch(values, batched)
     if want_indices:
         assert indices is not None
         public = indices if shown is None else shown(indices, values)
-        out: Any = (out_values, public if batched else public[0])
+        out: Any = (out_values, unbatch(public, batched))
     else:
         out = out_values
     if not grad:
@@ -126,6 +126,6 @@ def selection_result(
     def pullback(grad_output: Any) -> np.ndarray:
         g = pullback_grad(op, grad_output, out_values, batched)
         grad_in = scatter(g, kept)
-        return grad_in if batched else grad_in[0]
+        return unbatch(grad_in, batched)
 
     return out, pullback

@@ -85,7 +85,8 @@ def test_nd_entry_point_signatures():
     assert [n for n, *_ in _params(poolnd.pool)] == [
         "input", "reducer", "kernel_size", "stride", "padding", "dilation", "ceil_mode"]
     assert _keywords(poolnd.pool) == [
-        ("count_include_pad", True), ("ndim", None), ("channels_last", False)]
+        ("count_include_pad", True), ("ndim", None), ("channels_last", False),
+        ("pad_value", None)]
     names = [p.name for p in inspect.signature(poolnd.vjp).parameters.values()]
     assert names == ["fn", "x", "args", "kwargs"]
 

@@ -314,7 +314,7 @@ ERRORS = [
      "adaptive_avg_pool2d(): input must have 3 dims (C, *spatial) or 4 dims"),
     (lambda d: F.adaptive_avg_pool2d(d, -1), ValueError,
      "adaptive_avg_pool2d(): output_size must be non-negative"),
-    (lambda d: poolnd.pool(d, np.maximum.reduce, 2, ndim=2), TypeError,
+    (lambda d: poolnd.pool(d, 3, 2, ndim=2), TypeError,
      "pool(): reducer must be a str or a NumPy ufunc"),
     (lambda d: F.max_unpool2d(d, d.astype(np.int32), 2), TypeError,
      "max_unpool2d(): indices must be an int64 array"),

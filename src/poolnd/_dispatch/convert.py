@@ -77,6 +77,18 @@ def library(value: Any) -> str:
     return compat.array_namespace(value).__name__.partition(".")[0]
 
 
+def _bfloat16() -> np.dtype:
+    """``ml_dtypes.bfloat16`` (imported only when a bfloat16 array arrives)."""
+    try:
+        import ml_dtypes
+    except ImportError:
+        raise TypeError(
+            "bfloat16 arrays need the ml_dtypes package (pip install ml_dtypes), NumPy's "
+            "bfloat16"
+        ) from None
+    return np.dtype(ml_dtypes.bfloat16)
+
+
 def _dtype_error(op: str, name: str, dtype: Any) -> TypeError:
     return TypeError(
         f"{op}(): {name} dtype must be float16, float32, float64 or an integer type with a "
@@ -94,9 +106,13 @@ def to_numpy(value: Any, op: str, name: str = "input") -> np.ndarray:
         t = value.detach()
         if t.device.type != "cpu":
             t = t.cpu()
+        import torch
+
+        if t.dtype == torch.bfloat16:  # NumPy holds it as ml_dtypes.bfloat16: same bits
+            return t.resolve_conj().resolve_neg().view(torch.int16).numpy().view(_bfloat16())
         try:
             return t.resolve_conj().resolve_neg().numpy()
-        except TypeError:  # bfloat16 and other dtypes NumPy lacks
+        except TypeError:  # dtypes NumPy lacks
             raise _dtype_error(op, name, t.dtype) from None
     if lib == "cupy":
         return value.get()
@@ -143,6 +159,8 @@ def from_numpy(a: np.ndarray, like: Any, op: str) -> Any:
 
         if not (a.flags.writeable and a.dtype.isnative):
             a = np.array(a, dtype=a.dtype.newbyteorder("="))
+        if a.dtype.kind == "V" and a.dtype.name == "bfloat16":
+            return torch.from_numpy(a.view(np.int16)).view(torch.bfloat16).to(like.device)
         return torch.from_numpy(a).to(like.device)
     xp = compat.array_namespace(like)
     device = compat.device(like)

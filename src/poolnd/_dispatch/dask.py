@@ -454,7 +454,8 @@ def _sliding_plan(call: _Call) -> _Plan:
 
 def _plane_plan(call: _Call) -> _Plan:
     rank = _spatial_rank(call)
-    if call.x.ndim not in (rank + 1, rank + 2):
+    many = call.op in _args.LEAD_OPS and call.x.ndim > rank + 2  # leading batch axes
+    if call.x.ndim not in (rank + 1, rank + 2) and not many:
         # the op names the problem (its rank check comes before any work)
         call.fn(**{**call.args, call.input_name: _dummy(call.x.shape, call.x.dtype)})
         raise ValueError(f"{call.op}(): input has {call.x.ndim} dims; got shape {call.x.shape}")

@@ -31,7 +31,9 @@ __all__ = [
 ]
 
 
-def _global_prepare(op: str, x: Any, ndim: Any, keepdims: Any) -> tuple[np.ndarray, bool, bool]:
+def _global_prepare(
+    op: str, x: Any, ndim: Any, keepdims: Any
+) -> tuple[np.ndarray, _args.Batched, bool]:
     """(batched input, was it batched, keepdims) for a global op over ``ndim`` trailing axes."""
     keep = _args.as_bool(op, "keepdims", keepdims)
     if ndim is None:
@@ -51,10 +53,12 @@ def _global_prepare(op: str, x: Any, ndim: Any, keepdims: Any) -> tuple[np.ndarr
     return arr, batched, keep
 
 
-def _global_out(a: np.ndarray, batched: bool, keep: bool) -> np.ndarray:
-    """``(N, C, 1, ..., 1)`` results as the caller asked: unbatched and/or squeezed."""
+def _global_out(a: np.ndarray, batched: _args.Batched, keep: bool) -> np.ndarray:
+    """``(N, C, 1, ..., 1)`` results as the caller asked: unbatched (or with their leading
+    batch axes split again) and/or squeezed."""
+    rank = a.ndim - 2
     a = _args.unbatch(a, batched)
-    return a if keep else a.reshape(a.shape[: 2 if batched else 1])
+    return a if keep else a.reshape(a.shape[: a.ndim - rank])
 
 
 @by_transpose("x")
@@ -67,6 +71,9 @@ def global_max_impl(
         _args.require_differentiable(op, arr.dtype)
     in_shape = arr.shape[2:]
     tables = adaptive_tables(in_shape, (1,) * len(in_shape))
+    if arr.dtype == np.bool_:  # a mask: the max is the logical or
+        values = tk.max_forward(arr.view(np.uint8), tables, with_indices=False)[0].view(np.bool_)
+        return _global_out(values, batched, keep), None
     values, indices = tk.max_forward(arr, tables, with_indices=grad)
     out = _global_out(values, batched, keep)
     if not grad:

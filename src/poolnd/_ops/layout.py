@@ -25,10 +25,12 @@ def _rank(ndim: int | None, a: np.ndarray) -> int:
     return ndim if ndim is not None else a.ndim - 2
 
 
-def _first(a: Any, rank: int) -> Any:
-    """A channels-last array as a channels-first view; anything else as it is."""
+def _first(a: Any, rank: int, many: bool = False) -> Any:
+    """A channels-last array as a channels-first view; anything else as it is. ``many``:
+    the op takes any number of leading batch axes."""
     arr = np.asarray(a) if not isinstance(a, np.ndarray) else a
-    if arr.dtype == object or arr.ndim not in (rank + 1, rank + 2) or rank < 1:
+    if arr.dtype == object or rank < 1 or arr.ndim < rank + 1 or \
+            (arr.ndim > rank + 2 and not many):
         return a  # the op names what is wrong with it
     return np.moveaxis(arr, -1, -(rank + 1))
 
@@ -60,9 +62,10 @@ def by_transpose(*arrays: str) -> Callable[[Callable[..., Any]], Callable[..., A
                         f"{kwargs['op']}(): {name} must have the input's shape {np.shape(x)}; "
                         f"got shape {other.shape}"
                     )
+            many = kwargs["op"] in _args.LEAD_OPS
             for name in arrays:
                 if bound.arguments.get(name) is not None:
-                    bound.arguments[name] = _first(bound.arguments[name], rank)
+                    bound.arguments[name] = _first(bound.arguments[name], rank, many)
             like = np.ndim(bound.arguments[arrays[0]])
             out, pullback = impl(*bound.args, **bound.kwargs)
             if isinstance(out, tuple):

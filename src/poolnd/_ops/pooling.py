@@ -18,6 +18,7 @@ from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, 
 from .._geometry import window_sizes
 from .._kernels import sliding as kernels
 from .._typing import MaxPoolFixed, MaxPoolN, same_array, typed_as
+from .bfloat16 import via_float32
 
 __all__ = [
     "avg_pool",
@@ -46,7 +47,7 @@ def _prepare(
     ceil_mode: Any,
     ndim: int | None,
     channels_last: Any = False,
-) -> tuple[np.ndarray, _args.Window, bool]:
+) -> tuple[np.ndarray, _args.Window, _args.Batched]:
     """Canonicalise a windowed call: (batched native-endian input, window, was it batched).
 
     A channels-last input ``(N, *spatial, C)`` keeps its layout: the window gains a trailing
@@ -80,6 +81,7 @@ def sliding_window(
                     a.get("channels_last", False))[1]
 
 
+@via_float32
 def max_pool_impl(
     input: Any,
     kernel_size: Any,
@@ -122,6 +124,7 @@ def divisors(win: _args.Window, count_include_pad: bool) -> list[np.ndarray]:
     ]
 
 
+@via_float32
 def avg_pool_impl(
     input: Any,
     kernel_size: Any,
@@ -143,6 +146,8 @@ def avg_pool_impl(
     x, win, batched = _prepare(
         op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim, channels_last
     )
+    if x.dtype == np.bool_:
+        raise _args.dtype_error(op, x.dtype)
     include_pad = _args.as_bool(op, "count_include_pad", count_include_pad)
     override = _args.as_optional_divisor(op, divisor_override)
     if grad:

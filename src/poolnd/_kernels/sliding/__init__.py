@@ -17,15 +17,19 @@ from ..._args import Window
 from ..launch import Form, launch
 from . import numpy_passes
 from .numpy_passes import lowest
+from .numpy_views import Reduce, view_forward
 
 __all__ = [
+    "Reduce",
     "lp2_forward",
     "max_backward",
     "max_forward",
     "min_forward",
+    "nan_forward",
     "sum_backward",
     "sum_forward",
     "ufunc_forward",
+    "view_forward",
 ]
 
 _COMPILED_DTYPES = frozenset(
@@ -193,7 +197,11 @@ def _max_by_depth(
 def max_forward(
     x: np.ndarray, win: Window, with_indices: bool
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Max over each window of ``x`` (batch axes, then spatial); indices when asked."""
+    """Max over each window of ``x`` (batch axes, then spatial); indices when asked. A bool
+    ``x`` is read as uint8 (the max is the logical or)."""
+    if x.dtype == np.bool_:
+        values, indices = max_forward(x.view(np.uint8), win, with_indices)
+        return values.view(np.bool_), indices
     lead = x.shape[: x.ndim - win.ndim]
     tiles = _tiles(win)
     if tiles is None and _lanes_last(win, x.dtype) and x.size:
@@ -241,8 +249,12 @@ def min_forward(
 
     The first minimum wins ties and NaN propagates, as for max; a window reading no input
     cell gives ``+inf`` (the dtype's maximum for integers) and index -1. The flipped copy is
-    made a few planes at a time, so extra memory stays about the output's size.
+    made a few planes at a time, so extra memory stays about the output's size. A bool ``x``
+    is read as uint8 (the min is the logical and).
     """
+    if x.dtype == np.bool_:
+        values, indices = min_forward(x.view(np.uint8), win, with_indices)
+        return values.view(np.bool_), indices
     lead = x.shape[: x.ndim - win.ndim]
     planes = math.prod(lead)
     flat = x.reshape((planes, *x.shape[len(lead):]))
@@ -269,6 +281,31 @@ def ufunc_forward(x: np.ndarray, win: Window, ufunc: np.ufunc) -> np.ndarray:
     with np.errstate(all="ignore"):
         numpy_passes.reduce_windows(x, win, reducer)
     return reducer.total
+
+
+def nan_forward(
+    x: np.ndarray, win: Window, how: str, pad: tuple[Any, np.ndarray] | None = None
+) -> np.ndarray:
+    """``'nanmax'``, ``'nanmin'``, ``'nansum'`` or ``'nanmean'`` over each window of floating
+    ``x``, NaN cells skipped (padding adds nothing): one strided pass per kernel offset, extra
+    memory a few output-sized arrays. A window without a number gives NaN (0 for
+    ``'nansum'``); sums accumulate as `sum_forward`'s, results in ``x``'s dtype. ``pad``,
+    ``(value, outside)``, adds ``outside`` (per output) cells of a number ``value`` to the
+    sums and counts (the max and min take it afterwards)."""
+    acc = _sum_dtype(x.dtype)
+    reducer = numpy_passes.NanReducer(x, win, how, acc)
+    with np.errstate(all="ignore"):
+        numpy_passes.reduce_windows(x, win, reducer)
+        if how in ("nanmax", "nanmin"):
+            return reducer.total
+        if pad is not None:
+            value, outside = pad
+            reducer.total += (outside * acc.type(value)).astype(acc)
+            if reducer.count is not None:
+                reducer.count += outside
+        if reducer.count is None:
+            return reducer.total.astype(x.dtype)
+        return (reducer.total / reducer.count.astype(acc)).astype(x.dtype)
 
 
 def _sum_dtype(dtype: np.dtype) -> np.dtype:
@@ -351,6 +388,8 @@ def sum_forward(
     """Each window's sum divided by ``scale`` times the outer product of ``divisors``, in
     ``out_dtype`` (default: the input's). A zero divisor (a window reading no input cell,
     counted without padding) gives NaN for floats and 0 for integers."""
+    if x.dtype == np.bool_:
+        x = x.view(np.uint8)
     acc = _sum_dtype(x.dtype)
     dtype = x.dtype if out_dtype is None else np.dtype(out_dtype)
     tiled = _tile_sum(x, win, divisors, scale, dtype, acc)

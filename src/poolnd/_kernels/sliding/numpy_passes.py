@@ -24,6 +24,7 @@ from ..._geometry import window_bounds
 
 __all__ = [
     "MaxReducer",
+    "NanReducer",
     "Pass",
     "SumReducer",
     "UfuncReducer",
@@ -175,6 +176,46 @@ class SumReducer:
         np.add(acc, x[pas.in_index], out=acc, casting="unsafe")
 
 
+def identity(ufunc: np.ufunc, dtype: np.dtype) -> np.generic:
+    """``ufunc``'s identity as a value of ``dtype``, as ``ufunc.reduce`` of nothing gives it
+    (``np.bitwise_and``'s -1 is all ones: 255 for uint8).
+
+    Examples
+    --------
+    >>> identity(np.bitwise_and, np.dtype(np.uint8))
+    np.uint8(255)
+    """
+    return ufunc.reduce(np.empty(0, dtype), dtype=dtype)
+
+
+class NanReducer:
+    """NaN-skipping window reductions of floating input: ``'nanmax'``/``'nanmin'`` fold
+    `np.fmax`/`np.fmin` from NaN (a window without a number stays NaN), ``'nansum'`` adds the
+    non-NaN cells in ``acc_dtype`` from zero, ``'nanmean'`` also counts them (``count``)."""
+
+    def __init__(self, x: np.ndarray, win: Window, how: str, acc_dtype: np.dtype) -> None:
+        shape = x.shape[: x.ndim - win.ndim] + win.out_shape
+        self.how = how
+        if how in ("nanmax", "nanmin"):
+            self.total = np.full(shape, np.nan, dtype=x.dtype)
+            self.fold = np.fmax if how == "nanmax" else np.fmin
+        else:
+            self.total = np.zeros(shape, dtype=acc_dtype)
+        self.count = np.zeros(shape, np.int64) if how == "nanmean" else None
+
+    def step(self, x: np.ndarray, pas: Pass) -> None:
+        acc = self.total[pas.out_index]
+        new = x[pas.in_index]
+        if self.how in ("nanmax", "nanmin"):
+            self.fold(acc, new, out=acc)
+            return
+        missing = np.isnan(new)
+        np.add(acc, np.where(missing, 0, new), out=acc, casting="unsafe")
+        if self.count is not None:
+            count = self.count[pas.out_index]
+            np.add(count, ~missing, out=count, casting="unsafe")
+
+
 class UfuncReducer:
     """Any binary ufunc with an identity, from the identity, cells in row-major order."""
 
@@ -182,7 +223,7 @@ class UfuncReducer:
         self, x: np.ndarray, win: Window, ufunc: np.ufunc, out_dtype: np.dtype
     ) -> None:
         shape = x.shape[: x.ndim - win.ndim] + win.out_shape
-        self.total = np.full(shape, ufunc.identity, dtype=out_dtype)
+        self.total = np.full(shape, identity(ufunc, out_dtype), dtype=out_dtype)
         self.ufunc = ufunc
 
     def step(self, x: np.ndarray, pas: Pass) -> None:
