@@ -66,6 +66,11 @@ OutputSize = int | Sequence[int | None]
 """An output size per spatial dimension; None keeps that input size."""
 
 
+# The Protocols below spell out each overload in full (a type checker matches overloads by
+# their literal signatures; a helper that generated them would hide them from it): repetition
+# on purpose (docs/design.md, "Repetition kept on purpose").
+
+
 class SameArray(Protocol[P]):
     """An op whose result is an array of its input's library and dtype: NumPy in, NumPy out."""
 

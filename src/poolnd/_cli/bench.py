@@ -476,26 +476,10 @@ def _forward_competitors(
         F, suffix, fmt = _torch_parts(libs, case)
         tfn = getattr(F, f"{op}_{suffix}")
 
-        def make_torch() -> Fn:
-            xt = libs.torch.from_numpy(x)
-            return lambda: tfn(xt, k, s, p)
-
-        def make_torch_cl() -> Fn:
-            xt = libs.torch.from_numpy(x).contiguous(memory_format=fmt)
-            return lambda: tfn(xt, k, s, p)
-
-        comps.append(_Competitor("torch", mode, make_torch))
-        comps.append(_Competitor("torch_cl", mode, make_torch_cl if fmt is not None else None))
+        comps += _torch_competitors(libs, mode, x, fmt, lambda xt: tfn(xt, k, s, p))
     else:
         comps += [_Competitor("torch", mode, None), _Competitor("torch_cl", mode, None)]
-
-    def make_ort() -> Fn:
-        sess = _ort_session(libs, op, case, threads)
-        feed = {"x": x}
-        return lambda: sess.run(["y"], feed)[0]
-
-    ok = libs.ort is not None and libs.onnx is not None
-    comps.append(_Competitor("ort", mode, make_ort if ok else None))
+    comps.append(_ort_competitor(libs, op, case, threads, mode, x, True))
 
     np_fn = numpy_max_pool if op == "max" else numpy_avg_pool
     comps.append(_Competitor("numpy", mode, lambda: lambda: np_fn(x, nd, k, s, p)))
@@ -533,28 +517,41 @@ def _new_op_competitors(
         F, suffix, fmt = _torch_parts(libs, case)
         tfn = getattr(F, f"{op}_{suffix}")
 
-        def make_torch() -> Fn:
-            xt = libs.torch.from_numpy(x)
-            return lambda: tfn(xt, *params)
-
-        def make_torch_cl() -> Fn:
-            xt = libs.torch.from_numpy(x).contiguous(memory_format=fmt)
-            return lambda: tfn(xt, *params)
-
-        comps.append(_Competitor("torch", mode, make_torch))
-        comps.append(_Competitor("torch_cl", mode, make_torch_cl if fmt is not None else None))
+        comps += _torch_competitors(libs, mode, x, fmt, lambda xt: tfn(xt, *params))
     else:
         comps += [_Competitor("torch", mode, None), _Competitor("torch_cl", mode, None)]
+    comps.append(_ort_competitor(libs, op, case, threads, mode, x, _ort_applies(op, case)))
+    comps.append(_Competitor("memcpy", mode, lambda: _memcpy_fn(case)))
+    return comps
+
+
+def _torch_competitors(libs: Any, mode: str, x: np.ndarray, fmt: Any,
+                       call: Callable[[Any], Any]) -> list[_Competitor]:
+    """PyTorch on the input as NCHW and, where a memory format is given, channels-last."""
+
+    def make_torch() -> Fn:
+        xt = libs.torch.from_numpy(x)
+        return lambda: call(xt)
+
+    def make_torch_cl() -> Fn:
+        xt = libs.torch.from_numpy(x).contiguous(memory_format=fmt)
+        return lambda: call(xt)
+
+    return [_Competitor("torch", mode, make_torch),
+            _Competitor("torch_cl", mode, make_torch_cl if fmt is not None else None)]
+
+
+def _ort_competitor(libs: Any, op: str, case: Case, threads: int, mode: str, x: np.ndarray,
+                    applies: bool) -> _Competitor:
+    """onnxruntime running the op's ONNX node, where it is installed and the case applies."""
 
     def make_ort() -> Fn:
         sess = _ort_session(libs, op, case, threads)
         feed = {"x": x}
         return lambda: sess.run(["y"], feed)[0]
 
-    ok = libs.ort is not None and libs.onnx is not None and _ort_applies(op, case)
-    comps.append(_Competitor("ort", mode, make_ort if ok else None))
-    comps.append(_Competitor("memcpy", mode, lambda: _memcpy_fn(case)))
-    return comps
+    ok = libs.ort is not None and libs.onnx is not None and applies
+    return _Competitor("ort", mode, make_ort if ok else None)
 
 
 def _memcpy_fn(case: Case) -> Fn:
