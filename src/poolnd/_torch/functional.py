@@ -12,6 +12,7 @@ from typing import Any
 import torch
 
 from .._docs import fill
+from . import ops
 
 __all__ = [
     "adaptive_avg_pool1d",
@@ -94,7 +95,7 @@ _RETURNS = """Returns
 def _max(op: str, rank: int, input: Any, kernel_size: Any, stride: Any, padding: Any,
          dilation: Any, ceil_mode: bool, return_indices: bool) -> Pooled:
     x = _tensor(op, input)
-    values, indices = torch.ops.poolnd.max_pool(
+    values, indices = ops.max_pool(
         x, sizes(op, "kernel_size", kernel_size, rank), _stride(op, stride, rank),
         sizes(op, "padding", padding, rank), sizes(op, "dilation", dilation, rank),
         bool(ceil_mode))
@@ -195,7 +196,7 @@ def _avg(op: str, rank: int, input: Any, kernel_size: Any, stride: Any, padding:
     x = _tensor(op, input)
     if divisor_override is not None:
         divisor_override = operator.index(divisor_override)
-    return torch.ops.poolnd.avg_pool(
+    return ops.avg_pool(
         x, sizes(op, "kernel_size", kernel_size, rank), _stride(op, stride, rank),
         sizes(op, "padding", padding, rank), bool(ceil_mode), bool(count_include_pad),
         divisor_override)
@@ -284,7 +285,7 @@ def avg_pool3d(input: torch.Tensor, kernel_size: Sizes, stride: Sizes | None = N
 def _lp(op: str, rank: int, input: Any, norm_type: float, kernel_size: Any, stride: Any,
         ceil_mode: bool) -> torch.Tensor:
     x = _tensor(op, input)
-    return torch.ops.poolnd.lp_pool(x, float(norm_type),
+    return ops.lp_pool(x, float(norm_type),
                                     sizes(op, "kernel_size", kernel_size, rank),
                                     _stride(op, stride, rank), bool(ceil_mode))
 
@@ -377,7 +378,7 @@ def output_sizes(op: str, x: torch.Tensor, output_size: Any, rank: int) -> list[
 def _adaptive_max(op: str, rank: int, input: Any, output_size: Any, return_indices: bool
                   ) -> Pooled:
     x = _tensor(op, input)
-    values, indices = torch.ops.poolnd.adaptive_max_pool(
+    values, indices = ops.adaptive_max_pool(
         x, output_sizes(op, x, output_size, rank))
     return _pair(values, indices, return_indices)
 
@@ -456,7 +457,7 @@ def adaptive_max_pool3d(input: torch.Tensor, output_size: int | Sequence[int | N
 
 def _adaptive_avg(op: str, rank: int, input: Any, output_size: Any) -> torch.Tensor:
     x = _tensor(op, input)
-    return torch.ops.poolnd.adaptive_avg_pool(x, output_sizes(op, x, output_size, rank))
+    return ops.adaptive_avg_pool(x, output_sizes(op, x, output_size, rank))
 
 
 def adaptive_avg_pool1d(input: torch.Tensor, output_size: Sizes) -> torch.Tensor:
@@ -555,7 +556,7 @@ def _fractional(op: str, rank: int, input: Any, kernel_size: Any, output_size: A
     if samples is None:  # drawn as PyTorch draws them: same generator, same numbers
         batch = 1 if x.dim() == rank + 1 else x.size(0)
         samples = torch.rand(batch, x.size(-rank - 1), rank, dtype=x.dtype, device=x.device)
-    values, indices = torch.ops.poolnd.fractional_max_pool(
+    values, indices = ops.fractional_max_pool(
         x, sizes(op, "kernel_size", kernel_size, rank), out,
         _tensor(op, samples, "_random_samples"))
     return _pair(values, indices, return_indices)
@@ -647,7 +648,7 @@ def _unpool(op: str, rank: int, input: Any, indices: Any, kernel_size: Any, stri
     strides = _stride(op, stride, rank) or kernel
     pads = sizes(op, "padding", padding, rank)
     out = unpool_sizes(op, x, kernel, strides, pads, output_size, rank)
-    return torch.ops.poolnd.max_unpool(x, idx, kernel, strides, pads, out)
+    return ops.max_unpool(x, idx, kernel, strides, pads, out)
 
 
 def max_unpool1d(input: torch.Tensor, indices: torch.Tensor, kernel_size: Sizes,
