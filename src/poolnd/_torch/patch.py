@@ -117,10 +117,27 @@ def _router(name: str, original: Callable[..., Any], signature: inspect.Signatur
     """A function standing in for ``F.<name>``: poolnd's ``serve(arguments)`` for the calls
     the module docstring lists, ``original`` for every other."""
 
+    # the two functions PyTorch's boolean dispatch chooses between on ``return_indices``:
+    # under torch.compile the router calls them itself, since Dynamo does not trace into
+    # the dispatcher when it is reached through another function
+    plain = getattr(F, "_" + name, None)
+    with_indices = getattr(F, name + "_with_indices", None)
+
+    def pytorch_s(*args: Any, **kwargs: Any) -> Any:
+        if torch.compiler.is_compiling() and plain is not None and with_indices is not None:
+            try:
+                bound = signature.bind(*args, **kwargs)
+            except TypeError:
+                return original(*args, **kwargs)
+            bound.apply_defaults()
+            chosen = with_indices if bound.arguments["return_indices"] else plain
+            return chosen(*args, **kwargs)
+        return original(*args, **kwargs)
+
     @functools.wraps(original)
     def routed(*args: Any, **kwargs: Any) -> Any:
         if not _state.active or _tracing():
-            return original(*args, **kwargs)
+            return pytorch_s(*args, **kwargs)
         try:
             bound = signature.bind(*args, **kwargs)
         except TypeError:
