@@ -121,6 +121,15 @@ def _lead(input: torch.Tensor, rank: int) -> list[Any]:
     return list(input.shape[: input.dim() - rank])
 
 
+def strided_like(grad: torch.Tensor, input: torch.Tensor) -> torch.Tensor:
+    """``grad`` laid out as PyTorch lays out an input gradient: ``empty_like(input)``'s
+    strides (a copy only where they differ from the contiguous result's)."""
+    if grad.stride() == input.stride() or input.is_contiguous():
+        return grad
+    out = torch.empty_like(input, dtype=grad.dtype)
+    return grad if out.stride() == grad.stride() else out.copy_(grad)
+
+
 def _pullback_backward(fn: Callable[..., Any], grad: torch.Tensor, input: torch.Tensor,
                        *args: Any) -> torch.Tensor:
     """``input``'s gradient from poolnd's pullback of ``fn(input, *args)``."""
@@ -164,7 +173,7 @@ def _register_selected(op: Any) -> None:
     def backward(ctx: Any, grad_values: torch.Tensor, _grad_indices: Any) -> tuple[Any, ...]:
         input, indices = ctx.saved_tensors
         grad = torch.ops.poolnd.select_backward(grad_values, input, indices, ctx.ndim)
-        return (grad,) + (None,) * (ctx.n_inputs - 1)
+        return (strided_like(grad, input),) + (None,) * (ctx.n_inputs - 1)
 
     op.register_autograd(backward, setup_context=setup_context)
 
@@ -243,7 +252,8 @@ def _avg_setup(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
 
 def _avg_backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     (input,) = ctx.saved_tensors
-    return (torch.ops.poolnd.avg_pool_backward(grad, input, *ctx.args),) + (None,) * 6
+    grad_in = torch.ops.poolnd.avg_pool_backward(grad, input, *ctx.args)
+    return (strided_like(grad_in, input),) + (None,) * 6
 
 
 avg_pool.register_autograd(_avg_backward, setup_context=_avg_setup)
@@ -293,7 +303,8 @@ def _lp_setup(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
 
 def _lp_backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     (input,) = ctx.saved_tensors
-    return (torch.ops.poolnd.lp_pool_backward(grad, input, *ctx.args),) + (None,) * 4
+    grad_in = torch.ops.poolnd.lp_pool_backward(grad, input, *ctx.args)
+    return (strided_like(grad_in, input),) + (None,) * 4
 
 
 lp_pool.register_autograd(_lp_backward, setup_context=_lp_setup)
@@ -355,7 +366,8 @@ def _adaptive_avg_setup(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
 
 def _adaptive_avg_backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     (input,) = ctx.saved_tensors
-    return torch.ops.poolnd.adaptive_avg_pool_backward(grad, input, ctx.output_size), None
+    grad_in = torch.ops.poolnd.adaptive_avg_pool_backward(grad, input, ctx.output_size)
+    return strided_like(grad_in, input), None
 
 
 adaptive_avg_pool.register_autograd(_adaptive_avg_backward, setup_context=_adaptive_avg_setup)
@@ -430,6 +442,7 @@ def _unpool_setup(ctx: Any, inputs: tuple[Any, ...], output: Any) -> None:
 
 def _unpool_backward(ctx: Any, grad: torch.Tensor) -> tuple[Any, ...]:
     input, indices = ctx.saved_tensors
+    # contiguous, as PyTorch's gather makes it whatever the input's layout
     return (torch.ops.poolnd.max_unpool_backward(grad, input, indices, *ctx.args),) + \
         (None,) * 5
 

@@ -14,7 +14,8 @@ function, unchanged, otherwise:
    PyTorch's own; a call it refuses reaches PyTorch's real function, which raises its own
    error);
 3. the call is not one where poolnd's result would differ from PyTorch's: adaptive average
-   pooling to all ones (PyTorch's ``torch.mean`` summation order), an empty output;
+   pooling to all ones (PyTorch's ``torch.mean`` summation order), an empty output,
+   unpooling a non-contiguous input (PyTorch's kernel gives its output the input's layout);
 4. poolnd accepts it (a refusal of poolnd's, such as an invalid unpooling index, goes to
    PyTorch's function, which raises its own error or computes its own result), and its
    output has the shape PyTorch's has on ``meta``.
@@ -235,8 +236,8 @@ def _unpool(rank: int) -> Callable[[dict[str, Any]], Any]:
     fn = {1: pt.max_unpool1d, 2: pt.max_unpool2d, 3: pt.max_unpool3d}[rank]
 
     def serve(a: dict[str, Any]) -> Any:
-        if a["indices"].dtype != torch.int64:
-            return _DECLINE
+        if a["indices"].dtype != torch.int64 or not a["input"].is_contiguous():
+            return _DECLINE  # PyTorch's kernel lays its output out like a strided input
         return fn(a["input"], a["indices"], a["kernel_size"], a["stride"], a["padding"],
                   a["output_size"])
 
