@@ -22,10 +22,12 @@ LAYERS = {
     "poolnd.nn": "face",
     "poolnd.onnx": "face",
     "poolnd.invariance": "face",
+    "poolnd.torch": "face",
     "poolnd.cli": "tool",
     "poolnd.__main__": "tool",
     "poolnd._cli": "tool",
     "poolnd._nn": "layers",
+    "poolnd._torch": "torch",
     "poolnd._ops": "ops",
     "poolnd._autodiff": "autodiff",
     "poolnd._dispatch": "dispatch",
@@ -39,7 +41,8 @@ LAYERS = {
 }
 MAY_IMPORT = {
     "tool": {"tool", "face", "layers", "ops", "autodiff", "dispatch", "kernels", "base"},
-    "face": {"face", "layers", "ops", "autodiff", "base"},
+    "face": {"face", "layers", "torch", "ops", "autodiff", "base"},
+    "torch": {"torch", "ops", "autodiff", "dispatch", "base"},
     "layers": {"layers", "ops", "autodiff", "dispatch", "base"},
     "ops": {"ops", "autodiff", "kernels", "base"},
     "autodiff": {"dispatch", "base"},

@@ -17,6 +17,7 @@ from .._autodiff import differentiable, selection_result
 from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, fill
 from .._geometry import window_sizes
 from .._kernels import sliding as kernels
+from .._kernels import tables as tk
 from .._typing import MaxPoolFixed, MaxPoolN, same_array, typed_as
 from .bfloat16 import via_float32
 
@@ -31,6 +32,7 @@ __all__ = [
     "max_pool2d",
     "max_pool3d",
     "max_pool_impl",
+    "scatter_selected",
     "sliding_window",
 ]
 
@@ -112,6 +114,25 @@ def max_pool_impl(
         lambda g, idx: kernels.max_backward(g, idx, win),
         shown=_args.spatial_index if win.ndim == x.ndim - 1 else None,
     )
+
+
+def scatter_selected(
+    grad_output: np.ndarray, indices: np.ndarray, in_shape: tuple[int, ...]
+) -> np.ndarray:
+    """The input gradient of a selecting op (max, adaptive max, fractional max) from its
+    saved indices: each output gradient added to the input cell its plane-flat index names,
+    in output raster order (index -1: nowhere), as every selecting op's pullback does.
+
+    ``grad_output`` and ``indices`` are ``(*lead, *out_spatial)``; ``in_shape`` is the
+    input's spatial shape; the result is ``(*lead, *in_shape)``, zero where nothing lands.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> scatter_selected(np.array([[1., 2.]]), np.array([[1, 1]]), (3,))
+    array([[0., 3., 0.]])
+    """
+    return tk.max_backward(np.asarray(grad_output), np.asarray(indices), tuple(in_shape))
 
 
 def divisors(win: _args.Window, count_include_pad: bool) -> list[np.ndarray]:
