@@ -24,6 +24,7 @@ __all__ = [
     "Batched",
     "Padding",
     "Window",
+    "as_array",
     "as_batched",
     "as_bool",
     "as_input",
@@ -34,6 +35,7 @@ __all__ = [
     "dtype_error",
     "is_bfloat16",
     "make_window",
+    "one_per_dimension",
     "over_channels",
     "pullback_grad",
     "require_differentiable",
@@ -219,6 +221,39 @@ def as_pad_value(op: str, value: object, dtype: np.dtype) -> np.generic:
     return cast(np.generic, np.asarray(int(value)).astype(dtype)[()])
 
 
+def as_array(op: str, name: str, value: object, expected: str) -> np.ndarray:
+    """``value`` as an ndarray (itself when it is one); a value NumPy cannot read raises a
+    TypeError naming ``name``, what was ``expected`` and the value's type.
+
+    Examples
+    --------
+    >>> as_array("max_unpool1d", "indices", [[0, 1]], "an int64 array").dtype
+    dtype('int64')
+    """
+    if isinstance(value, np.ndarray):
+        return value
+    try:
+        return np.asarray(value)
+    except (TypeError, ValueError) as exc:
+        raise TypeError(
+            f"{op}(): {name} must be {expected}; got {type(value).__name__} ({exc})"
+        ) from None
+
+
+def one_per_dimension(items: list[Any], ndim: int) -> list[Any] | None:
+    """``items`` for ``ndim`` dimensions: one item repeated for each, or one per dimension;
+    None when their count is neither (the caller names the argument in its error).
+
+    Examples
+    --------
+    >>> one_per_dimension([2], 3), one_per_dimension([1, 2], 2), one_per_dimension([1, 2], 3)
+    ([2, 2, 2], [1, 2], None)
+    """
+    if len(items) == 1:
+        return items * ndim
+    return items if len(items) == ndim else None
+
+
 def as_input(op: str, x: object, ndim: int, *, bools: bool = False,
              lead: bool = False) -> np.ndarray:
     """The input as an ndarray of a supported dtype and rank ``ndim + 1`` or ``ndim + 2``
@@ -226,17 +261,9 @@ def as_input(op: str, x: object, ndim: int, *, bools: bool = False,
 
     The array is not copied when it already is an ndarray.
     """
-    if isinstance(x, np.ndarray):
-        arr = x
-    elif isinstance(x, (str, bytes)):
+    if isinstance(x, (str, bytes)):
         raise TypeError(f"{op}(): input must be a real numeric array; got a {type(x).__name__}")
-    else:
-        try:
-            arr = np.asarray(x)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"{op}(): input must be a real numeric array; got {type(x).__name__} ({exc})"
-            ) from None
+    arr = as_array(op, "input", x, "a real numeric array")
     if not (arr.dtype.kind in "iu" or arr.dtype.newbyteorder("=") in _FLOAT_DTYPES
             or (bools and arr.dtype == np.bool_)):
         raise dtype_error(op, arr.dtype)
@@ -323,14 +350,13 @@ def as_padding(op: str, value: object, ndim: int) -> Padding:
             f"{op}(): padding given as pairs must hold one (lo, hi) pair per spatial "
             f"dimension; got {value!r}"
         )
-    if len(items) == 1:
-        items = items * ndim
-    if len(items) != ndim:
+    spread = one_per_dimension(items, ndim)
+    if spread is None:
         raise ValueError(
             f"{op}(): padding must hold {ndim} (lo, hi) pair(s) for {ndim} spatial "
             f"dimension(s); got {value!r} with {len(items)}"
         )
-    pairs = tuple(tuple(_as_int(op, "padding", v, value) for v in pair) for pair in items)
+    pairs = tuple(tuple(_as_int(op, "padding", v, value) for v in pair) for pair in spread)
     if min(min(pair) for pair in pairs) < 0:
         raise ValueError(f"{op}(): padding must be non-negative; got {value!r}")
     return Padding("pairs", pairs)

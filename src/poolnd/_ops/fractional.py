@@ -39,19 +39,18 @@ def _ratios(op: str, value: Any, nd: int) -> tuple[float, ...]:
         if isinstance(value, (Sequence, np.ndarray)) and not isinstance(value, (str, bytes))
         else [value]
     )
-    if len(items) == 1:
-        items = items * nd
-    if len(items) != nd:
+    spread = _args.one_per_dimension(items, nd)
+    if spread is None:
         raise ValueError(
             f"{op}(): output_ratio must be a number or a tuple of {nd} numbers; "
             f"got {value!r} of length {len(items)}"
         )
-    for r in items:
+    for r in spread:
         if isinstance(r, (bool, np.bool_)) or not isinstance(r, numbers.Real):
             raise TypeError(f"{op}(): output_ratio must contain real numbers; got {value!r}")
         if not math.isfinite(r):
             raise ValueError(f"{op}(): output_ratio must be finite; got {value!r}")
-    return tuple(float(r) for r in items)
+    return tuple(float(r) for r in spread)
 
 
 def _samples(

@@ -61,15 +61,7 @@ def _default_size(
 
 
 def _as_indices(op: str, indices: Any, shape: tuple[int, ...]) -> np.ndarray:
-    if isinstance(indices, np.ndarray):
-        idx = indices
-    else:
-        try:
-            idx = np.asarray(indices)
-        except (TypeError, ValueError) as exc:
-            raise TypeError(
-                f"{op}(): indices must be an int64 array; got {type(indices).__name__} ({exc})"
-            ) from None
+    idx = _args.as_array(op, "indices", indices, "an int64 array")
     if idx.dtype.kind != "i" or idx.dtype.itemsize != 8:
         raise TypeError(
             f"{op}(): indices must be an int64 array (as max pooling's return_indices gives); "

@@ -14,29 +14,6 @@ import torch
 from .._docs import fill
 from . import ops
 
-__all__ = [
-    "adaptive_avg_pool1d",
-    "adaptive_avg_pool2d",
-    "adaptive_avg_pool3d",
-    "adaptive_max_pool1d",
-    "adaptive_max_pool2d",
-    "adaptive_max_pool3d",
-    "avg_pool1d",
-    "avg_pool2d",
-    "avg_pool3d",
-    "fractional_max_pool2d",
-    "fractional_max_pool3d",
-    "lp_pool1d",
-    "lp_pool2d",
-    "lp_pool3d",
-    "max_pool1d",
-    "max_pool2d",
-    "max_pool3d",
-    "max_unpool1d",
-    "max_unpool2d",
-    "max_unpool3d",
-]
-
 Sizes = int | Sequence[int]
 Pooled = torch.Tensor | tuple[torch.Tensor, torch.Tensor]
 
@@ -102,6 +79,8 @@ def _max(op: str, rank: int, input: Any, kernel_size: Any, stride: Any, padding:
     return _pair(values, indices, return_indices)
 
 
+# The per-rank functions are written out one by one, so that each keeps PyTorch's exact
+# signature and its own docstring: repetition on purpose (docs/design.md).
 def max_pool1d(input: torch.Tensor, kernel_size: Sizes, stride: Sizes | None = None,
                padding: Sizes = 0, dilation: Sizes = 1, ceil_mode: bool = False,
                return_indices: bool = False) -> Pooled:
