@@ -160,11 +160,11 @@ def compare_modules(infos: list[Any]) -> tuple[dict[str, int], list[str]]:
 
 
 def test_op_db_pooling_samples_same_under_patch():
-    """float64 (served) and float16 (PyTorch's), every 4th sample (the max pooling entries
-    have over a thousand each): a minute on 2 cores. The script form runs every sample in
-    every dtype the entries list."""
-    tally, diffs = compare_ops(OPS, (torch.float64, torch.float16), every=4)
-    assert tally["cases"] > 1000 and tally["served"] > 400, tally
+    """float64 (served) and float16 (PyTorch's), every 8th sample (the max pooling entries
+    have over a thousand each): well under a minute on 2 cores. The script form runs every
+    sample in every dtype the entries list."""
+    tally, diffs = compare_ops(OPS, (torch.float64, torch.float16), every=8)
+    assert tally["cases"] > 500 and tally["served"] > 200, tally
     assert diffs == []
 
 
