@@ -1,24 +1,24 @@
 """The one owner of threads: the kernels' thread count, a scoped serial override, and the
 tuning constants that decide when work runs in parallel and which kernel form it takes.
 
-Numba keeps its thread count per calling thread; poolnd's is one process-wide setting
-(`set_num_threads`), which `kernel_threads` applies in whichever thread launches a kernel.
-`serial` overrides it for the calling thread only, for as long as its block runs: the Dask
-path runs each block's kernels under it, since Dask already runs blocks in parallel.
-The launcher (`poolnd._kernels.launch`) asks `kernel_threads` before every launch, so the
-override holds whatever `set_num_threads` says.
+The count is one process-wide setting (`set_num_threads`), which the launcher
+(`poolnd._kernels.launch`) reads before every parallel launch, whichever Python thread makes
+it. `serial` overrides it for the calling thread only, for as long as its block runs: the Dask
+path runs each block's kernels under it, since Dask already runs blocks in parallel. Nothing
+here imports Numba: the kernels' threads are poolnd's own (the launcher's helpers).
 """
 
 from __future__ import annotations
 
 import contextlib
 import operator
+import os
 import threading
 from collections.abc import Iterator
 
-__all__ = ["get_num_threads", "kernel_threads", "serial", "set_num_threads"]
+__all__ = ["get_num_threads", "kernel_threads", "serial", "set_num_threads", "thread_limit"]
 
-_requested: int | None = None  # set_num_threads' count; None: Numba's default
+_requested: int | None = None  # set_num_threads' count; None: the default
 _local = threading.local()  # .serial: depth of `serial` blocks on this thread
 
 
@@ -64,20 +64,21 @@ ACC_CELLS = 4096
 SCRATCH_CELLS = 1 << 13
 
 
-def kernel_threads() -> int:
-    """The thread count for a kernel launched from the calling thread (1 inside `serial`),
-    applied to Numba's (thread-local) setting there."""
-    import numba
+def thread_limit() -> int:
+    """The most threads a launch may use: ``NUMBA_NUM_THREADS`` when set (as Numba reads
+    it), else the CPUs this process may run on."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    try:
+        return max(1, int(os.environ.get("NUMBA_NUM_THREADS", "") or (cpus or 1)))
+    except ValueError:
+        return max(1, cpus or 1)
 
-    current = int(numba.get_num_threads())
+
+def kernel_threads() -> int:
+    """The thread count for a kernel launched from the calling thread (1 inside `serial`)."""
     if getattr(_local, "serial", 0):
-        if current != 1:
-            numba.set_num_threads(1)
         return 1
-    if _requested is not None and current != _requested:
-        numba.set_num_threads(_requested)
-        return _requested
-    return current
+    return thread_limit() if _requested is None else _requested
 
 
 @contextlib.contextmanager
@@ -85,18 +86,13 @@ def serial() -> Iterator[None]:
     """Run the kernels this thread launches inside the block on this thread only.
 
     Other threads are unaffected, and `set_num_threads` inside or before the block does not
-    undo it. On leaving, this thread's Numba setting is restored.
+    undo it.
     """
-    import numba
-
-    before = int(numba.get_num_threads())
     _local.serial = getattr(_local, "serial", 0) + 1
     try:
         yield
     finally:
         _local.serial -= 1
-        if not _local.serial:
-            numba.set_num_threads(before)
 
 
 def get_num_threads() -> int:
@@ -116,14 +112,15 @@ def get_num_threads() -> int:
 def set_num_threads(n: int) -> None:
     """Use ``n`` threads in the compiled kernels (1 <= n <= ``NUMBA_NUM_THREADS``).
 
-    The setting is process-wide: calls from every Python thread use it (Numba's own setting
-    is per thread). Results are bitwise identical for any thread count: each output is
-    computed by one thread in a fixed order.
+    The setting is process-wide: launches from every Python thread use it. Results are
+    bitwise identical for any thread count: each output is computed by one thread in a
+    fixed order.
 
     Parameters
     ----------
     n : int
-        Positive thread count, at most the ``NUMBA_NUM_THREADS`` the process started with.
+        Positive thread count, at most ``NUMBA_NUM_THREADS`` when that is set, else the
+        number of CPUs this process may run on.
 
     Examples
     --------
@@ -134,20 +131,16 @@ def set_num_threads(n: int) -> None:
     1
     >>> poolnd.set_num_threads(before)
     """
-    import numba
-
     if isinstance(n, bool):
         raise TypeError(f"set_num_threads(): n must be an int; got {n!r}")
     try:
         count = operator.index(n)
     except TypeError:
         raise TypeError(f"set_num_threads(): n must be an int; got {n!r}") from None
-    limit = numba.config.NUMBA_NUM_THREADS  # type: ignore[attr-defined]  # set at run time
+    limit = thread_limit()
     if not 1 <= count <= limit:
         raise ValueError(
             f"set_num_threads(): n must be between 1 and NUMBA_NUM_THREADS={limit}; got {count}"
         )
     global _requested
     _requested = count
-    if not getattr(_local, "serial", 0):
-        numba.set_num_threads(count)

@@ -1,6 +1,6 @@
 """Compiled kernels are handed to the launcher as `Form` objects: every form a Numba module
-builds pairs a serial body over ``(start, stop)`` with its parallel wrapper over
-``n_chunks``, and the selectors pick only such forms."""
+builds is a body over the work items ``(start, stop)``, compiled without ``parallel=True``
+(the launcher runs its chunks on its own threads), and the selectors pick only such forms."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from poolnd._kernels.launch import Form
 from poolnd._kernels.sliding import _row_kernel, _tile_kernel, _tiles
 
 MODULES = ["poolnd._kernels.sliding.numba_rows", "poolnd._kernels.sliding.numba_tiles",
-           "poolnd._kernels.sliding.numba_squares", "poolnd._kernels.tables.numba_rows"]
+           "poolnd._kernels.sliding.numba_squares", "poolnd._kernels.tables.numba_rows",
+           "poolnd._kernels.unpool.numba_rows"]
 
 
 def _forms(module):
@@ -22,18 +23,17 @@ def _forms(module):
 
 
 @pytest.mark.parametrize("name", MODULES)
-def test_every_form_pairs_a_body_with_its_parallel_wrapper(name):
+def test_every_form_is_a_serial_body_over_start_and_stop(name):
     module = importlib.import_module(name)
     forms = _forms(module)
     assert forms, name
     for constant, form in forms.items():
-        serial = list(inspect.signature(form.serial.py_func).parameters)
-        parallel = list(inspect.signature(form.parallel.py_func).parameters)
-        assert serial[-2:] == ["start", "stop"], constant
-        assert parallel[-1] == "n_chunks", constant
-        assert serial[:-2] == parallel[:-1], constant  # the same operands
-        assert form.name == form.parallel.py_func.__name__ == constant.lower()
-        assert form.serial.py_func.__name__ == f"_{form.name}_chunk"
+        params = list(inspect.signature(form.body.py_func).parameters)
+        assert params[-2:] == ["start", "stop"], constant
+        assert form.name == constant.lower()
+        assert form.body.py_func.__name__ == f"_{form.name}_chunk"
+        assert form.body.targetoptions.get("nogil") is True, constant
+        assert not form.body.targetoptions.get("parallel"), constant
 
 
 def test_the_selectors_pick_forms_of_the_numba_modules():

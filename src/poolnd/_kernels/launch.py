@@ -1,92 +1,131 @@
 """How every compiled kernel is launched: serially when small, else in dynamic parallel chunks.
 
-A compiled kernel is a `Form`: its serial body ``serial(*args, start, stop)`` over work items
-``start .. stop - 1``, and its parallel wrapper ``parallel(*args, n_chunks)``, which runs the
-body on ``n_chunks`` contiguous chunks at once. The selectors hand `launch` the `Form` itself
-(never a name to look up), so a kernel that does not exist fails when its module is imported,
-not when an input shape first selects it.
+A compiled kernel is a `Form`: one Numba body ``body(*args, start, stop)`` over the work
+items ``start .. stop - 1``, compiled with ``nogil=True``. A parallel launch splits the work
+into contiguous chunks and runs the body on them from several Python threads at once: the
+calling thread and poolnd's helper threads each take the next chunk until none is left
+(dynamic scheduling, so a thread stalled by a busy machine does not hold up the others), and
+the body runs without the GIL. Each output is computed by one chunk in a fixed order, so
+results are bitwise identical for any thread count.
 
-Each Numba module builds its forms at its foot (``MAX_ROWS = Form(_max_rows_chunk,
-max_rows)``). The parallel wrappers are written out per kernel, a ``prange`` over the body's
-chunks: Numba caches only top-level functions on disk, and one generic wrapper would take the
-body as a dispatcher argument, which Numba compiles anew in every process: it is never served
-from the on-disk cache (`benchmarks/generic_wrapper.py`; on a 2-core AMD EPYC under load, a
-toy kernel's first call in a second process: own wrapper 3.7 s from the cache, generic
-wrapper 5.0 s compiled again, with no cache hit).
+Why Python threads and not Numba's ``prange``: a ``parallel=True`` wrapper is a second
+function to compile per kernel and dtype, and Numba's parallel compilation costs more than
+the body's own (measured with `benchmarks/startup.py`), while a chunk of a few thousand cells
+is long beside the microseconds a Python-level launch costs. Only the bodies are compiled,
+so a cold first call compiles about half as much, nothing loads a Numba threading layer, and
+launches from several Python threads at once need no lock (each launch has its own chunk
+counter; the helpers take chunks of whichever launch they are handed, and the caller finishes
+its own alone when they are busy).
+
+The selectors hand `launch` the `Form` itself (never a name to look up), so a kernel that
+does not exist fails when its module is imported, not when an input shape first selects it.
 """
 
 from __future__ import annotations
 
+import itertools
+import os
+import queue
 import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
 from .. import _threads as tuning
 
-__all__ = ["Form", "launch", "run_parallel"]
-
-# Numba's 'tbb' and 'omp' threading layers take parallel launches from several Python threads
-# at once; 'workqueue' (its fallback when neither is installed) aborts the process on one.
-_CONCURRENT_LAYERS = ("tbb", "omp")
-_workqueue_lock = threading.Lock()
+__all__ = ["Form", "launch"]
 
 
 class Form(NamedTuple):
-    """One compiled kernel: its serial body and its parallel wrapper."""
+    """One compiled kernel: its body over the work items ``start .. stop - 1``."""
 
-    serial: Callable[..., None]
-    parallel: Callable[..., None]
+    body: Callable[..., None]
 
     @property
     def name(self) -> str:
-        """The parallel wrapper's name (``max_rows_triples``...), for tests and messages."""
-        return str(getattr(self.parallel, "__name__", self.parallel))
+        """The kernel's name (``max_rows_triples`` for ``_max_rows_triples_chunk``), for
+        tests and messages."""
+        name = str(getattr(self.body, "__name__", self.body))
+        return name.removeprefix("_").removesuffix("_chunk")
 
 
-def _parallel_guard() -> threading.Lock | None:
-    """The lock that serialises parallel launches, unless the threading layer is known to
-    take concurrent ones. Before the first launch the layer is not chosen yet: lock."""
-    import numba
+class _Launch:
+    """One parallel launch: its chunks, taken one at a time by whichever thread asks next."""
 
-    try:
-        layer = numba.threading_layer()
-    except ValueError:
-        return _workqueue_lock
-    return None if layer in _CONCURRENT_LAYERS else _workqueue_lock
+    def __init__(self, body: Callable[..., None], args: tuple[Any, ...], chunks: int,
+                 total: int) -> None:
+        self.body, self.args, self.chunks, self.total = body, args, chunks, total
+        self.take = itertools.count().__next__  # atomic: one C call under the GIL
+        self.lock = threading.Lock()
+        self.left = chunks
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        """Run chunks until none is left to take."""
+        chunks, total = self.chunks, self.total
+        while (i := self.take()) < chunks:
+            try:
+                self.body(*self.args, i * total // chunks, (i + 1) * total // chunks)
+            except BaseException as error:  # re-raised by the caller, in its thread
+                self.error = self.error or error
+            with self.lock:
+                self.left -= 1
+                if not self.left:
+                    self.done.set()
+
+
+_pending: queue.SimpleQueue[_Launch] = queue.SimpleQueue()
+_helpers: list[threading.Thread] = []
+_helpers_lock = threading.Lock()
+
+
+def _help() -> None:
+    while True:
+        _pending.get().run()
+
+
+def _ensure_helpers(count: int) -> None:
+    """At least ``count`` helper threads (daemons: they hold no state between launches)."""
+    if len(_helpers) >= count:
+        return
+    with _helpers_lock:
+        while len(_helpers) < count:
+            thread = threading.Thread(target=_help, name="poolnd-kernel", daemon=True)
+            thread.start()
+            _helpers.append(thread)
+
+
+def _forget_helpers() -> None:
+    """In a forked child the helper threads do not exist: start new ones when needed."""
+    global _pending, _helpers_lock
+    _helpers.clear()
+    _pending = queue.SimpleQueue()
+    _helpers_lock = threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_helpers)
 
 
 def launch(form: Form, work: int, total: int, *args: Any) -> None:
     """Run the kernel ``form`` over ``total`` work items.
 
     Small jobs (``work`` cell visits below `poolnd._threads.SERIAL_WORK`), and every job
-    inside `poolnd._threads.serial`, run the serial body on the calling thread. Larger ones
-    run in parallel chunks, scheduled dynamically (one chunk at a time) so that a thread
-    stalled by a busy machine does not hold up the others. Every kernel releases the GIL;
-    under Numba's 'workqueue' threading layer, which cannot run two parallel launches at
-    once, concurrent parallel launches take turns.
+    inside `poolnd._threads.serial`, run the body on the calling thread in one piece. Larger
+    ones run in up to ``16 * threads`` chunks on the calling thread and ``threads - 1``
+    helper threads, scheduled dynamically. An exception raised by a chunk is raised here
+    once every chunk has ended.
     """
     threads = tuning.kernel_threads()
-    if work < tuning.SERIAL_WORK or threads == 1:
-        form.serial(*args, 0, total)
+    if work < tuning.SERIAL_WORK or threads == 1 or total <= 1:
+        form.body(*args, 0, total)
         return
-    import numba
-
-    guard = _parallel_guard()
-    with numba.parallel_chunksize(1):
-        if guard is None:
-            form.parallel(*args, max(1, min(total, 16 * threads)))
-        else:
-            with guard:
-                form.parallel(*args, max(1, min(total, 16 * threads)))
-
-
-def run_parallel(kernel: Callable[..., None], *args: Any) -> None:
-    """Call a ``parallel=True`` kernel that splits its own work (the unpooling kernels), with
-    poolnd's thread count and the same guard as `launch`."""
-    tuning.kernel_threads()
-    guard = _parallel_guard()
-    if guard is None:
-        kernel(*args)
-        return
-    with guard:
-        kernel(*args)
+    chunks = min(total, 16 * threads)
+    job = _Launch(form.body, args, chunks, total)
+    _ensure_helpers(threads - 1)
+    for _ in range(min(threads, chunks) - 1):
+        _pending.put(job)
+    job.run()
+    job.done.wait()
+    if job.error is not None:
+        raise job.error

@@ -36,7 +36,7 @@ import numba as nb
 import numpy as np
 
 from ..._threads import ACC_CELLS
-from ..jit import PARALLEL, SERIAL, chunk_bounds
+from ..jit import SERIAL
 from ..launch import Form
 
 __all__ = [
@@ -55,7 +55,6 @@ __all__ = [
     "SUM_ROWS_TRIPLES",
     "window_rows",
 ]
-
 
 
 @nb.njit(**SERIAL)
@@ -162,7 +161,10 @@ def _fix_ties(x, out, geom, lowest, rows, start, stop):  # pragma: no cover - co
 
 @nb.njit(**SERIAL)
 def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no cover - compiled
-    """Output rows ``start .. stop - 1`` of `max_rows` (stride 1: contiguous columns)."""
+    """Max values of every window of ``x`` (planes, D, H, W) into ``out`` (planes, Do, Ho, Wo),
+    for a unit column stride.
+
+    Work items: output rows ``start .. stop - 1`` (stride 1: contiguous columns)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, pw, dw = geom[0, 2], geom[2, 2], geom[3, 2]
@@ -194,7 +196,9 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
 def _max_rows_split_chunk(  # pragma: no cover - compiled
     x, out, geom, lowest, floating, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `max_rows_split` (stride > 1: the folded row
+    """`max_rows` for a column stride > 1 on wide rows (split by phase).
+
+    Work items: output rows ``start .. stop - 1`` (stride > 1: the folded row
     split by phase, then contiguous columns)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
@@ -230,7 +234,9 @@ def _max_rows_split_chunk(  # pragma: no cover - compiled
 def _max_rows_strided_chunk(  # pragma: no cover - compiled
     x, out, geom, lowest, floating, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `max_rows_strided` (columns read at the
+    """`max_rows` for a column stride > 1 on narrow rows (strided reads).
+
+    Work items: output rows ``start .. stop - 1`` (columns read at the
     stride)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
@@ -303,7 +309,9 @@ def _max_triples(d, a, n):  # pragma: no cover - compiled
 def _max_rows_triples_chunk(  # pragma: no cover - compiled
     x, out, geom, lowest, floating, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `max_rows_triples`."""
+    """`max_rows` for windows 3 cells wide at column stride 2, no dilation.
+
+    Work items: output rows ``start .. stop - 1``."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     pw = geom[2, 2]
@@ -348,49 +356,11 @@ def _refold(plane, dst, geom, lowest, ow, rows, n_rows):  # pragma: no cover - c
     dst[ow] = best
 
 
-# One parallel wrapper per kernel, a prange over its body's chunks: Numba caches only
-# top-level functions on disk, and a generic wrapper taking the body as an argument would be
-# compiled anew in every process (poolnd._kernels.launch): repetition on purpose.
-@nb.njit(**PARALLEL)
-def max_rows(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
-    """Max values of every window of ``x`` (planes, D, H, W) into ``out`` (planes, Do, Ho, Wo),
-    for a unit column stride."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _max_rows_chunk(x, out, geom, lowest, floating, start, stop)
-
-
-@nb.njit(**PARALLEL)
-def max_rows_triples(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
-    """`max_rows` for windows 3 cells wide at column stride 2, no dilation."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _max_rows_triples_chunk(x, out, geom, lowest, floating, start, stop)
-
-
-@nb.njit(**PARALLEL)
-def max_rows_split(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
-    """`max_rows` for a column stride > 1 on wide rows (split by phase)."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _max_rows_split_chunk(x, out, geom, lowest, floating, start, stop)
-
-
-@nb.njit(**PARALLEL)
-def max_rows_strided(x, out, geom, lowest, floating, n_chunks):  # pragma: no cover - compiled
-    """`max_rows` for a column stride > 1 on narrow rows (strided reads)."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _max_rows_strided_chunk(x, out, geom, lowest, floating, start, stop)
-
-
 @nb.njit(**SERIAL)
 def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no cover - compiled
-    """Output rows ``start .. stop - 1`` of `argmax_rows`."""
+    """Max values and plane-flat argmax indices (-1: a window reading no input cell).
+
+    Work items: output rows ``start .. stop - 1``."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
@@ -429,15 +399,6 @@ def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no co
                             break
 
 
-@nb.njit(**PARALLEL)
-def argmax_rows(x, out, idx, geom, lowest, n_chunks):  # pragma: no cover - compiled
-    """Max values and plane-flat argmax indices (-1: a window reading no input cell)."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop)
-
-
 # The sum kernels come in the same three forms as the max kernels. Rows are summed into an
 # accumulator of `ACC_CELLS` cells (a block of rows), divided block by block (`_divide`).
 
@@ -472,7 +433,11 @@ def _divide(acc, out, floating, div_d, div_h, div_w, div_scale, start):  # pragm
 def _sum_rows_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `sum_rows` (stride 1: contiguous columns)."""
+    """Window sums in row-major order, accumulated in ``zero.dtype``, divided per output by
+    ``div_d[od] * div_h[oh] * div_w[ow] * div_scale`` (integers truncate toward zero), for
+    a unit column stride.
+
+    Work items: output rows ``start .. stop - 1`` (stride 1: contiguous columns)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
@@ -501,7 +466,9 @@ def _sum_rows_chunk(  # pragma: no cover - compiled
 def _sum_rows_split_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `sum_rows_split` (stride > 1: each input row
+    """`sum_rows` for a column stride > 1 on wide rows (split by phase).
+
+    Work items: output rows ``start .. stop - 1`` (stride > 1: each input row
     split by phase, then contiguous columns)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
@@ -533,7 +500,9 @@ def _sum_rows_split_chunk(  # pragma: no cover - compiled
 def _sum_rows_strided_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `sum_rows_strided` (columns read at the
+    """`sum_rows` for a column stride > 1 on narrow rows (strided reads).
+
+    Work items: output rows ``start .. stop - 1`` (columns read at the
     stride)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
@@ -580,7 +549,9 @@ def _sum_triples(d, a, n):  # pragma: no cover - compiled
 def _sum_rows_triples_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `sum_rows_triples`."""
+    """`sum_rows` for windows 3 cells wide at column stride 2, no dilation.
+
+    Work items: output rows ``start .. stop - 1``."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     pw = geom[2, 2]
@@ -689,7 +660,9 @@ def _sum_border_3x3(row, x, p, id_, first, n, lo, hi, pw):  # pragma: no cover -
 def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `sum_rows_3x3` (stride 1, floating sums).
+    """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 1, floating sums.
+
+    Work items: output rows ``start .. stop - 1`` (stride 1, floating sums).
 
     Window rows are read from three zero-padded copies (``pad``, slot ``ih % 3`` for input
     row ``ih``; a fourth row of zeros stands for rows outside the input), so every output
@@ -697,8 +670,7 @@ def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
     its bits as they are (no partial sum is ``-0.0``), so the result is that of the cells
     alone. Consecutive output rows share two of their three rows: one copy per row. Each
     sum is divided as it is made (`_sum9_s1`), by a divisor row rebuilt only when its scale
-    changes; integer sums, which truncate, take the other forms.
-    """
+    changes; integer sums, which truncate, take the other forms."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     pw = geom[2, 2]
@@ -731,7 +703,9 @@ def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
 def _sum_rows_3x3_s2_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `sum_rows_3x3_s2` (stride 2; `_sum_rows_3x3_chunk`
+    """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 2.
+
+    Work items: output rows ``start .. stop - 1`` (stride 2; `_sum_rows_3x3_chunk`
     but for the stride: one kernel each, since a branch on it slows both)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
@@ -756,83 +730,13 @@ def _sum_rows_3x3_s2_chunk(  # pragma: no cover - compiled
         _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
 
 
-@nb.njit(**PARALLEL)
-def sum_rows(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
-):
-    """Window sums in row-major order, accumulated in ``zero.dtype``, divided per output by
-    ``div_d[od] * div_h[oh] * div_w[ow] * div_scale`` (integers truncate toward zero), for
-    a unit column stride."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _sum_rows_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
-                        start, stop)
-
-
-@nb.njit(**PARALLEL)
-def sum_rows_triples(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
-):
-    """`sum_rows` for windows 3 cells wide at column stride 2, no dilation."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _sum_rows_triples_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
-                                start, stop)
-
-
-@nb.njit(**PARALLEL)
-def sum_rows_3x3(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
-):
-    """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 1, floating sums."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _sum_rows_3x3_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
-                            start, stop)
-
-
-@nb.njit(**PARALLEL)
-def sum_rows_3x3_s2(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
-):
-    """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 2."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _sum_rows_3x3_s2_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
-                               start, stop)
-
-
-@nb.njit(**PARALLEL)
-def sum_rows_split(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
-):
-    """`sum_rows` for a column stride > 1 on wide rows (split by phase)."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _sum_rows_split_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
-                              start, stop)
-
-
-@nb.njit(**PARALLEL)
-def sum_rows_strided(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, n_chunks
-):
-    """`sum_rows` for a column stride > 1 on narrow rows (strided reads)."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _sum_rows_strided_chunk(x, out, zero, floating, geom, div_d, div_h, div_w, div_scale,
-                                start, stop)
-
-
 @nb.njit(**SERIAL)
 def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no cover - compiled
-    """Planes ``start .. stop - 1`` of `scatter_argmax`."""
+    """``grad_in[p, idx[p, j]] += grad_out[p, j]`` in raster order of ``j``, skipping -1.
+
+    Arrays are (planes, cells); ``grad_in`` is overwritten. Parallel over chunks of planes.
+
+    Work items: planes ``start .. stop - 1``."""
     for p in range(start, stop):
         g, ix, gi = grad_out[p], idx[p], grad_in[p]
         gi[:] = 0  # zeroed here, plane by plane, while it is in cache
@@ -842,23 +746,18 @@ def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no co
                 gi[i] += g[j]
 
 
-@nb.njit(**PARALLEL)
-def scatter_argmax(grad_out, idx, grad_in, n_chunks):  # pragma: no cover - compiled
-    """``grad_in[p, idx[p, j]] += grad_out[p, j]`` in raster order of ``j``, skipping -1.
-
-    Arrays are (planes, cells); ``grad_in`` is overwritten. Parallel over chunks of planes.
-    """
-    total = grad_out.shape[0]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop)
-
-
 @nb.njit(**SERIAL)
 def _scatter_windows_chunk(  # pragma: no cover - compiled
     grad_out, grad_in, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
-    """Planes ``start .. stop - 1`` of `scatter_windows`."""
+    """Backward of average pooling: add each output's ``grad / divisor`` to its window.
+
+    ``grad_out`` (P, Do, Ho, Wo); ``grad_in`` (P, D, H, W) is overwritten. Each input cell
+    receives its contributions in output raster order (kernel columns run backwards so that
+    output columns ascend), in the gradient dtype, as PyTorch accumulates. Parallel over
+    chunks of planes.
+
+    Work items: planes ``start .. stop - 1``."""
     in_d, in_h, in_w = grad_in.shape[1], grad_in.shape[2], grad_in.shape[3]
     out_d, out_h, out_w = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
@@ -890,35 +789,17 @@ def _scatter_windows_chunk(  # pragma: no cover - compiled
                                 a[j * sw] += e[j]
 
 
-@nb.njit(**PARALLEL)
-def scatter_windows(  # pragma: no cover - compiled
-    grad_out, grad_in, geom, div_d, div_h, div_w, div_scale, n_chunks
-):
-    """Backward of average pooling: add each output's ``grad / divisor`` to its window.
-
-    ``grad_out`` (P, Do, Ho, Wo); ``grad_in`` (P, D, H, W) is overwritten. Each input cell
-    receives its contributions in output raster order (kernel columns run backwards so that
-    output columns ascend), in the gradient dtype, as PyTorch accumulates. Parallel over
-    chunks of planes.
-    """
-    total = grad_in.shape[0]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _scatter_windows_chunk(grad_out, grad_in, geom, div_d, div_h, div_w, div_scale,
-                               start, stop)
-
-
 # the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
-ARGMAX_ROWS = Form(_argmax_rows_chunk, argmax_rows)
-MAX_ROWS = Form(_max_rows_chunk, max_rows)
-MAX_ROWS_SPLIT = Form(_max_rows_split_chunk, max_rows_split)
-MAX_ROWS_STRIDED = Form(_max_rows_strided_chunk, max_rows_strided)
-MAX_ROWS_TRIPLES = Form(_max_rows_triples_chunk, max_rows_triples)
-SCATTER_ARGMAX = Form(_scatter_argmax_chunk, scatter_argmax)
-SCATTER_WINDOWS = Form(_scatter_windows_chunk, scatter_windows)
-SUM_ROWS = Form(_sum_rows_chunk, sum_rows)
-SUM_ROWS_3X3 = Form(_sum_rows_3x3_chunk, sum_rows_3x3)
-SUM_ROWS_3X3_S2 = Form(_sum_rows_3x3_s2_chunk, sum_rows_3x3_s2)
-SUM_ROWS_SPLIT = Form(_sum_rows_split_chunk, sum_rows_split)
-SUM_ROWS_STRIDED = Form(_sum_rows_strided_chunk, sum_rows_strided)
-SUM_ROWS_TRIPLES = Form(_sum_rows_triples_chunk, sum_rows_triples)
+ARGMAX_ROWS = Form(_argmax_rows_chunk)
+MAX_ROWS = Form(_max_rows_chunk)
+MAX_ROWS_SPLIT = Form(_max_rows_split_chunk)
+MAX_ROWS_STRIDED = Form(_max_rows_strided_chunk)
+MAX_ROWS_TRIPLES = Form(_max_rows_triples_chunk)
+SCATTER_ARGMAX = Form(_scatter_argmax_chunk)
+SCATTER_WINDOWS = Form(_scatter_windows_chunk)
+SUM_ROWS = Form(_sum_rows_chunk)
+SUM_ROWS_3X3 = Form(_sum_rows_3x3_chunk)
+SUM_ROWS_3X3_S2 = Form(_sum_rows_3x3_s2_chunk)
+SUM_ROWS_SPLIT = Form(_sum_rows_split_chunk)
+SUM_ROWS_STRIDED = Form(_sum_rows_strided_chunk)
+SUM_ROWS_TRIPLES = Form(_sum_rows_triples_chunk)

@@ -15,15 +15,13 @@ import numba as nb
 import numpy as np
 
 from ..._threads import SCRATCH_CELLS
-from ..jit import PARALLEL, SERIAL, chunk_bounds
+from ..jit import SERIAL
 from ..launch import Form
 from .numba_tiles import _block_sum2_chunk, _block_sum_chunk
 
 __all__ = [
     "LP2_TILES",
 ]
-
-
 
 
 @nb.njit(**SERIAL)
@@ -40,7 +38,11 @@ def _square_rows(x, p, d0, h0, kd, rows, sq):  # pragma: no cover - compiled
 def _lp2_tiles_chunk(  # pragma: no cover - compiled
     x, out, two, kd, kh, kw, lanes, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `lp2_tiles`."""
+    """``sqrt(avg_pool(x * x) * K)`` over ``kd x kh x kw`` tiles (with ``lanes`` values a
+    cell) of floating ``x``; ``two`` picks `blocks.block_sum2`'s body (``kw == 2``, no
+    lanes) over `blocks.block_sum`'s, as `_tile_kernel` does for the average.
+
+    Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w, in_w = out.shape[1], out.shape[2], out.shape[3], x.shape[3]
     block = max(1, SCRATCH_CELLS // (kd * kh * in_w))
     buf = np.empty(kd * kh * in_w * min(block, stop - start), x.dtype)
@@ -66,16 +68,5 @@ def _lp2_tiles_chunk(  # pragma: no cover - compiled
         r += n
 
 
-@nb.njit(**PARALLEL)
-def lp2_tiles(x, out, two, kd, kh, kw, lanes, n_chunks):  # pragma: no cover - compiled
-    """``sqrt(avg_pool(x * x) * K)`` over ``kd x kh x kw`` tiles (with ``lanes`` values a
-    cell) of floating ``x``; ``two`` picks `blocks.block_sum2`'s body (``kw == 2``, no
-    lanes) over `blocks.block_sum`'s, as `_tile_kernel` does for the average."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _lp2_tiles_chunk(x, out, two, kd, kh, kw, lanes, start, stop)
-
-
 # the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
-LP2_TILES = Form(_lp2_tiles_chunk, lp2_tiles)
+LP2_TILES = Form(_lp2_tiles_chunk)

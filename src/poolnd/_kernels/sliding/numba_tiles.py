@@ -18,7 +18,7 @@ import numba as nb
 import numpy as np
 
 from ..._threads import ACC_CELLS
-from ..jit import PARALLEL, SERIAL, chunk_bounds
+from ..jit import SERIAL
 from ..launch import Form
 
 __all__ = [
@@ -31,7 +31,6 @@ __all__ = [
     "BLOCK_SUM2",
     "FOLD_DEPTH",
 ]
-
 
 
 # ---- max: ``take`` is PyTorch's rule, the new cell when greater or NaN
@@ -127,7 +126,9 @@ def _max_lanes(src, dst, n, kw, lanes, first):  # pragma: no cover - compiled
 
 @nb.njit(**SERIAL)
 def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cover - compiled
-    """Output rows ``start .. stop - 1`` of `block_max`."""
+    """Max of every ``kd x kh x kw`` tile of ``x`` (planes, D, H, W * lanes) into ``out``.
+
+    Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3] // lanes
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
@@ -141,18 +142,6 @@ def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cove
                     _max_first(src, dst, out_w, kw)
                 else:
                     _max_more(src, dst, out_w, kw)
-
-
-# One parallel wrapper per kernel, a prange over its body's chunks: Numba caches only
-# top-level functions on disk, and a generic wrapper taking the body as an argument would be
-# compiled anew in every process (poolnd._kernels.launch): repetition on purpose.
-@nb.njit(**PARALLEL)
-def block_max(x, out, kd, kh, kw, lanes, n_chunks):  # pragma: no cover - compiled
-    """Max of every ``kd x kh x kw`` tile of ``x`` (planes, D, H, W * lanes) into ``out``."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop)
 
 
 # ---- argmax: the same folds, carrying the plane-flat index of the cell taken
@@ -245,7 +234,9 @@ def _argmax_lanes(src, dst, idx, n, kw, lanes, base, first):  # pragma: no cover
 def _block_argmax_chunk(  # pragma: no cover - compiled
     x, out, idx, kd, kh, kw, lanes, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `block_argmax`."""
+    """Max values and plane-flat argmax indices of every tile.
+
+    Work items: output rows ``start .. stop - 1``."""
     in_h, in_w = x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3] // lanes
     for r in range(start, stop):
@@ -261,15 +252,6 @@ def _block_argmax_chunk(  # pragma: no cover - compiled
                     _argmax_first(src, dst, arg, out_w, kw, base)
                 else:
                     _argmax_more(src, dst, arg, out_w, kw, base)
-
-
-@nb.njit(**PARALLEL)
-def block_argmax(x, out, idx, kd, kh, kw, lanes, n_chunks):  # pragma: no cover - compiled
-    """Max values and plane-flat argmax indices of every tile."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _block_argmax_chunk(x, out, idx, kd, kh, kw, lanes, start, stop)
 
 
 # ---- sum: cells added left to right from zero, in the accumulator dtype
@@ -311,7 +293,10 @@ def _add_lanes(src, acc, n, kw, lanes):  # pragma: no cover - compiled
 def _block_sum_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, divisor, kd, kh, kw, lanes, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `block_sum`."""
+    """Tile sums accumulated in ``zero.dtype``, divided by ``divisor[0]`` (of that dtype;
+    integers truncate toward zero).
+
+    Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, n_out = out.shape[1], out.shape[2], out.shape[3]
     acc = zero.repeat(n_out)
     div = divisor[0]
@@ -335,18 +320,6 @@ def _block_sum_chunk(  # pragma: no cover - compiled
                 dst[j] = -q if (acc[j] < 0) != (div < 0) else q
 
 
-@nb.njit(**PARALLEL)
-def block_sum(  # pragma: no cover - compiled
-    x, out, zero, floating, divisor, kd, kh, kw, lanes, n_chunks
-):
-    """Tile sums accumulated in ``zero.dtype``, divided by ``divisor[0]`` (of that dtype;
-    integers truncate toward zero)."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _block_sum_chunk(x, out, zero, floating, divisor, kd, kh, kw, lanes, start, stop)
-
-
 # ---- tiles two cells wide (``max_pool2d(x, 2)`` and kin): kernels of their own, with no
 # branch on the width or the lanes. LLVM stops vectorising a loop that sits in sibling
 # branches of one function, and the kernels above pick their loop per call. Measured single-
@@ -356,7 +329,9 @@ def block_sum(  # pragma: no cover - compiled
 
 @nb.njit(**SERIAL)
 def _block_max2_chunk(x, out, kd, kh, start, stop):  # pragma: no cover - compiled
-    """Output rows ``start .. stop - 1`` of `block_max2`."""
+    """`block_max` for ``kd x kh x 2`` tiles without lanes.
+
+    Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
@@ -373,18 +348,11 @@ def _block_max2_chunk(x, out, kd, kh, start, stop):  # pragma: no cover - compil
                 dst[j] = v1 if _take(v1, m) else m
 
 
-@nb.njit(**PARALLEL)
-def block_max2(x, out, kd, kh, n_chunks):  # pragma: no cover - compiled
-    """`block_max` for ``kd x kh x 2`` tiles without lanes."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _block_max2_chunk(x, out, kd, kh, start, stop)
-
-
 @nb.njit(**SERIAL)
 def _block_argmax2_chunk(x, out, idx, kd, kh, start, stop):  # pragma: no cover - compiled
-    """Output rows ``start .. stop - 1`` of `block_argmax2`."""
+    """`block_argmax` for ``kd x kh x 2`` tiles without lanes.
+
+    Work items: output rows ``start .. stop - 1``."""
     in_h, in_w = x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     for r in range(start, stop):
@@ -409,17 +377,6 @@ def _block_argmax2_chunk(x, out, idx, kd, kh, start, stop):  # pragma: no cover 
                 arg[j] = base + 2 * j + 1 if t else i
 
 
-@nb.njit(**PARALLEL)
-def block_argmax2(x, out, idx, kd, kh, n_chunks):  # pragma: no cover - compiled
-    """`block_argmax` for ``kd x kh x 2`` tiles without lanes."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _block_argmax2_chunk(x, out, idx, kd, kh, start, stop)
-
-
-
-
 @nb.njit(**SERIAL)
 def _divide_rows(acc, out, floating, div, start):  # pragma: no cover - compiled
     """Output rows ``start ..`` (as many as ``acc`` holds) = ``acc / div``; integers
@@ -439,7 +396,9 @@ def _divide_rows(acc, out, floating, div, start):  # pragma: no cover - compiled
 def _block_sum2_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, divisor, kd, kh, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `block_sum2`."""
+    """`block_sum` for ``kd x kh x 2`` tiles without lanes.
+
+    Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     block = max(1, ACC_CELLS // out_w)
     acc = np.empty((min(block, stop - start), out_w), zero.dtype)
@@ -457,15 +416,6 @@ def _block_sum2_chunk(  # pragma: no cover - compiled
                 for j in range(out_w):
                     row[j] = row[j] + src[2 * j] + src[2 * j + 1]
         _divide_rows(acc[:b1 - b0], out, floating, divisor[0], b0)
-
-
-@nb.njit(**PARALLEL)
-def block_sum2(x, out, zero, floating, divisor, kd, kh, n_chunks):  # pragma: no cover
-    """`block_sum` for ``kd x kh x 2`` tiles without lanes."""
-    total = x.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _block_sum2_chunk(x, out, zero, floating, divisor, kd, kh, start, stop)
 
 
 # ---- average backward: each input cell of a tile gets exactly one contribution, written
@@ -500,7 +450,10 @@ def _spread_row(delta, dst, n, kw, zero):  # pragma: no cover - compiled
 def _block_spread_chunk(  # pragma: no cover - compiled
     grad_out, grad_in, zero, divisor, kd, kh, kw, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `block_spread`."""
+    """Backward of tile averages: each tile cell gets ``grad / divisor[0]`` (in the gradient
+    dtype); input rows past the last tile are left to the caller.
+
+    Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
     delta = zero.repeat(out_w)
     for r in range(start, stop):
@@ -513,18 +466,6 @@ def _block_spread_chunk(  # pragma: no cover - compiled
                 _spread_row(delta, grad_in[p, od * kd + a, oh * kh + b], out_w, kw, zero[0])
 
 
-@nb.njit(**PARALLEL)
-def block_spread(  # pragma: no cover - compiled
-    grad_out, grad_in, zero, divisor, kd, kh, kw, n_chunks
-):
-    """Backward of tile averages: each tile cell gets ``grad / divisor[0]`` (in the gradient
-    dtype); input rows past the last tile are left to the caller."""
-    total = grad_out.shape[0] * grad_out.shape[1] * grad_out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _block_spread_chunk(grad_out, grad_in, zero, divisor, kd, kh, kw, start, stop)
-
-
 # ---- channels-last 3d max: partial results per depth slice, folded over each depth window
 
 
@@ -532,7 +473,12 @@ def block_spread(  # pragma: no cover - compiled
 def _fold_depth_chunk(  # pragma: no cover - compiled
     part_v, part_i, values, indices, with_idx, k, s, lo, dil, cells, start, stop
 ):
-    """Output depth rows ``start .. stop - 1`` (over ``(n, od)``) of `fold_depth`."""
+    """``values[n, od]`` (and ``indices``): the depth window ``od * s - lo + a * dil`` of the
+    per-slice partial maxima ``part_v[n, i]`` folded in window order (indices offset by
+    ``i * cells``, -1 kept where the slice's window lies wholly in padding); rows whose window
+    holds no slice are left as the caller filled them.
+
+    Work items: output depth rows ``start .. stop - 1`` (over ``(n, od)``)."""
     d, out_d = part_v.shape[1], values.shape[1]
     for r in range(start, stop):
         n, od = r // out_d, r % out_d
@@ -564,27 +510,12 @@ def _fold_depth_chunk(  # pragma: no cover - compiled
                     cur[j] = v if _take(v, m) else m
 
 
-@nb.njit(**PARALLEL)
-def fold_depth(  # pragma: no cover - compiled
-    part_v, part_i, values, indices, with_idx, k, s, lo, dil, cells, n_chunks
-):
-    """``values[n, od]`` (and ``indices``): the depth window ``od * s - lo + a * dil`` of the
-    per-slice partial maxima ``part_v[n, i]`` folded in window order (indices offset by
-    ``i * cells``, -1 kept where the slice's window lies wholly in padding); rows whose window
-    holds no slice are left as the caller filled them."""
-    total = values.shape[0] * values.shape[1]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _fold_depth_chunk(part_v, part_i, values, indices, with_idx, k, s, lo, dil, cells,
-                          start, stop)
-
-
 # the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
-BLOCK_ARGMAX = Form(_block_argmax_chunk, block_argmax)
-BLOCK_ARGMAX2 = Form(_block_argmax2_chunk, block_argmax2)
-BLOCK_MAX = Form(_block_max_chunk, block_max)
-BLOCK_MAX2 = Form(_block_max2_chunk, block_max2)
-BLOCK_SPREAD = Form(_block_spread_chunk, block_spread)
-BLOCK_SUM = Form(_block_sum_chunk, block_sum)
-BLOCK_SUM2 = Form(_block_sum2_chunk, block_sum2)
-FOLD_DEPTH = Form(_fold_depth_chunk, fold_depth)
+BLOCK_ARGMAX = Form(_block_argmax_chunk)
+BLOCK_ARGMAX2 = Form(_block_argmax2_chunk)
+BLOCK_MAX = Form(_block_max_chunk)
+BLOCK_MAX2 = Form(_block_max2_chunk)
+BLOCK_SPREAD = Form(_block_spread_chunk)
+BLOCK_SUM = Form(_block_sum_chunk)
+BLOCK_SUM2 = Form(_block_sum2_chunk)
+FOLD_DEPTH = Form(_fold_depth_chunk)

@@ -17,7 +17,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..jit import PARALLEL, SERIAL, chunk_bounds
+from ..jit import SERIAL
 from ..launch import Form
 
 __all__ = [
@@ -28,7 +28,6 @@ __all__ = [
     "TABLE_MAX",
     "TABLE_SCATTER",
 ]
-
 
 
 @nb.njit(**SERIAL)
@@ -48,7 +47,10 @@ def _next_row(p, od, oh, out_d, out_h):  # pragma: no cover - compiled
 def _table_max_chunk(  # pragma: no cover - compiled
     x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `table_max`."""
+    """Max of every window (a cell replaces the running max when greater or NaN) and, with
+    ``with_idx``, its plane-flat index; the running max starts at ``lowest``.
+
+    Work items: output rows ``start .. stop - 1``."""
     in_h, in_w = x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     p, od, oh = start // (out_d * out_h), (start // out_h) % out_d, start % out_h
@@ -84,21 +86,6 @@ def _table_max_chunk(  # pragma: no cover - compiled
         p, od, oh = _next_row(p, od, oh, out_d, out_h)
 
 
-# One parallel wrapper per kernel, a prange over its body's chunks: Numba caches only
-# top-level functions on disk, and a generic wrapper taking the body as an argument would be
-# compiled anew in every process (poolnd._kernels.launch): repetition on purpose.
-@nb.njit(**PARALLEL)
-def table_max(  # pragma: no cover - compiled
-    x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, n_chunks
-):
-    """Max of every window (a cell replaces the running max when greater or NaN) and, with
-    ``with_idx``, its plane-flat index; the running max starts at ``lowest``."""
-    total = out.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _table_max_chunk(x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, start, stop)
-
-
 @nb.njit(**SERIAL)
 def _divide_row(acc, div_d, div_h, fw, dst):  # pragma: no cover - compiled
     """``dst = acc / div_d / div_h / fw`` elementwise (three roundings, in ``acc``'s dtype).
@@ -118,7 +105,10 @@ def _divide_row(acc, div_d, div_h, fw, dst):  # pragma: no cover - compiled
 def _table_avg_chunk(  # pragma: no cover - compiled
     x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, start, stop
 ):
-    """Output rows ``start .. stop - 1`` of `table_avg`."""
+    """Window sums in row-major order from ``zero[0]`` (its dtype is the accumulator), then
+    divided by the window's depth, height and width in turn (``fd``, ``fh``, ``fw``).
+
+    Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     w_start, w_size, w_div = sw[0], zw[0], fw[0]
     acc = np.empty(out_w, zero.dtype)
@@ -140,23 +130,15 @@ def _table_avg_chunk(  # pragma: no cover - compiled
         p, od, oh = _next_row(p, od, oh, out_d, out_h)
 
 
-@nb.njit(**PARALLEL)
-def table_avg(  # pragma: no cover - compiled
-    x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, n_chunks
-):
-    """Window sums in row-major order from ``zero[0]`` (its dtype is the accumulator), then
-    divided by the window's depth, height and width in turn (``fd``, ``fh``, ``fw``)."""
-    total = out.shape[0] * out.shape[1] * out.shape[2]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _table_avg_chunk(x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, start, stop)
-
-
 @nb.njit(**SERIAL)
 def _table_scatter_chunk(  # pragma: no cover - compiled
     g, grad, sd, zd, fd, sh, zh, fh, sw, zw, fw, start, stop
 ):
-    """Planes ``start .. stop - 1`` of `table_scatter`."""
+    """Backward of `table_avg`: each output's ``g / depth / height / width`` added to every
+    cell of its window, outputs in raster order; ``grad`` starts zeroed. Parallel over
+    chunks of planes.
+
+    Work items: planes ``start .. stop - 1``."""
     out_d, out_h, out_w = g.shape[1], g.shape[2], g.shape[3]
     w_start, w_size, w_div = sw[0], zw[0], fw[0]
     delta = np.empty(out_w, g.dtype)
@@ -176,19 +158,6 @@ def _table_scatter_chunk(  # pragma: no cover - compiled
                             e = delta[ow]
                             for c in range(w_size[ow]):
                                 cells[c] += e
-
-
-@nb.njit(**PARALLEL)
-def table_scatter(  # pragma: no cover - compiled
-    g, grad, sd, zd, fd, sh, zh, fh, sw, zw, fw, n_chunks
-):
-    """Backward of `table_avg`: each output's ``g / depth / height / width`` added to every
-    cell of its window, outputs in raster order; ``grad`` starts zeroed. Parallel over
-    chunks of planes."""
-    total = grad.shape[0]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _table_scatter_chunk(g, grad, sd, zd, fd, sh, zh, fh, sw, zw, fw, start, stop)
 
 
 # Plane-minor kernels: many small planes sharing one table (adaptive pooling of the small
@@ -220,7 +189,9 @@ def _store_block(obuf, of, p0, n):  # pragma: no cover - compiled
 def _lanes_max_chunk(  # pragma: no cover - compiled
     x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, lanes, start, stop
 ):
-    """Blocks ``start .. stop - 1`` of `lanes_max`."""
+    """`table_max` for shared tables, ``lanes`` planes at a time (parallel over blocks).
+
+    Work items: blocks ``start .. stop - 1``."""
     planes, in_d, in_h, in_w = x.shape
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     xf = x.reshape(planes, in_d * in_h * in_w)
@@ -265,23 +236,13 @@ def _lanes_max_chunk(  # pragma: no cover - compiled
             _store_block(ibuf, idx.reshape(planes, of.shape[1]), p0, n)
 
 
-@nb.njit(**PARALLEL)
-def lanes_max(  # pragma: no cover - compiled
-    x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, lanes, n_chunks
-):
-    """`table_max` for shared tables, ``lanes`` planes at a time (parallel over blocks)."""
-    total = (x.shape[0] + lanes - 1) // lanes
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _lanes_max_chunk(x, out, idx, with_idx, sd, zd, sh, zh, sw, zw, lowest, lanes,
-                         start, stop)
-
-
 @nb.njit(**SERIAL)
 def _lanes_avg_chunk(  # pragma: no cover - compiled
     x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, lanes, start, stop
 ):
-    """Blocks ``start .. stop - 1`` of `lanes_avg`."""
+    """`table_avg`, ``lanes`` planes at a time (parallel over blocks).
+
+    Work items: blocks ``start .. stop - 1``."""
     planes, in_d, in_h, in_w = x.shape
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     xf = x.reshape(planes, in_d * in_h * in_w)
@@ -323,20 +284,12 @@ def _lanes_avg_chunk(  # pragma: no cover - compiled
         _store_block(obuf, of, p0, n)
 
 
-@nb.njit(**PARALLEL)
-def lanes_avg(  # pragma: no cover - compiled
-    x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, lanes, n_chunks
-):
-    """`table_avg`, ``lanes`` planes at a time (parallel over blocks)."""
-    total = (x.shape[0] + lanes - 1) // lanes
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _lanes_avg_chunk(x, out, zero, sd, zd, fd, sh, zh, fh, sw, zw, fw, lanes, start, stop)
-
-
 @nb.njit(**{**SERIAL, "fastmath": {"reassoc"}})
 def _plane_mean_chunk(x, out, zero, count, start, stop):  # pragma: no cover - compiled
-    """Planes ``start .. stop - 1`` of `plane_mean`."""
+    """Mean of each row of ``x`` (planes, cells): sum in ``zero.dtype`` (reassociated, so
+    vectorised), divided once by ``count``.
+
+    Work items: planes ``start .. stop - 1``."""
     n = x.shape[1]
     for p in range(start, stop):
         row = x[p]
@@ -346,20 +299,10 @@ def _plane_mean_chunk(x, out, zero, count, start, stop):  # pragma: no cover - c
         out[p] = acc / count
 
 
-@nb.njit(**PARALLEL)
-def plane_mean(x, out, zero, count, n_chunks):  # pragma: no cover - compiled
-    """Mean of each row of ``x`` (planes, cells): sum in ``zero.dtype`` (reassociated, so
-    vectorised), divided once by ``count``."""
-    total = x.shape[0]
-    for chunk in nb.prange(n_chunks):
-        start, stop = chunk_bounds(chunk, n_chunks, total)
-        _plane_mean_chunk(x, out, zero, count, start, stop)
-
-
 # the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
-LANES_AVG = Form(_lanes_avg_chunk, lanes_avg)
-LANES_MAX = Form(_lanes_max_chunk, lanes_max)
-PLANE_MEAN = Form(_plane_mean_chunk, plane_mean)
-TABLE_AVG = Form(_table_avg_chunk, table_avg)
-TABLE_MAX = Form(_table_max_chunk, table_max)
-TABLE_SCATTER = Form(_table_scatter_chunk, table_scatter)
+LANES_AVG = Form(_lanes_avg_chunk)
+LANES_MAX = Form(_lanes_max_chunk)
+PLANE_MEAN = Form(_plane_mean_chunk)
+TABLE_AVG = Form(_table_avg_chunk)
+TABLE_MAX = Form(_table_max_chunk)
+TABLE_SCATTER = Form(_table_scatter_chunk)

@@ -14,7 +14,7 @@ every bit (signed zeros, NaN payloads) is copied unchanged, as PyTorch copies it
   gradient of the cell it names (pytorch/pytorch#80204).
 
 Calls with at least `poolnd._threads.UNPOOL_COMPILED_MIN_SIZE` elements run the Numba
-kernels (`numba_rows`), parallel over planes; smaller ones (and empty ones) the NumPy
+kernels (`numba_rows`), in chunks of planes; smaller ones (and empty ones) the NumPy
 versions (`numpy_passes`), which give identical results.
 """
 
@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ... import _threads as tuning
-from ..launch import run_parallel
+from ..launch import launch
 from .numpy_passes import gather_numpy, scatter_numpy
 
 __all__ = ["gather", "scatter"]
@@ -70,7 +70,8 @@ def scatter(values: np.ndarray, indices: np.ndarray, plane_size: int) -> np.ndar
     if values.size < tuning.UNPOOL_COMPILED_MIN_SIZE:
         return scatter_numpy(values, indices, plane_size)
     out = np.zeros((values.shape[0], plane_size), dtype=values.dtype)
-    run_parallel(_numba_forms().scatter_planes, _bits(values), indices, _bits(out))
+    launch(_numba_forms().SCATTER_PLANES, values.size, values.shape[0], _bits(values), indices,
+           _bits(out))
     return out
 
 
@@ -99,5 +100,6 @@ def gather(grad: np.ndarray, indices: np.ndarray) -> np.ndarray:
     if indices.size < tuning.UNPOOL_COMPILED_MIN_SIZE:
         return gather_numpy(grad, indices)
     out = np.empty(indices.shape, dtype=grad.dtype)
-    run_parallel(_numba_forms().gather_planes, _bits(grad), indices, _bits(out))
+    launch(_numba_forms().GATHER_PLANES, indices.size, indices.shape[0], _bits(grad), indices,
+           _bits(out))
     return out
