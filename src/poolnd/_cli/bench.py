@@ -73,12 +73,12 @@ COLUMNS: tuple[tuple[str, str], ...] = (
     ("ort", "onnxruntime"),
     ("numpy", "numpy"),
     ("skimage", "skimage"),
-    ("memcpy", "memcpy"),
+    ("copy", "copy"),
 )
 """Competitor keys and their table headings, in table order."""
 
 _NEW_OPS = ("adaptive_avg", "adaptive_max", "lp")
-_NEW_OP_COLUMNS = ("poolnd", "torch", "torch_cl", "ort", "memcpy")
+_NEW_OP_COLUMNS = ("poolnd", "torch", "torch_cl", "ort", "copy")
 """The columns of the `_NEW_OPS` tables (no NumPy or skimage competitor)."""
 
 _FWD, _FWDBWD, _BWD = "forward", "forward+backward", "backward only"
@@ -492,7 +492,7 @@ def _forward_competitors(
 
     ok = libs.skimage_measure is not None and case.is_blocky
     comps.append(_Competitor("skimage", mode, make_skimage if ok else None))
-    comps.append(_Competitor("memcpy", mode, lambda: _memcpy_fn(case)))
+    comps.append(_Competitor("copy", mode, lambda: _copy_fn(case, threads)))
     return comps
 
 
@@ -521,7 +521,7 @@ def _new_op_competitors(
     else:
         comps += [_Competitor("torch", mode, None), _Competitor("torch_cl", mode, None)]
     comps.append(_ort_competitor(libs, op, case, threads, mode, x, _ort_applies(op, case)))
-    comps.append(_Competitor("memcpy", mode, lambda: _memcpy_fn(case)))
+    comps.append(_Competitor("copy", mode, lambda: _copy_fn(case, threads)))
     return comps
 
 
@@ -554,22 +554,32 @@ def _ort_competitor(libs: Any, op: str, case: Case, threads: int, mode: str, x: 
     return _Competitor("ort", mode, make_ort if ok else None)
 
 
-def _memcpy_fn(case: Case) -> Fn:
-    """``np.copyto`` of an input-sized and an output-sized float32 array (memory reference)."""
-    src_in = np.ones(case.shape, np.float32)
-    dst_in = np.zeros_like(src_in)
-    src_out = np.ones(case.out_shape, np.float32)
-    dst_out = np.zeros_like(src_out)
+def _copy_fn(case: Case, threads: int) -> Fn:
+    """The memory reference: ``threads`` threads copying, side by side, a float32 buffer as
+    large as the case's input and output together, half read and half written. It moves the
+    bytes a pooling pass cannot avoid moving (the input read, the output written; for a
+    backward pass the same bytes the other way), at the rate this machine copies with that
+    many threads, so ``copy / poolnd`` is poolnd's efficiency: 1 is copy speed."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    cells = (math.prod(case.shape) + math.prod(case.out_shape)) // 2
+    src = np.ones(cells, np.float32)
+    dst = np.zeros_like(src)
+    bounds = [cells * i // threads for i in range(threads + 1)]
+    parts = [(dst[a:b], src[a:b]) for a, b in itertools.pairwise(bounds)]
+    pool = ThreadPoolExecutor(max(1, threads - 1))  # np.copyto releases the GIL
 
     def copy() -> None:
-        np.copyto(dst_in, src_in)
-        np.copyto(dst_out, src_out)
+        futures = [pool.submit(np.copyto, *part) for part in parts[1:]]
+        np.copyto(*parts[0])
+        for f in futures:
+            f.result()
 
     return copy
 
 
 def _backward_competitors(
-    libs: _Libs, op: str, case: Case, x: np.ndarray, g: np.ndarray
+    libs: _Libs, op: str, case: Case, x: np.ndarray, g: np.ndarray, threads: int
 ) -> list[_Competitor]:
     kind = op.removesuffix("_bwd")
     k, s, p, nd = case.kernel, case.stride, case.padding, case.ndim
@@ -656,7 +666,7 @@ def _backward_competitors(
     comps += [_Competitor("numpy", _FWDBWD, lambda: np_fb), _Competitor("numpy", _BWD, make_np_b)]
     comps += [_Competitor(key, mode, None)
               for key in ("ort", "skimage") for mode in (_FWDBWD, _BWD)]
-    comps.append(_Competitor("memcpy", _BWD, lambda: _memcpy_fn(case)))
+    comps.append(_Competitor("copy", _BWD, lambda: _copy_fn(case, threads)))
     return comps
 
 
@@ -702,7 +712,7 @@ def _check(
     overlapping = case.stride < case.kernel
     for (key, mode), r in outputs.items():
         ref = outputs.get(("torch", mode))
-        if key in ("torch", "memcpy") or ref is None:
+        if key in ("torch", "copy") or ref is None:
             continue
         ours = key in ("poolnd", "poolnd_cl")
         exact = ours and (
@@ -855,7 +865,8 @@ def _set_threads(libs: _Libs, threads: int) -> dict[str, Any]:
             print(f"warning: poolnd.set_num_threads({threads}) failed: {exc}", file=sys.stderr)
         info["poolnd"] = getter() if getter is not None else threads
     info["onnxruntime"] = threads if libs.ort is not None else None
-    info["numpy, skimage, memcpy"] = 1
+    info["numpy, skimage"] = 1
+    info["copy"] = threads
     return info
 
 
@@ -915,7 +926,7 @@ def _tables(results: list[dict[str, Any]]) -> str:
                    if op not in _NEW_OPS or key in _NEW_OP_COLUMNS]
         heads = ["case", "poolnd ms", "first call (compile) ms",
                  *(f"{title} ms" for key, title in columns if key != "poolnd"),
-                 "poolnd/ort", "speed-up vs torch NCHW"]
+                 "poolnd/ort", "speed-up vs torch NCHW", "efficiency (copy/poolnd)"]
         lines = [f"### {op}: {mode}", "", "| " + " | ".join(heads) + " |",
                  "|" + "|".join(["---"] + ["---:"] * (len(heads) - 1)) + "|"]
         for r in rows:
@@ -924,13 +935,15 @@ def _tables(results: list[dict[str, Any]]) -> str:
                      _fmt_ms(r["first_call_ms"].get("poolnd"))]
             cells += [_fmt_ms(med.get(key)) for key, _ in columns if key != "poolnd"]
             cells += [_fmt_ratio(r["ratios"]["poolnd/ort"]),
-                      _fmt_ratio(r["ratios"]["torch/poolnd"])]
+                      _fmt_ratio(r["ratios"]["torch/poolnd"]),
+                      _fmt_ratio(r["ratios"]["copy/poolnd"])]
             lines.append("| " + " | ".join(cells) + " |")
         gm_ort = _geomean([r["ratios"]["poolnd/ort"] for r in rows])
         gm_torch = _geomean([r["ratios"]["torch/poolnd"] for r in rows])
-        blanks = [""] * (len(heads) - 3)
+        gm_copy = _geomean([r["ratios"]["copy/poolnd"] for r in rows])
+        blanks = [""] * (len(heads) - 4)
         lines.append("| " + " | ".join(["*geometric mean*", *blanks, _fmt_ratio(gm_ort),
-                                         _fmt_ratio(gm_torch)]) + " |")
+                                         _fmt_ratio(gm_torch), _fmt_ratio(gm_copy)]) + " |")
         parts.append("\n".join(lines))
     return "\n\n".join(parts)
 
@@ -980,7 +993,7 @@ def _run_op(
     g = None
     if op.endswith("_bwd"):
         g = np.random.default_rng(1).standard_normal(case.out_shape, dtype=np.float32)
-        comps = _backward_competitors(libs, op, case, x, g)
+        comps = _backward_competitors(libs, op, case, x, g, args.threads)
     elif op in _NEW_OPS:
         comps = _new_op_competitors(libs, op, case, x, args.threads)
     else:
@@ -999,7 +1012,7 @@ def _run_op(
     modes = [_FWD] if not op.endswith("_bwd") else [_FWDBWD, _BWD]
     records = []
     for mode in modes:
-        mine = {c.key: c for c in comps if c.mode == mode or (c.key == "memcpy")}
+        mine = {c.key: c for c in comps if c.mode == mode or (c.key == "copy")}
         med = {key: _median(c.times_ms) for key, c in mine.items()}
         if case.output_size is not None:
             geometry: dict[str, Any] = {"output_size": case.output_size}
@@ -1016,7 +1029,8 @@ def _run_op(
             "first_call_ms": {key: c.first_ms for key, c in mine.items()},
             "median_ms": med,
             "ratios": {"poolnd/ort": _ratio(med.get("poolnd"), med.get("ort")),
-                       "torch/poolnd": _ratio(med.get("torch"), med.get("poolnd"))},
+                       "torch/poolnd": _ratio(med.get("torch"), med.get("poolnd")),
+                       "copy/poolnd": _ratio(med.get("copy"), med.get("poolnd"))},
             "errors": {key: c.error for key, c in mine.items() if c.error},
             "check": check,
             "loadavg_1min": _loadavg(),
