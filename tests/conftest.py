@@ -8,6 +8,7 @@ conformance, cli); the helpers and slow references they share are in ``support/`
 from __future__ import annotations
 
 import contextlib
+import os
 import sys
 import warnings
 from pathlib import Path
@@ -16,7 +17,16 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, settings
 
+# Kernels compile in the calling thread during the tests (``POOLND_COMPILE=wait``, also for
+# the subprocesses the tests start): each test then runs the kernel form it selects, not
+# the NumPy form a background compilation would stand in with (the same bits, but a test of
+# a compiled form must run that form). tests/kernels/test_background_compile.py sets the
+# default, background mode, where it tests it.
+os.environ["POOLND_COMPILE"] = "wait"
+
 import poolnd
+
+poolnd.set_compile_mode("wait")  # in case poolnd was imported before
 
 # the shared helpers and references (tests/support), importable by name from every test file
 SUPPORT = str(Path(__file__).resolve().parent / "support")

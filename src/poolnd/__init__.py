@@ -16,11 +16,12 @@ from ._geometry import pooled_length
 from ._ops.global_pool import global_avg_pool, global_lp_pool, global_max_pool
 from ._ops.pooling import avg_pool, max_pool
 from ._ops.reduce import min_pool, pool, sum_pool
-from ._threads import get_num_threads, set_num_threads
+from ._threads import get_compile_mode, get_num_threads, set_compile_mode, set_num_threads
 
 __all__ = [
     "avg_pool",
     "functional",
+    "get_compile_mode",
     "get_num_threads",
     "global_avg_pool",
     "global_lp_pool",
@@ -32,6 +33,7 @@ __all__ = [
     "onnx",
     "pool",
     "pooled_length",
+    "set_compile_mode",
     "set_num_threads",
     "sum_pool",
     "vjp",

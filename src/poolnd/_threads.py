@@ -16,7 +16,15 @@ import os
 import threading
 from collections.abc import Iterator
 
-__all__ = ["get_num_threads", "kernel_threads", "serial", "set_num_threads", "thread_limit"]
+__all__ = [
+    "get_compile_mode",
+    "get_num_threads",
+    "kernel_threads",
+    "serial",
+    "set_compile_mode",
+    "set_num_threads",
+    "thread_limit",
+]
 
 _requested: int | None = None  # set_num_threads' count; None: the default
 _local = threading.local()  # .serial: depth of `serial` blocks on this thread
@@ -25,6 +33,9 @@ _local = threading.local()  # .serial: depth of `serial` blocks on this thread
 # --------------------------------------------------------------------------------------------
 # tuning constants (read at call time, as attributes of this module, so tests can vary them)
 
+# Compile kernels in the background while the NumPy forms answer (`poolnd._kernels.compiler`);
+# ``POOLND_COMPILE=wait`` compiles in the calling thread instead.
+COMPILE_IN_BACKGROUND = os.environ.get("POOLND_COMPILE", "background") != "wait"
 # Below this many cell visits a parallel launch costs more than it saves.
 SERIAL_WORK = 1 << 16
 # Rows at least this wide are split by phase before a strided column fold; the split costs
@@ -144,3 +155,51 @@ def set_num_threads(n: int) -> None:
         )
     global _requested
     _requested = count
+
+
+def get_compile_mode() -> str:
+    """How the compiled kernels are built on first use: ``'background'`` or ``'wait'``.
+
+    See `set_compile_mode`. The default is ``'background'``, or ``'wait'`` when the
+    environment variable ``POOLND_COMPILE`` is ``wait``.
+
+    Examples
+    --------
+    >>> import poolnd
+    >>> poolnd.get_compile_mode() in ("background", "wait")
+    True
+    """
+    return "background" if COMPILE_IN_BACKGROUND else "wait"
+
+
+def set_compile_mode(mode: str) -> None:
+    """Choose how the compiled (Numba) kernels are built the first time a process needs them.
+
+    ``'background'`` (the default): a kernel not compiled yet is compiled, or loaded from
+    Numba's on-disk cache, on a thread of its own, and until it is ready the call runs the
+    NumPy form of the same computation, which gives the same bits (slower on large inputs,
+    but at once: no first call waits seconds for a compiler). The interpreter's exit waits
+    for a compilation in flight and drops the others. ``'wait'``: the call compiles the
+    kernel itself and then runs it (every call runs the form it selects: for timing the
+    compiled kernels, and for tests of them). ``POOLND_COMPILE=wait`` in the environment
+    sets ``'wait'`` from the start.
+
+    Parameters
+    ----------
+    mode : {'background', 'wait'}
+        The new mode, for the whole process.
+
+    Examples
+    --------
+    >>> import poolnd
+    >>> before = poolnd.get_compile_mode()
+    >>> poolnd.set_compile_mode("wait")
+    >>> poolnd.get_compile_mode()
+    'wait'
+    >>> poolnd.set_compile_mode(before)
+    """
+    if mode not in ("background", "wait"):
+        raise ValueError(
+            f"set_compile_mode(): mode must be 'background' or 'wait'; got {mode!r}")
+    global COMPILE_IN_BACKGROUND
+    COMPILE_IN_BACKGROUND = mode == "background"

@@ -70,8 +70,9 @@ def _package(name: str) -> str:
 
 
 def _imports(name: str) -> set[str]:
-    """Every poolnd module ``name`` imports, anywhere in its body (function-local imports and
-    ``importlib.import_module("poolnd...")`` strings included)."""
+    """Every poolnd module ``name`` imports, anywhere in its body (function-local imports,
+    ``importlib.import_module("poolnd...")`` strings and the kernel launcher's
+    ``kernels("poolnd...")`` / ``compiler.import_now("poolnd...")`` included)."""
     tree = ast.parse(MODULES[name].read_text())
     targets: set[str] = set()
     for node in ast.walk(tree):
@@ -86,8 +87,10 @@ def _imports(name: str) -> set[str]:
                 module = node.module or ""
             targets.add(module)
             targets.update(f"{module}.{a.name}" for a in node.names)  # submodules
-        elif isinstance(node, ast.Call) and getattr(node.func, "attr", "") == "import_module" \
-                and node.args and isinstance(node.args[0], ast.Constant):
+        elif isinstance(node, ast.Call) and node.args and \
+                isinstance(node.args[0], ast.Constant) and \
+                (getattr(node.func, "attr", "") in ("import_module", "import_now")
+                 or getattr(node.func, "id", "") == "kernels"):
             targets.add(str(node.args[0].value))
     return {t for t in targets if t in MODULES and t != name}
 

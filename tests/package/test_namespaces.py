@@ -18,9 +18,9 @@ ROOT = Path(__file__).resolve().parents[2]
 
 PUBLIC = {
     "poolnd": [
-        "avg_pool", "functional", "get_num_threads", "global_avg_pool", "global_lp_pool",
-        "global_max_pool", "invariance", "max_pool", "min_pool", "nn", "onnx", "pool",
-        "pooled_length", "set_num_threads", "sum_pool", "vjp",
+        "avg_pool", "functional", "get_compile_mode", "get_num_threads", "global_avg_pool",
+        "global_lp_pool", "global_max_pool", "invariance", "max_pool", "min_pool", "nn", "onnx",
+        "pool", "pooled_length", "set_compile_mode", "set_num_threads", "sum_pool", "vjp",
     ],
     "poolnd.functional": [
         *(f"{kind}_pool{n}d" for kind in ("max", "avg", "lp", "adaptive_max", "adaptive_avg")

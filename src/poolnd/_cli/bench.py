@@ -851,6 +851,10 @@ def _set_threads(libs: _Libs, threads: int) -> dict[str, Any]:
     import poolnd
 
     info: dict[str, Any] = {"requested": threads}
+    # the first call compiles in the calling thread, so that it shows the compilation and
+    # every timed round runs the compiled kernels (poolnd.set_compile_mode)
+    if hasattr(poolnd, "set_compile_mode"):
+        poolnd.set_compile_mode("wait")
     if libs.torch is not None:
         libs.torch.set_num_threads(threads)
         info["torch"] = libs.torch.get_num_threads()

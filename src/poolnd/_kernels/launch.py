@@ -19,6 +19,9 @@ its own alone when they are busy).
 
 The selectors hand `launch` the `Form` itself (never a name to look up), so a kernel that
 does not exist fails when its module is imported, not when an input shape first selects it.
+They get the Numba modules from `kernels`; `launch` answers False, running nothing, while the
+kernel's signature is being compiled in the background (`compiler`): the selector then runs
+its NumPy form.
 """
 
 from __future__ import annotations
@@ -28,11 +31,13 @@ import os
 import queue
 import threading
 from collections.abc import Callable
+from types import ModuleType
 from typing import Any, NamedTuple
 
 from .. import _threads as tuning
+from . import compiler
 
-__all__ = ["Form", "launch"]
+__all__ = ["Form", "kernels", "launch"]
 
 
 class Form(NamedTuple):
@@ -107,8 +112,22 @@ if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_helpers)
 
 
-def launch(form: Form, work: int, total: int, *args: Any) -> None:
-    """Run the kernel ``form`` over ``total`` work items.
+def kernels(name: str) -> ModuleType:
+    """The Numba kernel module ``name``, imported on first use (in the calling thread: it
+    loads Numba, a few tenths of a second, and compiles nothing)."""
+    return compiler.loaded(name) or compiler.import_now(name)
+
+
+def _ready(body: Any, args: tuple[Any, ...]) -> bool:
+    """Whether ``body`` is compiled for ``args`` (and the work bounds); if not, queue it."""
+    signature = tuple(body.typeof_pyval(a) for a in (*args, 0, 0))
+    return signature in body.overloads or not compiler.request(body, signature)
+
+
+def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) -> bool:
+    """Run the kernel ``form`` over ``total`` work items; False, running nothing, when its
+    signature is being compiled in the background (unless ``wait``: a kernel whose results
+    the NumPy forms do not give bit for bit must run compiled).
 
     Small jobs (``work`` cell visits below `poolnd._threads.SERIAL_WORK`), and every job
     inside `poolnd._threads.serial`, run the body on the calling thread in one piece. Larger
@@ -116,10 +135,12 @@ def launch(form: Form, work: int, total: int, *args: Any) -> None:
     helper threads, scheduled dynamically. An exception raised by a chunk is raised here
     once every chunk has ended.
     """
+    if tuning.COMPILE_IN_BACKGROUND and not wait and not _ready(form.body, args):
+        return False
     threads = tuning.kernel_threads()
     if work < tuning.SERIAL_WORK or threads == 1 or total <= 1:
         form.body(*args, 0, total)
-        return
+        return True
     chunks = min(total, 16 * threads)
     job = _Launch(form.body, args, chunks, total)
     _ensure_helpers(threads - 1)
@@ -129,3 +150,4 @@ def launch(form: Form, work: int, total: int, *args: Any) -> None:
     job.done.wait()
     if job.error is not None:
         raise job.error
+    return True

@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import _threads as tuning
 from ..._args import Window
-from ..launch import Form, launch
+from ..launch import Form, kernels, launch
 from . import numpy_passes
 from .numpy_passes import lowest
 from .numpy_views import Reduce, view_forward
@@ -40,17 +40,18 @@ _COMPILED_DTYPES = frozenset(
 
 
 def _row_kernels() -> Any:
-    """The Numba row kernels (`compiled`), loaded on first use."""
-    from . import numba_rows
-
-    return numba_rows
+    """The Numba row kernels (`numba_rows`), loaded on first use."""
+    return kernels("poolnd._kernels.sliding.numba_rows")
 
 
 def _tile_kernels() -> Any:
-    """The Numba tile kernels (`blocks`), loaded on first use."""
-    from . import numba_tiles
+    """The Numba tile kernels (`numba_tiles`), loaded on first use."""
+    return kernels("poolnd._kernels.sliding.numba_tiles")
 
-    return numba_tiles
+
+def _square_kernels() -> Any:
+    """The Numba LP kernels (`numba_squares`), loaded on first use."""
+    return kernels("poolnd._kernels.sliding.numba_squares")
 
 
 def _tiles(win: Window) -> tuple[int, int, int, int] | None:
@@ -69,14 +70,12 @@ def _tiles(win: Window) -> tuple[int, int, int, int] | None:
     return kd, kh, kw, lanes
 
 
-
-
 def _tile_kernel(
     kind: str, tiles: tuple[int, int, int, int], out_w: int
 ) -> tuple[Form, tuple[int, ...]]:
-    """The `blocks` kernel of ``kind`` (``'max'``, ``'argmax'`` or ``'sum'``) for these tiles
-    and its tile parameters: the 2-wide form for tiles two cells wide without lanes (no
-    branch on either; for sums, on output rows at most `poolnd._threads.SUM2_MAX_WIDTH`
+    """The `numba_tiles` kernel of ``kind`` (``'max'``, ``'argmax'`` or ``'sum'``) for these
+    tiles and its tile parameters: the 2-wide form for tiles two cells wide without lanes
+    (no branch on either; for sums, on output rows at most `poolnd._threads.SUM2_MAX_WIDTH`
     wide), else the general one."""
     b = _tile_kernels()
     general, two_wide = {"max": (b.BLOCK_MAX, b.BLOCK_MAX2),
@@ -109,8 +108,6 @@ def _tile_operands(
     return out, src, dst, _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
 
 
-
-
 def _compiled(win: Window, dtype: np.dtype) -> bool:
     return (win.ndim <= 3 and dtype in _COMPILED_DTYPES
             and max(win.kernel) <= tuning.COMPILED_MAX_KERNEL)
@@ -128,8 +125,6 @@ def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
     """A C-contiguous ``(planes, D, H, W)`` view (or copy) of ``a``."""
     planes = math.prod(a.shape[: a.ndim - len(spatial)])
     return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(spatial)) + spatial)
-
-
 
 
 def _row_kernel(kind: str, win: Window, floating: bool = True) -> Form:
@@ -168,12 +163,13 @@ def _lanes_last(win: Window, dtype: np.dtype) -> bool:
 
 def _max_by_depth(
     x: np.ndarray, win: Window, with_indices: bool
-) -> tuple[np.ndarray, np.ndarray | None]:
+) -> tuple[np.ndarray, np.ndarray | None] | None:
     """Max pooling of ``(N, D, H, W, C)`` in place: every depth slice pooled over ``(H, W, C)``
     by the 3d kernels, then each output's depth window folded over those partial results in
     window order (PyTorch's scan is depth-major, and its take-if-greater-or-NaN fold is
     associative, so values and indices are PyTorch's). Extra memory: the partial results,
-    the output's size times the depth stride."""
+    the output's size times the depth stride. None while the fold is being compiled."""
+    tile_kernels = _tile_kernels()
     lead = x.shape[: x.ndim - 4]
     n = math.prod(lead)
     d, h, w, c = win.in_shape
@@ -188,8 +184,9 @@ def _max_by_depth(
     values = np.full((n, out_d, cells), lowest(x.dtype), dtype=x.dtype)
     indices = np.full(values.shape if with_indices else (1, 1, 1), -1, np.int64)
     k, s, (lo, _), dil = win.kernel[0], win.stride[0], win.pad[0], win.dilation[0]
-    launch(_tile_kernels().FOLD_DEPTH, values.size * k, n * out_d, part_v, part_i, values,
-           indices, with_indices, k, s, lo, dil, h * w * c)
+    if not launch(tile_kernels.FOLD_DEPTH, values.size * k, n * out_d, part_v, part_i,
+                  values, indices, with_indices, k, s, lo, dil, h * w * c):
+        return None
     shape = lead + win.out_shape
     return values.reshape(shape), indices.reshape(shape) if with_indices else None
 
@@ -202,38 +199,47 @@ def max_forward(
     if x.dtype == np.bool_:
         values, indices = max_forward(x.view(np.uint8), win, with_indices)
         return values.view(np.bool_), indices
-    lead = x.shape[: x.ndim - win.ndim]
+    compiled = _max_compiled(x, win, with_indices) if x.size else None
+    if compiled is not None:
+        return compiled
+    reducer = numpy_passes.MaxReducer(x, win, with_indices)
+    numpy_passes.reduce_windows(x, win, reducer)
+    return reducer.values, reducer.indices
+
+
+def _max_compiled(
+    x: np.ndarray, win: Window, with_indices: bool
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """`max_forward` of a non-empty ``x`` by a compiled kernel, or None where none applies
+    or it is not compiled yet."""
     tiles = _tiles(win)
-    if tiles is None and _lanes_last(win, x.dtype) and x.size:
+    if tiles is None and _lanes_last(win, x.dtype):
         return _max_by_depth(np.ascontiguousarray(x), win, with_indices)
-    if tiles is not None and x.dtype in _COMPILED_DTYPES and x.size:
+    if tiles is not None and x.dtype in _COMPILED_DTYPES:
+        form, params = _tile_kernel("argmax" if with_indices else "max", tiles,
+                                    win.out_shape[-1])
         values, src, dst, work, rows = _tile_operands(x, win, tiles[3], x.dtype)
-        if with_indices:
-            indices = np.empty(values.shape, dtype=np.int64)
-            form, params = _tile_kernel("argmax", tiles, win.out_shape[-1])
-            launch(form, work, rows, src, dst,
-                   _tile_planes(indices, win.out_shape, tiles[3]), *params)
-            return values, indices
-        form, params = _tile_kernel("max", tiles, win.out_shape[-1])
-        launch(form, work, rows, src, dst, *params)
-        return values, None
-    if not _compiled(win, x.dtype) or x.size == 0:
-        reducer = numpy_passes.MaxReducer(x, win, with_indices)
-        numpy_passes.reduce_windows(x, win, reducer)
-        return reducer.values, reducer.indices
+        if not with_indices:
+            return (values, None) if launch(form, work, rows, src, dst, *params) else None
+        indices = np.empty(values.shape, dtype=np.int64)
+        ran = launch(form, work, rows, src, dst, _tile_planes(indices, win.out_shape, tiles[3]),
+                     *params)
+        return (values, indices) if ran else None
+    if not _compiled(win, x.dtype):
+        return None
+    rows_kernels = _row_kernels()
+    lead = x.shape[: x.ndim - win.ndim]
     values = np.empty(lead + win.out_shape, dtype=x.dtype)
     src, dst = _planes(x, win.in_shape), _planes(values, win.out_shape)
     work, rows = _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
     if with_indices:
         indices = np.empty(values.shape, dtype=np.int64)
-        launch(_row_kernels().ARGMAX_ROWS, work, rows, src, dst, _planes(indices, win.out_shape),
-             _geometry(win), lowest(x.dtype))
-        return values, indices
-    launch(_row_kernel("max", win), work, rows, src, dst, _geometry(win), lowest(x.dtype),
-         x.dtype.kind == "f")
-    return values, None
-
-
+        ran = launch(rows_kernels.ARGMAX_ROWS, work, rows, src, dst,
+                     _planes(indices, win.out_shape), _geometry(win), lowest(x.dtype))
+        return (values, indices) if ran else None
+    ran = launch(_row_kernel("max", win), work, rows, src, dst, _geometry(win), lowest(x.dtype),
+                 x.dtype.kind == "f")
+    return (values, None) if ran else None
 
 
 def _flip(a: np.ndarray) -> np.ndarray:
@@ -349,33 +355,32 @@ def _tile_sum(
     x: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int, dtype: np.dtype,
     acc: np.dtype,
 ) -> np.ndarray | None:
-    """`sum_forward` by the tile kernels, or None where they do not apply."""
+    """`sum_forward` by the tile kernels, or None where they do not apply or are not
+    compiled yet."""
     tiles = _tiles(win)
     if tiles is None or x.dtype not in _COMPILED_DTYPES or acc == np.uint64 or x.size == 0 \
             or not all(np.all(d == d[0]) for d in divisors):
         return None
+    form, params = _tile_kernel("sum", tiles, win.out_shape[-1])
     divisor = scale * math.prod(int(d[0]) for d in divisors)
     out, src, dst, work, rows = _tile_operands(x, win, tiles[3], dtype)
-    form, params = _tile_kernel("sum", tiles, win.out_shape[-1])
-    launch(form, work, rows, src, dst, np.zeros(1, acc), acc.kind == "f",
-           np.array([divisor], acc), *params)
-    return out
+    ran = launch(form, work, rows, src, dst, np.zeros(1, acc), acc.kind == "f",
+                 np.array([divisor], acc), *params)
+    return out if ran else None
 
 
 def lp2_forward(x: np.ndarray, win: Window) -> np.ndarray | None:
     """``sqrt(sum_forward(x * x) * K)`` for float32/float64 ``x`` over windows that tile it
     (``K`` the kernel volume, the sum divided by ``K``), by `squares.lp2_tiles` in one pass,
-    or None where the tile kernels do not apply. The same bits as the separate passes."""
+    or None where the tile kernels do not apply or are not compiled yet. The same bits as
+    the separate passes."""
     tiles = _tiles(win)
     if tiles is None or x.dtype not in (np.float32, np.float64) or x.size == 0:
         return None
+    two_wide = _tile_kernel("sum", tiles, win.out_shape[-1])[0] is _tile_kernels().BLOCK_SUM2
     out, src, dst, work, rows = _tile_operands(x, win, tiles[3], x.dtype)
-    from . import numba_squares
-
-    form, _ = _tile_kernel("sum", tiles, win.out_shape[-1])
-    two_wide = form is _tile_kernels().BLOCK_SUM2
-    launch(numba_squares.LP2_TILES, work, rows, src, dst, two_wide, *tiles)
-    return out
+    ran = launch(_square_kernels().LP2_TILES, work, rows, src, dst, two_wide, *tiles)
+    return out if ran else None
 
 
 def sum_forward(
@@ -395,20 +400,19 @@ def sum_forward(
     tiled = _tile_sum(x, win, divisors, scale, dtype, acc)
     if tiled is not None:
         return tiled
-    if not _compiled(win, x.dtype) or acc == np.uint64 or x.size == 0:
-        with np.errstate(all="ignore"):  # inf - inf and float16 overflow, as in PyTorch
-            reducer = numpy_passes.SumReducer(x, win, acc)
-            numpy_passes.reduce_windows(x, win, reducer)
-            return _divide(reducer.total, _outer(divisors, scale), dtype)
-    lead = x.shape[: x.ndim - win.ndim]
-    out = np.empty(lead + win.out_shape, dtype=dtype)
-    src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
-    launch(_row_kernel("sum", win, acc.kind == "f"), _work(win, src.shape[0]),
-         dst.shape[0] * dst.shape[1] * dst.shape[2], src, dst, np.zeros(1, acc), acc.kind == "f",
-         _geometry(win), *_padded3(divisors), scale)
-    return out
-
-
+    if _compiled(win, x.dtype) and acc != np.uint64 and x.size:
+        form = _row_kernel("sum", win, acc.kind == "f")
+        lead = x.shape[: x.ndim - win.ndim]
+        out = np.empty(lead + win.out_shape, dtype=dtype)
+        src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
+        if launch(form, _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2],
+                  src, dst, np.zeros(1, acc), acc.kind == "f", _geometry(win),
+                  *_padded3(divisors), scale):
+            return out
+    with np.errstate(all="ignore"):  # inf - inf and float16 overflow, as in PyTorch
+        reducer = numpy_passes.SumReducer(x, win, acc)
+        numpy_passes.reduce_windows(x, win, reducer)
+        return _divide(reducer.total, _outer(divisors, scale), dtype)
 
 
 def _zero_tails(grad: np.ndarray, win: Window) -> None:
@@ -425,15 +429,15 @@ def _zero_tails(grad: np.ndarray, win: Window) -> None:
 def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
     """Scatter-add each output gradient to the input cell its index names (-1: nowhere)."""
     lead = g.shape[: g.ndim - win.ndim]
-    if g.dtype not in _COMPILED_DTYPES or g.size == 0:  # the scatter is flat: any rank
-        with np.errstate(all="ignore"):
-            return numpy_passes.scatter_indices(g, indices, win.in_shape)
-    grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
-    planes = math.prod(lead)
-    launch(_row_kernels().SCATTER_ARGMAX, g.size, planes,
-           np.ascontiguousarray(g).reshape(planes, -1),
-           np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1))
-    return grad
+    if g.dtype in _COMPILED_DTYPES and g.size:  # the scatter is flat: any rank
+        grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
+        planes = math.prod(lead)
+        if launch(_row_kernels().SCATTER_ARGMAX, g.size, planes,
+                  np.ascontiguousarray(g).reshape(planes, -1),
+                  np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1)):
+            return grad
+    with np.errstate(all="ignore"):
+        return numpy_passes.scatter_indices(g, indices, win.in_shape)
 
 
 def sum_backward(
@@ -441,10 +445,19 @@ def sum_backward(
 ) -> np.ndarray:
     """Adjoint of `sum_forward` for floating ``g``: each ``g / divisor`` spread on its window."""
     lead = g.shape[: g.ndim - win.ndim]
-    if not _compiled(win, g.dtype) or g.size == 0:
-        with np.errstate(all="ignore"):
-            delta = (g / _outer(divisors, scale).astype(_sum_dtype(g.dtype))).astype(g.dtype)
-            return numpy_passes.scatter_passes(delta, win, lead)
+    if _compiled(win, g.dtype) and g.size:
+        compiled = _sum_backward_compiled(g, win, divisors, scale, lead)
+        if compiled is not None:
+            return compiled
+    with np.errstate(all="ignore"):
+        delta = (g / _outer(divisors, scale).astype(_sum_dtype(g.dtype))).astype(g.dtype)
+        return numpy_passes.scatter_passes(delta, win, lead)
+
+
+def _sum_backward_compiled(
+    g: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int, lead: tuple[int, ...]
+) -> np.ndarray | None:
+    """`sum_backward` by a compiled kernel, or None while it is not compiled yet."""
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     dst = _planes(grad, win.in_shape)
     tiles = _tiles(win)
@@ -452,11 +465,14 @@ def sum_backward(
             all(np.all(d == d[0]) for d in divisors):
         src = _planes(g, win.out_shape)
         divisor = scale * math.prod(int(d[0]) for d in divisors)
-        launch(_tile_kernels().BLOCK_SPREAD, grad.size,
-               src.shape[0] * src.shape[1] * src.shape[2],
-               src, dst, np.zeros(1, g.dtype), np.array([divisor], g.dtype), *tiles[:3])
+        if not launch(
+                _tile_kernels().BLOCK_SPREAD, grad.size, src.shape[0] * src.shape[1] * src.shape[2],
+                src, dst, np.zeros(1, g.dtype), np.array([divisor], g.dtype), *tiles[:3]):
+            return None
         _zero_tails(grad, win)
         return grad
-    launch(_row_kernels().SCATTER_WINDOWS, _work(win, dst.shape[0]), dst.shape[0],
-         _planes(g, win.out_shape), dst, _geometry(win), *_padded3(divisors), scale)
+    if not launch(
+            _row_kernels().SCATTER_WINDOWS, _work(win, dst.shape[0]), dst.shape[0],
+            _planes(g, win.out_shape), dst, _geometry(win), *_padded3(divisors), scale):
+        return None
     return grad

@@ -27,7 +27,7 @@ import numpy as np
 
 from ... import _threads as tuning
 from ..._args import Window
-from ..launch import launch
+from ..launch import kernels, launch
 from ..sliding.numpy_passes import lowest
 from .numpy_passes import (
     Table,
@@ -65,15 +65,12 @@ _COMPILED_DTYPES = frozenset((np.dtype(np.float32), np.dtype(np.float64)))
 # dispatch: compiled kernels for up to three dimensions, NumPy otherwise
 
 
-def _compiled_tables() -> Any:
-    """The Numba table kernels (`tables_compiled`), loaded on first use."""
-    from . import numba_rows
-
-    return numba_rows
-
-
-def _compiled(tables: Sequence[Table], dtype: np.dtype) -> bool:
-    return len(tables) <= 3 and dtype in _COMPILED_DTYPES
+def _compiled(tables: Sequence[Table], dtype: np.dtype) -> Any:
+    """The Numba table kernels (`numba_rows`) where they serve these tables and dtype (loaded
+    on first use), else None."""
+    if len(tables) <= 3 and dtype in _COMPILED_DTYPES:
+        return kernels("poolnd._kernels.tables.numba_rows")
+    return None
 
 
 def _padded3(tables: Sequence[Table]) -> list[Table]:
@@ -132,26 +129,27 @@ def max_forward(
     if x.size == 0 or 0 in out_shape:
         values = np.empty(lead + out_shape, dtype=x.dtype)
         return values, (np.empty(values.shape, dtype=np.int64) if with_indices else None)
-    if not _compiled(tables, x.dtype):
-        values, indices = _max_numpy(_as_planes(x, nd), tables, with_indices)
-        return values.reshape(lead + out_shape), (
-            None if indices is None else indices.reshape(lead + out_shape)
-        )
-    values = np.empty(lead + out_shape, dtype=x.dtype)
-    indices = np.empty(values.shape if with_indices else (1,) * 4, dtype=np.int64)
-    src = _grid(x, tuple(t.in_len for t in tables))
-    dst = _grid(values, out_shape)
-    idx = _grid(indices, out_shape) if with_indices else indices
-    args = (src, dst, idx, with_indices, *_table_args(tables), x.dtype.type(lowest(x.dtype)))
-    lanes = _lanes(tables, planes, x.dtype, math.inf)
-    if lanes:
-        launch(_compiled_tables().LANES_MAX, _work(tables, planes), -(-planes // lanes),
-               *args, lanes)
-    else:
-        launch(_compiled_tables().TABLE_MAX, _work(tables, planes),
-               dst.shape[0] * dst.shape[1] * dst.shape[2],
-               *args)
-    return values, (indices if with_indices else None)
+    compiled = _compiled(tables, x.dtype)
+    if compiled is not None:
+        values = np.empty(lead + out_shape, dtype=x.dtype)
+        indices = np.empty(values.shape if with_indices else (1,) * 4, dtype=np.int64)
+        src = _grid(x, tuple(t.in_len for t in tables))
+        dst = _grid(values, out_shape)
+        idx = _grid(indices, out_shape) if with_indices else indices
+        args = (src, dst, idx, with_indices, *_table_args(tables), x.dtype.type(lowest(x.dtype)))
+        lanes = _lanes(tables, planes, x.dtype, math.inf)
+        if lanes:
+            ran = launch(compiled.LANES_MAX, _work(tables, planes), -(-planes // lanes), *args,
+                         lanes)
+        else:
+            ran = launch(compiled.TABLE_MAX, _work(tables, planes),
+                         dst.shape[0] * dst.shape[1] * dst.shape[2], *args)
+        if ran:
+            return values, (indices if with_indices else None)
+    values, indices = _max_numpy(_as_planes(x, nd), tables, with_indices)
+    return values.reshape(lead + out_shape), (
+        None if indices is None else indices.reshape(lead + out_shape)
+    )
 
 
 def avg_forward(x: np.ndarray, tables: Sequence[Table], acc: np.dtype) -> np.ndarray:
@@ -166,26 +164,27 @@ def avg_forward(x: np.ndarray, tables: Sequence[Table], acc: np.dtype) -> np.nda
     out_shape = tuple(t.out_len for t in tables)
     if x.size == 0 or 0 in out_shape:
         return np.empty(lead + out_shape, dtype=x.dtype)
-    if not (_compiled(tables, x.dtype) and acc == x.dtype):
-        with np.errstate(all="ignore"):  # inf - inf, float16 overflow: as in PyTorch
-            total = _sum_numpy(_as_planes(x, nd), tables, acc)
-            for axis, t in enumerate(tables):
-                total /= _along(t.size.astype(acc), axis, nd)
-        return total.astype(x.dtype, copy=False).reshape(lead + out_shape)
-    out = np.empty(lead + out_shape, dtype=x.dtype)
-    src = _grid(x, tuple(t.in_len for t in tables))
-    dst = _grid(out, out_shape)
-    planes = src.shape[0]
-    args = (src, dst, np.zeros(1, acc), *_table_args(tables, acc))
-    lanes = _lanes(tables, planes, x.dtype, tuning.LANE_AVG_WINDOW)
-    if lanes:
-        launch(_compiled_tables().LANES_AVG, _work(tables, planes), -(-planes // lanes),
-               *args, lanes)
-    else:
-        launch(_compiled_tables().TABLE_AVG, _work(tables, planes),
-               dst.shape[0] * dst.shape[1] * dst.shape[2],
-               *args)
-    return out
+    compiled = _compiled(tables, x.dtype) if acc == x.dtype else None
+    if compiled is not None:
+        out = np.empty(lead + out_shape, dtype=x.dtype)
+        src = _grid(x, tuple(t.in_len for t in tables))
+        dst = _grid(out, out_shape)
+        planes = src.shape[0]
+        args = (src, dst, np.zeros(1, acc), *_table_args(tables, acc))
+        lanes = _lanes(tables, planes, x.dtype, tuning.LANE_AVG_WINDOW)
+        if lanes:
+            ran = launch(compiled.LANES_AVG, _work(tables, planes), -(-planes // lanes), *args,
+                         lanes)
+        else:
+            ran = launch(compiled.TABLE_AVG, _work(tables, planes),
+                         dst.shape[0] * dst.shape[1] * dst.shape[2], *args)
+        if ran:
+            return out
+    with np.errstate(all="ignore"):  # inf - inf, float16 overflow: as in PyTorch
+        total = _sum_numpy(_as_planes(x, nd), tables, acc)
+        for axis, t in enumerate(tables):
+            total /= _along(t.size.astype(acc), axis, nd)
+    return total.astype(x.dtype, copy=False).reshape(lead + out_shape)
 
 
 def avg_backward(g: np.ndarray, tables: Sequence[Table]) -> np.ndarray:
@@ -196,17 +195,18 @@ def avg_backward(g: np.ndarray, tables: Sequence[Table]) -> np.ndarray:
     in_shape = tuple(t.in_len for t in tables)
     if g.size == 0:
         return np.zeros(lead + in_shape, dtype=g.dtype)
-    if not _compiled(tables, g.dtype):
-        delta = _as_planes(g, nd).reshape((-1, *g.shape[g.ndim - nd:])).copy()
-        with np.errstate(all="ignore"):
-            for axis, t in enumerate(tables):
-                delta /= _along(t.size.astype(g.dtype), axis, nd)
-            return table_scatter(delta, tables).reshape(lead + in_shape)
-    grad = np.zeros(lead + in_shape, dtype=g.dtype)
-    dst = _grid(grad, in_shape)
-    launch(_compiled_tables().TABLE_SCATTER, _work(tables, dst.shape[0]), dst.shape[0],
-            _grid(g, g.shape[g.ndim - nd:]), dst, *_table_args(tables, g.dtype))
-    return grad
+    compiled = _compiled(tables, g.dtype)
+    if compiled is not None:
+        grad = np.zeros(lead + in_shape, dtype=g.dtype)
+        dst = _grid(grad, in_shape)
+        if launch(compiled.TABLE_SCATTER, _work(tables, dst.shape[0]), dst.shape[0],
+                  _grid(g, g.shape[g.ndim - nd:]), dst, *_table_args(tables, g.dtype)):
+            return grad
+    delta = _as_planes(g, nd).reshape((-1, *g.shape[g.ndim - nd:])).copy()
+    with np.errstate(all="ignore"):
+        for axis, t in enumerate(tables):
+            delta /= _along(t.size.astype(g.dtype), axis, nd)
+        return table_scatter(delta, tables).reshape(lead + in_shape)
 
 
 def max_backward(g: np.ndarray, indices: np.ndarray, in_shape: tuple[int, ...]) -> np.ndarray:
@@ -240,9 +240,12 @@ def mean_forward(x: np.ndarray, nd: int, acc: np.dtype) -> np.ndarray:
         with np.errstate(all="ignore"):
             total = np.add.reduce(x2, axis=1, dtype=acc)
             return (total / acc.type(count)).astype(x.dtype, copy=False).reshape(lead)
+    # compiled even in the background mode's first calls (waiting for it): its sum order
+    # is the compiler's, which NumPy's pairwise sum does not give bit for bit
+    compiled = kernels("poolnd._kernels.tables.numba_rows")
     out = np.empty(x2.shape[0], dtype=x.dtype)
-    launch(_compiled_tables().PLANE_MEAN, x.size, x2.shape[0], np.ascontiguousarray(x2), out,
-            np.zeros(1, acc), acc.type(count))
+    launch(compiled.PLANE_MEAN, x.size, x2.shape[0], np.ascontiguousarray(x2), out,
+           np.zeros(1, acc), acc.type(count), wait=True)
     return out.reshape(lead)
 
 

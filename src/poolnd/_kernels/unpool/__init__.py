@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 
 from ... import _threads as tuning
-from ..launch import launch
+from ..launch import kernels, launch
 from .numpy_passes import gather_numpy, scatter_numpy
 
 __all__ = ["gather", "scatter"]
@@ -38,9 +38,7 @@ def _bits(a: np.ndarray) -> np.ndarray:
 
 def _numba_forms() -> Any:
     """The Numba kernels (`numba_rows`), loaded on first use."""
-    from . import numba_rows
-
-    return numba_rows
+    return kernels("poolnd._kernels.unpool.numba_rows")
 
 
 def scatter(values: np.ndarray, indices: np.ndarray, plane_size: int) -> np.ndarray:
@@ -67,12 +65,12 @@ def scatter(values: np.ndarray, indices: np.ndarray, plane_size: int) -> np.ndar
     >>> scatter(np.array([[5., 7., 9.]]), np.array([[3, 0, 3]]), 4)
     array([[7., 0., 0., 9.]])
     """
-    if values.size < tuning.UNPOOL_COMPILED_MIN_SIZE:
-        return scatter_numpy(values, indices, plane_size)
-    out = np.zeros((values.shape[0], plane_size), dtype=values.dtype)
-    launch(_numba_forms().SCATTER_PLANES, values.size, values.shape[0], _bits(values), indices,
-           _bits(out))
-    return out
+    if values.size >= tuning.UNPOOL_COMPILED_MIN_SIZE:
+        out = np.zeros((values.shape[0], plane_size), dtype=values.dtype)
+        if launch(_numba_forms().SCATTER_PLANES, values.size, values.shape[0], _bits(values),
+                  indices, _bits(out)):
+            return out
+    return scatter_numpy(values, indices, plane_size)
 
 
 def gather(grad: np.ndarray, indices: np.ndarray) -> np.ndarray:
@@ -97,9 +95,9 @@ def gather(grad: np.ndarray, indices: np.ndarray) -> np.ndarray:
     >>> gather(np.array([[1., 2., 3., 4.]]), np.array([[3, 0, 3]]))
     array([[4., 1., 4.]])
     """
-    if indices.size < tuning.UNPOOL_COMPILED_MIN_SIZE:
-        return gather_numpy(grad, indices)
-    out = np.empty(indices.shape, dtype=grad.dtype)
-    launch(_numba_forms().GATHER_PLANES, indices.size, indices.shape[0], _bits(grad), indices,
-           _bits(out))
-    return out
+    if indices.size >= tuning.UNPOOL_COMPILED_MIN_SIZE:
+        out = np.empty(indices.shape, dtype=grad.dtype)
+        if launch(_numba_forms().GATHER_PLANES, indices.size, indices.shape[0], _bits(grad),
+                  indices, _bits(out)):
+            return out
+    return gather_numpy(grad, indices)

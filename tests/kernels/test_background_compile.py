@@ -1,0 +1,74 @@
+"""The background compiler (`poolnd.set_compile_mode`): on a cold Numba cache the first calls
+answer with the NumPy forms (the same bits) while the kernel compiles on a thread of its own;
+later calls run the compiled kernel; the interpreter's exit lets a compilation in flight
+finish and save its cache file."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+import poolnd
+
+SRC = str(Path(poolnd.__file__).resolve().parents[1])
+
+_SCRIPT = r"""
+import sys, time
+sys.path.insert(0, {src!r})
+import numpy as np
+import poolnd
+from poolnd._kernels import compiler
+from poolnd._kernels.sliding import _row_kernels
+
+assert poolnd.get_compile_mode() == "background"
+x = np.random.default_rng(0).standard_normal((2, 3, 500), dtype=np.float32)
+first = poolnd.functional.max_pool1d(x, 3, 1, 1)
+queued = compiler._worker is not None  # the kernel was not ready: a compile is under way
+compiler.drain()
+form = _row_kernels().MAX_ROWS
+compiled_before = len(form.body.overloads)
+second = poolnd.functional.max_pool1d(x, 3, 1, 1)
+poolnd.set_compile_mode("wait")
+third = poolnd.functional.max_pool1d(x, 3, 1, 1)
+same = first.tobytes() == second.tobytes() == third.tobytes()
+print("ok", queued, compiled_before, same)
+# a second kernel, whose compilation is under way as the script ends: the exit waits for it
+poolnd.set_compile_mode("background")
+poolnd.functional.avg_pool1d(x, 3, 1, 1)
+time.sleep(0.2)  # the compiling thread has taken it from the queue (it takes seconds)
+"""
+
+
+def _run(tmp_path: Path) -> subprocess.CompletedProcess:
+    env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
+    env.pop("POOLND_COMPILE", None)  # the default mode
+    return subprocess.run([sys.executable, "-c", _SCRIPT.format(src=SRC)], env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def test_a_cold_first_call_answers_from_numpy_while_the_kernel_compiles(tmp_path):
+    done = _run(tmp_path)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["ok", "True", "1", "True"]
+    # the exit let the compilation in flight finish: the sum kernel's cache file is there
+    saved = {p.name.split("-")[0] for p in tmp_path.rglob("*.nbi")}
+    assert "numba_rows._max_rows_chunk" in saved
+    assert "numba_rows._sum_rows_chunk" in saved
+
+
+def test_compile_mode_round_trip_and_bad_mode():
+    before = poolnd.get_compile_mode()
+    try:
+        poolnd.set_compile_mode("background")
+        assert poolnd.get_compile_mode() == "background"
+        poolnd.set_compile_mode("wait")
+        assert poolnd.get_compile_mode() == "wait"
+        with pytest.raises(ValueError, match=r"set_compile_mode\(\): mode must be "
+                                             r"'background' or 'wait'; got 'later'"):
+            poolnd.set_compile_mode("later")
+    finally:
+        poolnd.set_compile_mode(before)
