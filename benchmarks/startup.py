@@ -1,72 +1,109 @@
-"""Start-up cost of poolnd's compiled kernels: import time, first-call compile time per
-kernel signature, and the first call in a fresh process once Numba's on-disk cache is warm.
+"""What a new user waits for: the first calls of a fresh process, on an empty and on a warm
+Numba cache, in each compile mode (`poolnd.set_compile_mode`), in one table.
 
-Run: ``python benchmarks/startup.py``. It clears nothing itself; to see cold compile times,
-delete the ``__pycache__`` folder of ``poolnd/_kernels`` (Numba keeps its cache there) first.
-Each measurement runs in a fresh interpreter.
+Run: ``python benchmarks/startup.py [--rounds N]``. Every measurement is a fresh
+interpreter with its own ``NUMBA_CACHE_DIR``: empty for the cold rows, filled beforehand (by
+a process in 'wait' mode running the same code) for the warm ones. Rows:
+
+* ``README block``: the README's first code block, run as a script. ``block s`` is the time
+  from the script's first line to its last (what the user waits for the answers); ``process
+  s`` the whole interpreter, start-up and exit included (in 'background' mode the exit
+  waits for a compilation in flight);
+* ``three calls``: ``max_pool2d(x, 3, 2, 1)``, ``avg_pool2d(x, 2)`` and ``poolnd.vjp`` of the
+  max with its pullback, on an (8, 64, 112, 112) float32 ``x``, each call timed, after
+  ``import poolnd`` (timed apart).
+
+Medians over ``--rounds`` fresh runs (default 3).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
+import re
+import statistics
 import subprocess
 import sys
+import tempfile
+import time
+from pathlib import Path
 
-PROBE = r"""
-import json, sys, time
+ROOT = Path(__file__).resolve().parents[1]
+
+THREE_CALLS = r"""
+import json, time
 t0 = time.perf_counter()
 import numpy as np
 import poolnd
 import poolnd.functional as F
 t_import = time.perf_counter() - t0
-heavy = sorted(m for m in ("numba", "llvmlite", "torch") if m in sys.modules)
-x = np.random.default_rng(0).standard_normal((2, 3, 16, 16)).astype(sys.argv[1])
-big = np.random.default_rng(0).standard_normal((4, 16, 64, 64)).astype(sys.argv[1])
-calls = {
-    "max_pool2d": lambda: F.max_pool2d(x, 3, 2, 1),
-    "max_pool2d(return_indices)": lambda: F.max_pool2d(x, 3, 2, 1, return_indices=True),
-    "avg_pool2d": lambda: F.avg_pool2d(x, 3, 2, 1),
-    "max_pool2d backward": lambda: poolnd.vjp(F.max_pool2d, x, 3, 2, 1)[1](
-        np.ones((2, 3, 8, 8), x.dtype)),
-    "avg_pool2d backward": lambda: poolnd.vjp(F.avg_pool2d, x, 3, 2, 1)[1](
-        np.ones((2, 3, 8, 8), x.dtype)),
-    # large enough for the parallel kernels, which compile separately
-    "max_pool2d parallel": lambda: F.max_pool2d(big, 3, 2, 1),
-    "avg_pool2d parallel": lambda: F.avg_pool2d(big, 3, 2, 1),
-}
-times = {}
-for name, call in calls.items():
-    if "backward" in name and x.dtype.kind != "f":
-        continue
+x = np.random.default_rng(0).standard_normal((8, 64, 112, 112), dtype=np.float32)
+g = np.ones((8, 64, 56, 56), np.float32)
+times = []
+for call in (lambda: F.max_pool2d(x, 3, 2, 1), lambda: F.avg_pool2d(x, 2),
+             lambda: poolnd.vjp(F.max_pool2d, x, 3, 2, 1)[1](g)):
     t = time.perf_counter()
     call()
-    times[name] = time.perf_counter() - t
-print(json.dumps({"import_s": t_import, "modules_after_import": heavy, "first_call_s": times}))
+    times.append(time.perf_counter() - t)
+print(json.dumps({"import": t_import, "calls": times}))
 """
 
 
-def probe(dtype: str) -> dict:
-    """One fresh interpreter: import time and each kernel's first-call time for ``dtype``."""
-    out = subprocess.run([sys.executable, "-c", PROBE, dtype], capture_output=True,
-                         text=True, check=True)
-    return json.loads(out.stdout)
+def readme_block() -> str:
+    """The README's first Python code block, timed from its first line to its last."""
+    text = (ROOT / "README.md").read_text()
+    block = re.search(r"```python\n(.*?)```", text, re.S)
+    assert block is not None, "the README has no python code block"
+    return ("import json as _json, time as _time\n_t0 = _time.perf_counter()\n"
+            + block.group(1)
+            + "print(_json.dumps({'block': _time.perf_counter() - _t0}))\n")
+
+
+def run(code: str, cache: str, mode: str) -> tuple[dict, float]:
+    """``code`` in a fresh interpreter: its JSON line and the process's wall time."""
+    env = {**os.environ, "NUMBA_CACHE_DIR": cache, "POOLND_COMPILE": mode}
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                         text=True, check=True, cwd=tempfile.gettempdir())
+    wall = time.perf_counter() - t
+    return json.loads(out.stdout.strip().splitlines()[-1]), wall
+
+
+def measure(code: str, mode: str, warm: bool, rounds: int) -> list[tuple[dict, float]]:
+    results = []
+    for _ in range(rounds):
+        with tempfile.TemporaryDirectory() as cache:
+            if warm:
+                run(code, cache, "wait")  # fills the cache with every kernel the code needs
+            results.append(run(code, cache, mode))
+    return results
 
 
 def main() -> None:
-    """Print the start-up report as Markdown (first-call times in seconds)."""
-    print("| dtype | run | import s | " + " | ".join(
-        ["max", "max+indices", "avg", "max bwd", "avg bwd", "max (parallel)",
-         "avg (parallel)"]) + " |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for dtype in ("float32", "float64", "int32"):
-        for run in ("first (compiles unless cached)", "second (warm cache)"):
-            r = probe(dtype)
-            cells = [f"{r['first_call_s'].get(k, float('nan')):.3f}" for k in (
-                "max_pool2d", "max_pool2d(return_indices)", "avg_pool2d",
-                "max_pool2d backward", "avg_pool2d backward", "max_pool2d parallel",
-                "avg_pool2d parallel")]
-            print(f"| {dtype} | {run} | {r['import_s']:.3f} | " + " | ".join(cells) + " |")
-    print(f"\nmodules loaded by `import poolnd`: {probe('float32')['modules_after_import']}")
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--rounds", type=int, default=3)
+    args = parser.parse_args()
+    block = readme_block()
+    print(f"{os.uname().machine}, {os.cpu_count()} CPUs; medians of {args.rounds} fresh "
+          "processes each\n")
+    print("| code | cache | mode | import s | max s | avg s | vjp s | calls / block s "
+          "| process s |")
+    print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+    for name, code in (("README block", block), ("three calls", THREE_CALLS)):
+        for warm in (False, True):
+            for mode in ("background", "wait"):
+                res = measure(code, mode, warm, args.rounds)
+                wall = statistics.median(w for _, w in res)
+                if "calls" in res[0][0]:
+                    calls = [statistics.median(r["calls"][i] for r, _ in res) for i in range(3)]
+                    total = statistics.median(sum(r["calls"]) for r, _ in res)
+                    imp = statistics.median(r["import"] for r, _ in res)
+                    cells = [f"{imp:.2f}", *(f"{c:.2f}" for c in calls), f"{total:.2f}"]
+                else:
+                    cells = ["", "", "", "", f"{statistics.median(r['block'] for r, _ in res):.2f}"]
+                print(f"| {name} | {'warm' if warm else 'empty'} | {mode} | "
+                      + " | ".join(cells) + f" | {wall:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

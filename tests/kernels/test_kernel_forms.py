@@ -54,3 +54,21 @@ def test_the_selectors_pick_forms_of_the_numba_modules():
             picked.add(_tile_kernel(kind, tiles_of, win.out_shape[-1])[0])
     assert picked <= known
     assert len(picked) >= 12  # every row form and the general and 2-wide tile forms
+
+
+def test_a_read_only_input_shares_the_writable_inputs_compiled_kernel():
+    import numpy as np
+
+    import poolnd
+
+    rows = importlib.import_module(MODULES[0])
+    x = np.random.default_rng(5).standard_normal((2, 3, 17, 19))
+    frozen = x.copy()
+    frozen.flags.writeable = False
+    before = set(rows.ARGMAX_ROWS.body.overloads)
+    a = poolnd.functional.max_pool2d(x, 3, 2, 1, return_indices=True)
+    b = poolnd.functional.max_pool2d(frozen, 3, 2, 1, return_indices=True)
+    added = set(rows.ARGMAX_ROWS.body.overloads) - before
+    assert len(added) <= 1  # one signature for both (none if an earlier test made it)
+    assert not any(signature[0].mutable for signature in rows.ARGMAX_ROWS.body.overloads)
+    assert all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))

@@ -1,8 +1,13 @@
 """Uses of the public API that a type checker must accept, with the types it must infer.
 
-tests/typing/test_typing.py runs ``mypy --strict`` on this file; the checks are in functions,
-so importing the file (pytest's doctest collection) runs nothing.
+tests/typing/test_typing.py runs mypy on this file with every ``--strict`` flag (set by the
+comment below, per file, so that poolnd's own modules are read from the cache of the run that
+checked them under the project's settings); the checks are in functions, so importing the
+file (pytest's doctest collection) runs nothing.
 """
+# mypy: disallow-any-generics, disallow-subclassing-any, disallow-untyped-calls
+# mypy: disallow-untyped-defs, disallow-incomplete-defs, check-untyped-defs
+# mypy: disallow-untyped-decorators, warn-return-any, no-implicit-reexport, extra-checks
 
 from __future__ import annotations
 

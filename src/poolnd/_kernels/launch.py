@@ -41,9 +41,12 @@ __all__ = ["Form", "kernels", "launch"]
 
 
 class Form(NamedTuple):
-    """One compiled kernel: its body over the work items ``start .. stop - 1``."""
+    """One compiled kernel: its body over the work items ``start .. stop - 1``, whose first
+    ``reads`` operands are arrays it only reads (the input; `launch` hands them over
+    read-only, so that a writable and a read-only input share one compiled signature)."""
 
     body: Callable[..., None]
+    reads: int = 1
 
     @property
     def name(self) -> str:
@@ -118,6 +121,14 @@ def kernels(name: str) -> ModuleType:
     return compiler.loaded(name) or compiler.import_now(name)
 
 
+def _read_only(a: Any) -> Any:
+    """A read-only view of the array ``a`` (Numba compiles a read-only array type apart)."""
+    if a.flags.writeable:
+        a = a.view()
+        a.flags.writeable = False
+    return a
+
+
 def _ready(body: Any, args: tuple[Any, ...]) -> bool:
     """Whether ``body`` is compiled for ``args`` (and the work bounds); if not, queue it."""
     signature = tuple(body.typeof_pyval(a) for a in (*args, 0, 0))
@@ -135,6 +146,7 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
     helper threads, scheduled dynamically. An exception raised by a chunk is raised here
     once every chunk has ended.
     """
+    args = tuple(map(_read_only, args[:form.reads])) + args[form.reads:]
     if tuning.COMPILE_IN_BACKGROUND and not wait and not _ready(form.body, args):
         return False
     threads = tuning.kernel_threads()

@@ -146,9 +146,9 @@ def max_forward(
                          dst.shape[0] * dst.shape[1] * dst.shape[2], *args)
         if ran:
             return values, (indices if with_indices else None)
-    values, indices = _max_numpy(_as_planes(x, nd), tables, with_indices)
-    return values.reshape(lead + out_shape), (
-        None if indices is None else indices.reshape(lead + out_shape)
+    passes, found = _max_numpy(_as_planes(x, nd), tables, with_indices)
+    return passes.reshape(lead + out_shape), (
+        None if found is None else found.reshape(lead + out_shape)
     )
 
 

@@ -34,5 +34,5 @@ def _gather_planes_chunk(src, idx, dst, start, stop):  # pragma: no cover - comp
 
 
 # the kernels as the selector launches them (`poolnd._kernels.launch.Form`)
-GATHER_PLANES = Form(_gather_planes_chunk)
-SCATTER_PLANES = Form(_scatter_planes_chunk)
+GATHER_PLANES = Form(_gather_planes_chunk, reads=2)
+SCATTER_PLANES = Form(_scatter_planes_chunk, reads=2)
