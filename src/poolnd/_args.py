@@ -161,15 +161,15 @@ def is_bfloat16(dtype: np.dtype) -> bool:
     return dtype.kind == "V" and dtype.name == "bfloat16"
 
 
-# The ops that take bool masks, and those that take bfloat16 (computed in float32).
-# (the torch-named functions refuse bool, as PyTorch does)
+# The ops that take bool masks, and what the refusal of bfloat16 says (the ops that take
+# it ask `as_input` for it). (the torch-named functions refuse bool, as PyTorch does)
 MASK_OPS = ("max_pool", "min_pool", "sum_pool", "pool", "global_max_pool")
 _MASK_TEXT = ("bool masks are taken by poolnd.max_pool, min_pool, sum_pool, pool and "
               "global_max_pool; an average of a mask is a fraction: pool(mask, 'nanmean', "
               "...) gives it in float64, or cast the mask first, mask.astype(np.float32)")
-_BFLOAT16_TEXT = ("bfloat16 is taken by max, min, sum, average and generic pooling "
-                  "(poolnd.max_pool, avg_pool, min_pool, sum_pool, pool and the torch-named "
-                  "max/avg pooling); cast it to float32 for the others")
+_BFLOAT16_TEXT = ("bfloat16 is taken by max, min, sum, average, generic, LP, adaptive and "
+                  "fractional max pooling and by max unpooling; cast it to float32 for the "
+                  "others")
 
 
 def dtype_error(op: str, dtype: np.dtype) -> TypeError:
@@ -255,9 +255,10 @@ def one_per_dimension(items: list[Any], ndim: int) -> list[Any] | None:
 
 
 def as_input(op: str, x: object, ndim: int, *, bools: bool = False,
-             lead: bool = False) -> np.ndarray:
+             lead: bool = False, bfloat16: bool = False) -> np.ndarray:
     """The input as an ndarray of a supported dtype and rank ``ndim + 1`` or ``ndim + 2``
-    (any rank above ``ndim`` with ``lead``: leading batch axes); bool too with ``bools``.
+    (any rank above ``ndim`` with ``lead``: leading batch axes); bool too with ``bools``,
+    bfloat16 too with ``bfloat16``.
 
     The array is not copied when it already is an ndarray.
     """
@@ -265,7 +266,7 @@ def as_input(op: str, x: object, ndim: int, *, bools: bool = False,
         raise TypeError(f"{op}(): input must be a real numeric array; got a {type(x).__name__}")
     arr = as_array(op, "input", x, "a real numeric array")
     if not (arr.dtype.kind in "iu" or arr.dtype.newbyteorder("=") in _FLOAT_DTYPES
-            or (bools and arr.dtype == np.bool_)):
+            or (bools and arr.dtype == np.bool_) or (bfloat16 and is_bfloat16(arr.dtype))):
         raise dtype_error(op, arr.dtype)
     if lead and arr.ndim > ndim + 2:
         pass
@@ -491,8 +492,8 @@ def spatial_index(indices: np.ndarray, values: np.ndarray) -> np.ndarray:
 
 
 def require_differentiable(op: str, dtype: np.dtype) -> None:
-    """Gradients exist for floating inputs only."""
-    if dtype.kind != "f":
+    """Gradients exist for floating inputs only (bfloat16 included)."""
+    if dtype.kind != "f" and not is_bfloat16(dtype):
         raise TypeError(
             f"{op}(): gradients need a floating input (float16, float32 or float64); "
             f"got input dtype {dtype}"
@@ -502,13 +503,14 @@ def require_differentiable(op: str, dtype: np.dtype) -> None:
 Batched = bool | tuple[int, ...]
 
 
-def as_batched(op: str, x: object, ndim: int) -> tuple[np.ndarray, Batched]:
+def as_batched(op: str, x: object, ndim: int, *, bfloat16: bool = False
+               ) -> tuple[np.ndarray, Batched]:
     """`as_input`, then in the layout every kernel takes: a leading batch axis added to an
     unbatched ``(C, *spatial)`` input, native byte order. Returns ``(array, batched)``:
     whether the input was batched, or, for the N-d ops of `LEAD_OPS` given several leading
     batch axes, their shape (a tuple, truthy), which are merged into one (`unbatch` splits
-    them again). Bool input is taken by the ops of `MASK_OPS`."""
-    arr = as_input(op, x, ndim, bools=op in MASK_OPS, lead=op in LEAD_OPS)
+    them again). Bool input is taken by the ops of `MASK_OPS`, bfloat16 with ``bfloat16``."""
+    arr = as_input(op, x, ndim, bools=op in MASK_OPS, lead=op in LEAD_OPS, bfloat16=bfloat16)
     batched: Batched = arr.ndim >= ndim + 2
     if arr.ndim > ndim + 2:
         batched = arr.shape[: arr.ndim - ndim - 1]
@@ -539,7 +541,7 @@ def pullback_grad(op: str, grad_output: Any, like: np.ndarray, batched: Batched)
     It must have the output's shape and a real numeric dtype; it is cast to the output dtype.
     """
     g = np.asarray(grad_output)
-    if g.dtype.kind not in "fiu":
+    if g.dtype.kind not in "fiu" and not is_bfloat16(g.dtype):
         raise TypeError(
             f"{op}() backward: grad_output must be a real numeric array; got dtype {g.dtype}"
         )

@@ -23,6 +23,7 @@ from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, 
 from .._geometry import adaptive_table
 from .._kernels import tables as tk
 from .._typing import AdaptiveMax, same_array, typed_as
+from .bfloat16 import narrow, widen
 from .layout import by_transpose
 
 __all__ = [
@@ -43,10 +44,12 @@ Pullback = Callable[[Any], np.ndarray]
 # arguments
 
 
-def require_float(op: str, dtype: np.dtype) -> None:
-    if dtype.kind != "f":
+def require_float(op: str, dtype: np.dtype, bfloat16: bool = False) -> None:
+    """Refuse a non-floating input dtype (bfloat16 is floating where ``bfloat16``)."""
+    if dtype.kind != "f" and not (bfloat16 and _args.is_bfloat16(dtype)):
+        also = ", float64 or bfloat16" if bfloat16 else " or float64"
         raise TypeError(
-            f"{op}(): input dtype must be float16, float32 or float64 (averages and norms of "
+            f"{op}(): input dtype must be float16, float32{also} (averages and norms of "
             f"integers are not defined here); got {dtype}"
         )
 
@@ -100,7 +103,8 @@ def adaptive_tables(in_shape: tuple[int, ...], out_shape: tuple[int, ...]) -> li
 
 
 def accumulator(dtype: np.dtype) -> np.dtype:
-    """Accumulator of a float average: float64 for float64, float32 otherwise."""
+    """Accumulator of a float average: float64 for float64, float32 otherwise (bfloat16
+    included)."""
     return np.dtype(np.float64 if dtype == np.float64 else np.float32)
 
 
@@ -118,16 +122,20 @@ def adaptive_max_impl(
     ndim: int,
     grad: bool,
 ) -> tuple[Any, Pullback | None]:
-    """Adaptive max pooling; returns ``(out, pullback)``, ``pullback`` None unless ``grad``."""
-    x, batched = _args.as_batched(op, input, ndim)
+    """Adaptive max pooling; returns ``(out, pullback)``, ``pullback`` None unless ``grad``.
+
+    bfloat16 is selected in float32 (exact); its pullback adds in bfloat16, as PyTorch's.
+    """
+    x, batched = _args.as_batched(op, input, ndim, bfloat16=True)
     want_indices = _args.as_bool(op, "return_indices", return_indices)
     in_shape = x.shape[2:]
     size = _output_size(op, output_size, in_shape, allow_none=ndim > 1)
     if grad:
         _args.require_differentiable(op, x.dtype)
-    values, indices = tk.max_forward(x, adaptive_tables(in_shape, size), want_indices or grad)
+    values, indices = tk.max_forward(widen(x), adaptive_tables(in_shape, size),
+                                     want_indices or grad)
     return selection_result(
-        op, values, indices, batched, want_indices, grad,
+        op, narrow(values, x.dtype), indices, batched, want_indices, grad,
         lambda g, idx: tk.max_backward(g, idx, in_shape),
     )
 
@@ -138,26 +146,33 @@ def adaptive_avg_impl(
 ) -> tuple[Any, Pullback | None]:
     """Adaptive average pooling; returns ``(out, pullback)``, ``pullback`` None unless ``grad``.
 
-    Sums accumulate in float32 (float64 for float64), except float16 in 3d, which PyTorch
-    accumulates (and divides) in float16; each sum is divided by the window's extent in each
-    dimension in turn. All output sizes 1 is ``torch.mean``: one division by the plane size.
+    Sums accumulate in float32 (float64 for float64), except float16 and bfloat16 in 3d,
+    which PyTorch accumulates (and divides) in the input dtype, each step rounded; each sum
+    is divided by the window's extent in each dimension in turn. All output sizes 1 is
+    ``torch.mean``: one division by the plane size. bfloat16 in 1d and 2d sums and divides
+    in float32 and rounds once; its pullback divides and adds in bfloat16 (each step
+    rounded), as PyTorch's.
     """
-    x, batched = _args.as_batched(op, input, ndim)
+    x, batched = _args.as_batched(op, input, ndim, bfloat16=True)
     in_shape = x.shape[2:]
     size = _output_size(op, output_size, in_shape, allow_none=ndim > 1)
-    require_float(op, x.dtype)
+    require_float(op, x.dtype, bfloat16=True)
     if all(o == 1 for o in size):
         acc = accumulator(x.dtype)
-        out = _args.unbatch(tk.mean_forward(x, ndim, acc).reshape(x.shape[:2] + size), batched)
+        mean = narrow(tk.mean_forward(widen(x), ndim, acc), x.dtype)
+        out = _args.unbatch(mean.reshape(x.shape[:2] + size), batched)
 
         def mean_pullback(grad_output: Any) -> np.ndarray:
             g = _args.pullback_grad(op, grad_output, out, batched)
             return _args.unbatch(tk.mean_backward(g.reshape(g.shape[:2]), in_shape, acc), batched)
 
         return out, (mean_pullback if grad else None)
-    acc = np.dtype(np.float16) if x.dtype == np.float16 and ndim == 3 else accumulator(x.dtype)
     tables = adaptive_tables(in_shape, size)
-    out = _args.unbatch(tk.avg_forward(x, tables, acc), batched)
+    if ndim == 3 and (x.dtype == np.float16 or _args.is_bfloat16(x.dtype)):
+        out = tk.avg_forward(x, tables, x.dtype)  # PyTorch's 3d kernel sums in the dtype
+    else:
+        out = narrow(tk.avg_forward(widen(x), tables, accumulator(x.dtype)), x.dtype)
+    out = _args.unbatch(out, batched)
 
     def pullback(grad_output: Any) -> np.ndarray:
         g = _args.pullback_grad(op, grad_output, out, batched)
@@ -300,8 +315,8 @@ def adaptive_avg_pool3d(input: Any, output_size: Any, *, channels_last: bool = F
     """3D adaptive average pooling of ``(N, C, D, H, W)`` or ``(C, D, H, W)``, as torch's
     ``adaptive_avg_pool3d``.
 
-    As `adaptive_avg_pool2d`, dividing by depth, height and width in turn. float16 input
-    accumulates and divides in float16 here, as PyTorch's 3d kernel does.
+    As `adaptive_avg_pool2d`, dividing by depth, height and width in turn. float16 and
+    bfloat16 input accumulate and divide in their own dtype here, as PyTorch's 3d kernel does.
     {parameters}
     Examples
     --------
@@ -360,8 +375,8 @@ for _n, _max, _avg in (
     _spatial, _count, _size_text = _SIZES[_n]
     _size_type = "int or tuple of one int" if _n == 1 else f"int or tuple of {_count} ints or Nones"
     for _fn, _indices, _returns, _dtypes in (
-        (_max, _INDICES, _MAX_RETURNS, "float16/32/64 or any integer dtype"),
-        (_avg, "", _AVG_RETURNS, "float16, float32 or float64"),
+        (_max, _INDICES, _MAX_RETURNS, "float16/32/64, bfloat16 or any integer dtype"),
+        (_avg, "", _AVG_RETURNS, "float16, float32, float64 or bfloat16"),
     ):
         fill(_fn, parameters=_PARAMETERS, indices=_indices, returns=_returns,
              type_error=INPUT_TYPE_ERROR, value_error=_VALUE_ERROR, size_type=_size_type,

@@ -22,6 +22,7 @@ from .._docs import CHANNELS_LAST, INPUT_SHAPE_ERROR, INPUT_TYPE_ERROR, RAISES, 
 from .._geometry import fractional_starts
 from .._kernels import tables as tk
 from .._typing import FractionalMax, typed_as
+from .bfloat16 import narrow, widen
 from .layout import by_transpose
 
 __all__ = ["fractional_max_impl", "fractional_max_pool2d", "fractional_max_pool3d"]
@@ -100,13 +101,17 @@ def fractional_max_impl(
     ndim: int,
     grad: bool,
 ) -> tuple[Any, Pullback | None]:
-    """Fractional max pooling; returns ``(out, pullback)``, ``pullback`` None unless ``grad``."""
+    """Fractional max pooling; returns ``(out, pullback)``, ``pullback`` None unless ``grad``.
+
+    bfloat16 windows are placed in bfloat16 arithmetic and the maxima selected in float32
+    (exact); the pullback adds in bfloat16, as PyTorch's.
+    """
     nd = ndim
-    x, batched = _args.as_batched(op, input, nd)
-    if x.dtype.kind != "f":
+    x, batched = _args.as_batched(op, input, nd, bfloat16=True)
+    if x.dtype.kind != "f" and not _args.is_bfloat16(x.dtype):
         raise TypeError(
-            f"{op}(): input dtype must be float16, float32 or float64 (the random samples share "
-            f"it); got {x.dtype}"
+            f"{op}(): input dtype must be float16, float32, float64 or bfloat16 (the random "
+            f"samples share it); got {x.dtype}"
         )
     kernel = _args.as_int_tuple(op, "kernel_size", kernel_size, nd)
     if min(kernel) < 1:
@@ -146,9 +151,9 @@ def fractional_max_impl(
                 f"[0, 1)); got samples in [{u.min()}, {u.max()}]"
             )
         tables.append(tk.Table(starts, np.full(starts.shape, k, dtype=np.int64), n))
-    values, indices = tk.max_forward(x, tables, want_indices or grad)
+    values, indices = tk.max_forward(widen(x), tables, want_indices or grad)
     return selection_result(
-        op, values, indices, batched, want_indices, grad,
+        op, narrow(values, x.dtype), indices, batched, want_indices, grad,
         lambda g, idx: tk.max_backward(g, idx, in_shape),
     )
 
@@ -239,8 +244,8 @@ _PARAMETERS = """
     Parameters
     ----------
     input : array_like
-        ``(N, C, {spatial})`` or unbatched ``(C, {spatial})``; float16, float32 or float64, of
-        any Array API library (the result is of the same library).
+        ``(N, C, {spatial})`` or unbatched ``(C, {spatial})``; float16, float32, float64 or
+        bfloat16, of any Array API library (the result is of the same library).
     kernel_size : int or tuple of {n} ints
         Positive window size ``({kernel})``.
     output_size : int or tuple of {n} ints, optional

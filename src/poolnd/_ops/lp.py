@@ -16,12 +16,20 @@ Elementwise powers follow ``torch.pow`` with a scalar exponent: ``0`` fills ones
 copies; for float32/float64, ``0.5``, ``-0.5``, ``-1``, ``2``, ``3``, ``-2`` are ``sqrt``,
 ``1 / sqrt``, ``1 / x``, ``x * x``, ``x * x * x``, ``1 / (x * x)``, and any other exponent a
 ``pow`` with the exponent in the input's precision; float16 computes ``pow`` in float32 with
-the exponent rounded to float16 (via float32), for every exponent. Integer inputs take an
+the exponent rounded to float16 (via float32), for every exponent; bfloat16 rounds the
+exponent to bfloat16 first and then takes ``sqrt``, ``1 / sqrt`` or ``1 / x`` (for a
+``p`` of exactly ``0.5``, ``-0.5``, ``-1``), ``x * x``, ``x * x * x`` or ``1 / (x * x)``
+(for a rounded exponent of ``2``, ``3``, ``-2``; each product rounded to bfloat16) or
+``pow`` in float32, every result rounded to bfloat16. Integer inputs take an
 integer ``pow`` for an int ``norm_type`` (wrapping on overflow, truncating average) and are
 converted to float32 for a float one; the root is always taken in floating point (float32
-for integer inputs). PyTorch's vectorised ``pow`` and ``sqrt`` may differ from the
-correctly rounded NumPy ones by one unit in the last place, so LP results can differ from
-PyTorch's by a few ulps; the pooling itself is exact.
+for integer inputs). Products with the kernel volume and the other Python scalars of the
+pullback are taken in float32 and rounded once for float16 and bfloat16. PyTorch's
+vectorised ``pow`` and ``sqrt`` may differ from the correctly rounded NumPy ones by one unit
+in the last place, so float32/float64 LP results can differ from PyTorch's by a few ulps;
+the pooling itself is exact. In bfloat16 that difference vanishes in the final rounding
+(checked over every bfloat16 value for the common exponents), so bfloat16 results are
+PyTorch's bits, gradients included (the average pooling pullback adds in bfloat16).
 
 Forward calls with ``norm_type = 2`` on C-contiguous float32/float64 input whose windows tile
 it (stride == kernel, no partial window) run all of this in one compiled pass
@@ -52,6 +60,7 @@ __all__ = ["lp_pool1d", "lp_pool2d", "lp_pool3d", "lp_pool_impl"]
 Pullback = Callable[[Any], np.ndarray]
 
 _HALF_MAX = float(np.finfo(np.float16).max)
+_BFLOAT16_MAX = 3.3895313892515355e38  # (2 - 2**-7) * 2**127
 
 
 def _as_norm_type(op: str, value: Any) -> int | float:
@@ -75,13 +84,20 @@ def _as_norm_type(op: str, value: Any) -> int | float:
     return p
 
 
-def _check_half_exponent(op: str, what: str, e: float) -> None:
-    """torch converts a float16 tensor's exponent to float16 and refuses one that overflows."""
-    if math.isfinite(e) and abs(e) > _HALF_MAX:
+def _check_half_exponent(op: str, what: str, e: float, name: str = "float16",
+                         limit: float = _HALF_MAX) -> None:
+    """torch converts a float16 (bfloat16) tensor's exponent to float16 (bfloat16) and
+    refuses one that overflows."""
+    if math.isfinite(e) and abs(e) > limit:
         raise ValueError(
-            f"{op}(): for float16 input the exponent {what} must fit float16 (magnitude at "
-            f"most {_HALF_MAX:g}); got {e!r}"
+            f"{op}(): for {name} input the exponent {what} must fit {name} (magnitude at "
+            f"most {limit:g}); got {e!r}"
         )
+
+
+def _bf16_round(a: np.ndarray, dtype: np.dtype) -> np.ndarray:
+    """A float32 array rounded to bfloat16 ``dtype`` and read back as float32."""
+    return a.astype(dtype).astype(np.float32)
 
 
 def _sign(a: np.ndarray) -> np.ndarray:
@@ -92,11 +108,11 @@ def _sign(a: np.ndarray) -> np.ndarray:
 def _mul_scalar(a: np.ndarray, c: int | float) -> np.ndarray:
     """``tensor * python_scalar`` as torch computes it for ``a``'s dtype.
 
-    float16 multiplies in float32 and rounds once; float32/float64 cast the scalar to the
-    tensor's dtype; integers cast it with wrap-around.
+    float16 and bfloat16 multiply in float32 and round once; float32/float64 cast the scalar
+    to the tensor's dtype; integers cast it with wrap-around.
     """
-    if a.dtype == np.float16:
-        return (a.astype(np.float32) * np.float32(c)).astype(np.float16)
+    if a.dtype == np.float16 or _args.is_bfloat16(a.dtype):
+        return (a.astype(np.float32) * np.float32(c)).astype(a.dtype)
     if a.dtype.kind == "f":
         return a * a.dtype.type(c)
     return a * np.array(c).astype(a.dtype)
@@ -116,6 +132,8 @@ def _pow(a: np.ndarray, e: int | float) -> np.ndarray:
         else:
             out = np.power(wide, e16)
         return out.astype(np.float16)
+    if _args.is_bfloat16(a.dtype):
+        return _pow_bfloat16(a, e)
     if e == 0.5:
         return np.sqrt(a)
     if e == -0.5:
@@ -129,6 +147,33 @@ def _pow(a: np.ndarray, e: int | float) -> np.ndarray:
     if e == -2:
         return 1 / (a * a)
     return np.power(a, a.dtype.type(e))
+
+
+def _pow_bfloat16(a: np.ndarray, e: int | float) -> np.ndarray:
+    """``torch.pow(a, e)`` for bfloat16 ``a`` (``e`` not 0 or 1), as PyTorch's CPU kernel:
+    ``0.5``, ``-0.5``, ``-1`` (compared before rounding) are ``sqrt``, ``1 / sqrt``,
+    ``1 / x`` in float32; else the exponent is rounded to bfloat16 and ``2``, ``3``, ``-2``
+    are ``x * x``, ``x * x * x``, ``1 / (x * x)`` with each product rounded to bfloat16
+    (``c10::BFloat16`` arithmetic), any other a float32 ``pow``; rounded to bfloat16."""
+    w = a.astype(np.float32)
+    one = np.float32(1)
+    if e == 0.5:  # NumPy's power takes sqrt too, but C's pow gives +inf for -inf
+        out = np.sqrt(w)
+    elif e == -0.5:
+        out = one / np.sqrt(w)
+    elif e == -1:
+        out = one / w
+    else:
+        eb = np.float32(np.asarray(np.float32(e)).astype(a.dtype))  # Scalar.to<BFloat16>()
+        if eb == 2:
+            out = w * w
+        elif eb == 3:
+            out = _bf16_round(w * w, a.dtype) * w
+        elif eb == -2:
+            out = one / _bf16_round(w * w, a.dtype)
+        else:
+            out = np.power(w, eb)
+    return out.astype(a.dtype)
 
 
 def _pow_input(op: str, x: np.ndarray, p: int | float) -> np.ndarray:
@@ -167,7 +212,7 @@ def lp_pool_impl(
     rank = _args.spatial_rank(op, kernel_size, ndim)
     p = _as_norm_type(op, norm_type)
     volume = math.prod(_args.as_int_tuple(op, "kernel_size", kernel_size, rank))
-    x = _args.as_input(op, input, rank)
+    x = _args.as_input(op, input, rank, bfloat16=True)
     if not x.dtype.isnative:
         x = x.astype(x.dtype.newbyteorder("="))
     if grad:
@@ -175,6 +220,9 @@ def lp_pool_impl(
     if x.dtype == np.float16:
         _check_half_exponent(op, "norm_type", p)
         _check_half_exponent(op, "1 / norm_type", 1.0 / p)
+    if _args.is_bfloat16(x.dtype):
+        for what, e in (("norm_type", p), ("1 / norm_type", 1.0 / p)):
+            _check_half_exponent(op, what, e, "bfloat16", _BFLOAT16_MAX)
     if not grad and p == 2 and x.dtype in (np.float32, np.float64) and x.flags.c_contiguous:
         fused = _lp2_tiles(op, x, kernel_size, stride, ceil_mode, rank)
         if fused is not None:
@@ -272,7 +320,7 @@ def _lp_finite(
     # sign(out) * relu(|out|) is ``out`` itself but for -0.0, which becomes +0.0 (and a NaN
     # stays that NaN): one addition of zero, in place
     scaled = _mul_scalar(np.add(out, zero, out=out), volume)
-    if scaled.dtype.kind != "f":
+    if scaled.dtype.kind in "iu":
         scaled = scaled.astype(np.float32)  # int ** float: torch's default dtype
     q = 1.0 / p
     y = _pow(scaled, q)
@@ -299,8 +347,8 @@ _DOC_PARAMETERS = """
     Parameters
     ----------
     input : array_like
-        ``(N, C, {spatial})`` or unbatched ``(C, {spatial})``; float16/32/64 or any integer
-        dtype.
+        ``(N, C, {spatial})`` or unbatched ``(C, {spatial})``; float16/32/64, bfloat16 or
+        any integer dtype.
     norm_type : int or float
         The power ``p``, non-zero; ``inf`` gives the maximum of ``|x|`` and ``-inf`` the
         minimum. An int keeps integer inputs in integer arithmetic.

@@ -19,7 +19,7 @@ from .._geometry import window_sizes
 from .._kernels import sliding as kernels
 from .._kernels import tables as tk
 from .._typing import MaxPoolFixed, MaxPoolN, same_array, typed_as
-from .bfloat16 import via_float32
+from .bfloat16 import narrow, widen
 
 __all__ = [
     "avg_pool",
@@ -65,7 +65,7 @@ def _prepare(
     dilations = _args.as_int_tuple(op, "dilation", dilation, rank)
     ceil = _args.as_bool(op, "ceil_mode", ceil_mode)
     last = _args.as_bool(op, "channels_last", channels_last)
-    x, batched = _args.as_batched(op, input, rank)
+    x, batched = _args.as_batched(op, input, rank, bfloat16=True)
     spatial = x.shape[1:-1] if last else x.shape[2:]
     win = _args.make_window(op, spatial, kernel, strides, pads, dilations, ceil)
     return x, (_args.over_channels(win, x.shape[-1]) if last else win), batched
@@ -83,7 +83,6 @@ def sliding_window(
                     a.get("channels_last", False))[1]
 
 
-@via_float32
 def max_pool_impl(
     input: Any,
     kernel_size: Any,
@@ -100,7 +99,10 @@ def max_pool_impl(
     minimum: bool = False,
 ) -> tuple[Any, Pullback | None]:
     """Max (``minimum``: min) pooling; returns ``(out, pullback)``, ``pullback`` None unless
-    ``grad``."""
+    ``grad``.
+
+    bfloat16 is selected in float32 (exact); its pullback adds in bfloat16, as PyTorch's.
+    """
     x, win, batched = _prepare(
         op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim, channels_last
     )
@@ -108,9 +110,9 @@ def max_pool_impl(
     if grad:
         _args.require_differentiable(op, x.dtype)
     forward = kernels.min_forward if minimum else kernels.max_forward
-    values, indices = forward(x, win, with_indices=want_indices or grad)
+    values, indices = forward(widen(x), win, with_indices=want_indices or grad)
     return selection_result(
-        op, values, indices, batched, want_indices, grad,
+        op, narrow(values, x.dtype), indices, batched, want_indices, grad,
         lambda g, idx: kernels.max_backward(g, idx, win),
         shown=_args.spatial_index if win.ndim == x.ndim - 1 else None,
     )
@@ -145,7 +147,6 @@ def divisors(win: _args.Window, count_include_pad: bool) -> list[np.ndarray]:
     ]
 
 
-@via_float32
 def avg_pool_impl(
     input: Any,
     kernel_size: Any,
@@ -163,7 +164,9 @@ def avg_pool_impl(
 ) -> tuple[Any, Pullback | None]:
     """Average pooling; returns ``(out, pullback)`` with ``pullback`` None unless ``grad``.
 
-    ``dilation`` serves `poolnd.pool`'s mean (PyTorch's average pooling has none)."""
+    ``dilation`` serves `poolnd.pool`'s mean (PyTorch's average pooling has none).
+    bfloat16 sums in float32 and rounds once; its pullback adds in bfloat16, as PyTorch's.
+    """
     x, win, batched = _prepare(
         op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim, channels_last
     )
@@ -182,7 +185,8 @@ def avg_pool_impl(
         divisors_, scale = divisors(win, include_pad), 1
     else:
         divisors_, scale = [np.ones(n, np.int64) for n in win.out_shape], override
-    out = _args.unbatch(kernels.sum_forward(x, win, divisors_, scale), batched)
+    out = _args.unbatch(narrow(kernels.sum_forward(widen(x), win, divisors_, scale), x.dtype),
+                        batched)
     if not grad:
         return out, None
 

@@ -185,7 +185,7 @@ def max_unpool_impl(
     """
     rank = _args.spatial_rank(op, kernel_size, ndim)
     kernel, strides, pads = _window(op, kernel_size, stride, padding, rank)
-    x = _args.as_input(op, input, rank)
+    x = _args.as_input(op, input, rank, bfloat16=True)
     idx = _as_indices(op, indices, x.shape)
     if grad:
         _args.require_differentiable(op, x.dtype)
@@ -220,7 +220,7 @@ _DOC_PARAMETERS = """
     ----------
     input : array_like
         ``(N, C, {spatial})`` or unbatched ``(C, {spatial})``: the values to place, such as
-        max pooling's output; float16/32/64 or any integer dtype.
+        max pooling's output; float16/32/64, bfloat16 or any integer dtype.
     indices : array_like of int64
         Shaped like ``input``: each value's flat position within its ``(n, c)`` output
         plane, such as max pooling's ``return_indices``.

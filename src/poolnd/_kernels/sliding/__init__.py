@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from ... import _threads as tuning
-from ..._args import Window
+from ..._args import Window, is_bfloat16
 from ..launch import Form, kernels, launch
 from . import numpy_passes
 from .numpy_passes import lowest
@@ -443,14 +443,22 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
 def sum_backward(
     g: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int
 ) -> np.ndarray:
-    """Adjoint of `sum_forward` for floating ``g``: each ``g / divisor`` spread on its window."""
+    """Adjoint of `sum_forward` for floating ``g``: each ``g / divisor`` spread on its window.
+
+    Float16 and bfloat16 ``g`` take the NumPy passes, which add in ``g.dtype`` (each
+    addition rounded, cells receiving their terms in output raster order, as PyTorch)."""
     lead = g.shape[: g.ndim - win.ndim]
     if _compiled(win, g.dtype) and g.size:
         compiled = _sum_backward_compiled(g, win, divisors, scale, lead)
         if compiled is not None:
             return compiled
+    shares = _outer(divisors, scale)
+    if is_bfloat16(g.dtype):  # C++'s BFloat16 / int64_t converts the int to bfloat16
+        with np.errstate(all="ignore"):
+            wide = g.astype(np.float32) / shares.astype(g.dtype).astype(np.float32)
+        return numpy_passes.scatter_passes(wide.astype(g.dtype), win, lead)
     with np.errstate(all="ignore"):
-        delta = (g / _outer(divisors, scale).astype(_sum_dtype(g.dtype))).astype(g.dtype)
+        delta = (g / shares.astype(_sum_dtype(g.dtype))).astype(g.dtype)
         return numpy_passes.scatter_passes(delta, win, lead)
 
 
