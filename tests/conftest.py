@@ -80,12 +80,33 @@ def kernel_threads(restore_threads, monkeypatch):
     return use
 
 
+_WORKER_FUZZ: list[dict] = []  # under pytest-xdist: each worker's fuzz counts, as it ends
+
+
+def _fuzz_counts() -> dict:
+    fuzz = sys.modules.get("tests.robustness.test_fuzz")
+    return dict(getattr(fuzz, "EXAMPLES", None) or {})
+
+
+def pytest_sessionfinish(session):
+    """An xdist worker hands its fuzz counts to the controller (`pytest_testnodedown`)."""
+    output = getattr(session.config, "workeroutput", None)
+    if output is not None:
+        output["fuzz"] = [[p, name, n] for (p, name), n in _fuzz_counts().items()]
+
+
+def pytest_testnodedown(node, error):
+    _WORKER_FUZZ.append({(p, name): n for p, name, n in node.workeroutput.get("fuzz", [])})
+
+
 def pytest_terminal_summary(terminalreporter):
     """How many differential-fuzz examples ran (tests/robustness/test_fuzz.py), per profile."""
-    fuzz = sys.modules.get("tests.robustness.test_fuzz")
-    counts = getattr(fuzz, "EXAMPLES", None)
+    counts: dict = {}
+    for part in (_fuzz_counts(), *_WORKER_FUZZ):
+        for key, n in part.items():
+            counts[key] = counts.get(key, 0) + n
     for profile in ("ci", "long"):
-        ran = {name: n for (p, name), n in (counts or {}).items() if p == profile}
+        ran = {name: n for (p, name), n in counts.items() if p == profile}
         if ran:
             detail = ", ".join(f"{name} {n}" for name, n in sorted(ran.items()))
             terminalreporter.write_line(
