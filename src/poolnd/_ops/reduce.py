@@ -231,6 +231,8 @@ def _reduce(
             return kernels.ufunc_forward(x, win, how)
         return kernels.view_forward(
             x, win, lambda w, axes: how.reduce(w, axis=axes, dtype=out_dtype), fill)
+    if how is np.median:  # compiled for float32/float64, the same bits
+        return kernels.median_forward(x, win, _calling(op, how), _function_fill(op, x, win, fill))
     if not isinstance(how, str):
         return kernels.view_forward(x, win, _calling(op, how), _function_fill(op, x, win, fill))
     if how == "mean":
