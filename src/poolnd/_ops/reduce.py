@@ -487,7 +487,10 @@ def pool(
     -----
     A function reducer gets at most about ``2**20`` window cells per call (blocks of planes
     and output rows), so extra memory stays bounded by that block and what the function
-    allocates for it, whatever the input's size. The named NaN reducers run as one strided
+    allocates for it, whatever the input's size. ``np.median`` itself (the function, not a
+    wrapper of it) runs compiled for float32 and float64 input, up to three spatial
+    dimensions and windows of up to 128 cells, with the same bits and no call of
+    ``np.median`` (nor its RuntimeWarnings). The named NaN reducers run as one strided
     pass per kernel offset, with memory of a few outputs.
 
     Examples
