@@ -14,8 +14,8 @@ from poolnd._kernels.launch import Form
 from poolnd._kernels.sliding import _row_kernel, _tile_kernel, _tiles
 
 MODULES = ["poolnd._kernels.sliding.numba_rows", "poolnd._kernels.sliding.numba_tiles",
-           "poolnd._kernels.sliding.numba_squares", "poolnd._kernels.tables.numba_rows",
-           "poolnd._kernels.unpool.numba_rows"]
+           "poolnd._kernels.sliding.numba_squares", "poolnd._kernels.sliding.numba_select",
+           "poolnd._kernels.tables.numba_rows", "poolnd._kernels.unpool.numba_rows"]
 
 
 def _forms(module):

@@ -24,6 +24,7 @@ __all__ = [
     "lp2_forward",
     "max_backward",
     "max_forward",
+    "median_forward",
     "min_forward",
     "nan_forward",
     "sum_backward",
@@ -47,6 +48,11 @@ def _row_kernels() -> Any:
 def _tile_kernels() -> Any:
     """The Numba tile kernels (`numba_tiles`), loaded on first use."""
     return kernels("poolnd._kernels.sliding.numba_tiles")
+
+
+def _select_kernels() -> Any:
+    """The Numba order-statistic kernels (`numba_select`), loaded on first use."""
+    return kernels("poolnd._kernels.sliding.numba_select")
 
 
 def _square_kernels() -> Any:
@@ -287,6 +293,55 @@ def ufunc_forward(x: np.ndarray, win: Window, ufunc: np.ufunc) -> np.ndarray:
     with np.errstate(all="ignore"):
         numpy_passes.reduce_windows(x, win, reducer)
     return reducer.total
+
+
+def median_forward(x: np.ndarray, win: Window, reduce: Reduce, fill: Any) -> np.ndarray:
+    """``np.median`` over each window of ``x`` (batch axes, then spatial), cells outside
+    ``x`` being ``fill``: by `numba_select` for float32/float64 ``x``, up to three spatial
+    dimensions (channels-last ones included) and windows of at most
+    `poolnd._threads.MEDIAN_NETWORK_MAX` cells, else by `view_forward` with ``reduce``, the
+    ops' call of ``np.median``. The same bits either way."""
+    out = _median_compiled(x, win, fill)
+    return view_forward(x, win, reduce, fill) if out is None else out
+
+
+def _median_compiled(x: np.ndarray, win: Window, fill: Any) -> np.ndarray | None:
+    """`median_forward` by the compiled kernel, or None where it does not apply (dtype,
+    rank, windows of more than `poolnd._threads.MEDIAN_NETWORK_MAX` cells, where NumPy's
+    partition is as fast; an empty input; NaNs of several bit patterns) or is not compiled
+    yet."""
+    if x.dtype not in (np.float32, np.float64) or x.size == 0 or \
+            math.prod(win.kernel) > tuning.MEDIAN_NETWORK_MAX or not _one_nan(x, fill):
+        return None
+    if _lanes_last(win, x.dtype):
+        # (N, D, H, W, C): the channels moved before the spatial axes, pooled as planes
+        inner = Window(kernel=win.kernel[:3], stride=win.stride[:3],
+                       dilation=win.dilation[:3], pad=win.pad[:3], in_shape=win.in_shape[:3],
+                       out_shape=win.out_shape[:3])
+        out = _median_compiled(np.moveaxis(x, -1, -4), inner, fill)
+        return None if out is None else np.ascontiguousarray(np.moveaxis(out, -4, -1))
+    if win.ndim > 3:
+        return None
+    lead = x.shape[: x.ndim - win.ndim]
+    out = np.empty(lead + win.out_shape, dtype=x.dtype)
+    src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
+    ran = launch(_select_kernels().MEDIAN_ROWS, _work(win, src.shape[0]),
+                 dst.shape[0] * dst.shape[1] * dst.shape[2], src, dst, _geometry(win),
+                 x.dtype.type(fill), min(tuning.MEDIAN_LANES, win.out_shape[-1]))
+    return out if ran else None
+
+
+def _one_nan(x: np.ndarray, fill: Any) -> bool:
+    """Whether every NaN among the cells of floating ``x`` and ``fill`` has the same bits
+    (``np.median`` gives whichever NaN its partition puts last, the kernel any NaN of the
+    window)."""
+    bits = np.dtype(f"u{x.dtype.itemsize}")
+    seen = np.asarray(fill, x.dtype).reshape(1).view(bits) if np.isnan(fill) else None
+    if not np.isnan(x.max()):
+        return True
+    nans = x.view(bits)[np.isnan(x)]
+    first = nans[:1] if seen is None else seen
+    return bool(np.all(nans == first))
 
 
 def nan_forward(
