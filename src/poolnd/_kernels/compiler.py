@@ -14,18 +14,26 @@ exit (a daemon thread is stopped wherever it is): when the main thread has finis
 the compilation in flight (Numba writes its cache files whole, by renaming) and drops the
 rest of the queue. A compilation that fails here is not retried here: the calling thread then
 compiles it itself and sees the error.
+
+Processes sharing a cache share the work (`compile_shared`): a signature is compiled under a
+lock file named after it, beside Numba's cache, so that of several processes starting at once
+(a test run's workers, a pool of Dask workers) one compiles it and the others, once the lock
+is theirs, load it from the cache instead of compiling it again.
 """
 
 from __future__ import annotations
 
 import collections
+import contextlib
+import hashlib
 import importlib
 import os
 import threading
+from collections.abc import Iterator
 from types import ModuleType
 from typing import Any
 
-__all__ = ["drain", "import_now", "loaded", "request"]
+__all__ = ["compile_shared", "drain", "import_now", "in_cache", "loaded", "request"]
 
 _lock = threading.Lock()
 _queue: collections.deque[tuple[Any, ...]] = collections.deque()
@@ -68,6 +76,58 @@ def request(body: Any, signature: tuple[Any, ...]) -> bool:
     return _submit(("compile", body, signature))
 
 
+@contextlib.contextmanager
+def _cache_lock(body: Any, signature: tuple[Any, ...]) -> Iterator[None]:
+    """Hold the lock file of ``body``'s ``signature`` in its cache folder (none without an
+    on-disk cache, a writable cache folder or ``fcntl``)."""
+    folder = getattr(getattr(body, "_cache", None), "cache_path", None)
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - Windows: no lock, each process compiles
+        yield
+        return
+    if folder is None:
+        yield
+        return
+    key = f"{body.py_func.__module__}.{body.py_func.__qualname__}{signature}"
+    name = f"poolnd-{hashlib.sha256(key.encode()).hexdigest()[:24]}.lock"
+    try:
+        os.makedirs(folder, exist_ok=True)
+        handle = os.open(os.path.join(folder, name), os.O_RDWR | os.O_CREAT, 0o666)
+    except OSError:  # a read-only cache folder: Numba compiles without caching too
+        yield
+        return
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
+    finally:
+        os.close(handle)  # releases the lock
+
+
+def in_cache(body: Any, signature: tuple[Any, ...]) -> bool:
+    """Whether Numba's on-disk cache holds ``body`` compiled for ``signature`` (loading it
+    takes milliseconds, against seconds to compile) and nothing is being compiled here (a
+    load waits for Numba's compiler lock). It reads the cache's index the way
+    `Dispatcher.compile` does; a Numba without that layout answers False."""
+    if _pending:  # Numba compiles one thing at a time: the load would wait for it
+        return False
+    try:
+        cache = body._cache
+        key = cache._index_key(signature, body.targetctx.codegen())
+        return key in cache._cache_file._load_index()
+    except Exception:  # another Numba's internals, or an unreadable index: compile
+        return False
+
+
+def compile_shared(body: Any, signature: tuple[Any, ...]) -> None:
+    """Compile ``body`` for ``signature``, or load it from Numba's cache, under the
+    signature's lock file: a process that waited for another compiling it loads the result."""
+    if signature in body.overloads:
+        return
+    with _cache_lock(body, signature):
+        body.compile(signature)
+
+
 def _work() -> None:
     global _worker
     while True:
@@ -79,7 +139,7 @@ def _work() -> None:
                 return
             item = _queue.popleft()
         try:
-            item[1].compile(item[2])
+            compile_shared(item[1], item[2])
         except BaseException:  # the calling thread compiles it itself and sees the error
             with _lock:
                 _failed.add(item)

@@ -34,6 +34,8 @@ from collections.abc import Callable
 from types import ModuleType
 from typing import Any, NamedTuple
 
+import numpy as np
+
 from .. import _threads as tuning
 from . import compiler
 
@@ -129,10 +131,40 @@ def _read_only(a: Any) -> Any:
     return a
 
 
+# (body, `_fingerprint` of its operands) of the launches known to be compiled: Numba's own
+# typing of the operands costs tens of microseconds a launch, this check one or two.
+_known: set[tuple[Any, ...]] = set()
+
+
+def _fingerprint(args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """What Numba's type of each operand depends on: an array's dtype, rank, layout,
+    writability and alignment; any other value's Python type."""
+    out: list[Any] = []
+    for a in args:
+        if isinstance(a, np.ndarray):
+            flags = a.flags
+            out.append((a.dtype, a.ndim, flags.c_contiguous, flags.f_contiguous,
+                        flags.writeable, flags.aligned))
+        else:
+            out.append(type(a))
+    return tuple(out)
+
+
+def _signature(body: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
+    """The Numba signature of ``body`` called on ``args`` and the work bounds."""
+    return tuple(body.typeof_pyval(a) for a in (*args, 0, 0))
+
+
 def _ready(body: Any, args: tuple[Any, ...]) -> bool:
-    """Whether ``body`` is compiled for ``args`` (and the work bounds); if not, queue it."""
-    signature = tuple(body.typeof_pyval(a) for a in (*args, 0, 0))
-    return signature in body.overloads or not compiler.request(body, signature)
+    """Whether ``body`` is compiled for ``args`` (and the work bounds), after loading it
+    from Numba's cache if it is there; if not, queue its compilation."""
+    signature = _signature(body, args)
+    if signature in body.overloads:
+        return True
+    if compiler.in_cache(body, signature):
+        compiler.compile_shared(body, signature)
+        return True
+    return not compiler.request(body, signature)
 
 
 def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) -> bool:
@@ -147,8 +179,14 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
     once every chunk has ended.
     """
     args = tuple(map(_read_only, args[:form.reads])) + args[form.reads:]
-    if tuning.COMPILE_IN_BACKGROUND and not wait and not _ready(form.body, args):
-        return False
+    known = (form.body, _fingerprint(args))
+    if known not in _known:
+        if tuning.COMPILE_IN_BACKGROUND and not wait:
+            if not _ready(form.body, args):
+                return False
+        else:
+            compiler.compile_shared(form.body, _signature(form.body, args))
+        _known.add(known)
     threads = tuning.kernel_threads()
     if work < tuning.SERIAL_WORK or threads == 1 or total <= 1:
         form.body(*args, 0, total)
