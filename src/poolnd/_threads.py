@@ -41,6 +41,10 @@ SERIAL_WORK = 1 << 16
 # Rows at least this wide are split by phase before a strided column fold; the split costs
 # more than it saves on narrower rows (measured on the benchmark cases).
 SPLIT_MIN_WIDTH = 512
+# Cells of one band of phase planes (`_kernels/sliding/numba_phases.py`): the input rows of a
+# band of output rows are copied by phase into a buffer of at most this many cells (or one
+# output row's), small enough to stay in a core's L2 cache beside its accumulator.
+PHASE_CELLS = 1 << 13
 # Output rows at most this wide take the 2-wide tile sum (it divides blocks of rows at once);
 # on wider rows the general tile sum is faster (single-threaded, measured: 1.4-1.5x faster at
 # 14 to 32 outputs a row, 0.85-0.95x at 56 and 112).

@@ -14,7 +14,8 @@ from poolnd._kernels.launch import Form
 from poolnd._kernels.sliding import _row_kernel, _tile_kernel, _tiles
 
 MODULES = ["poolnd._kernels.sliding.numba_rows", "poolnd._kernels.sliding.numba_tiles",
-           "poolnd._kernels.sliding.numba_squares", "poolnd._kernels.sliding.numba_select",
+           "poolnd._kernels.sliding.numba_phases", "poolnd._kernels.sliding.numba_squares",
+           "poolnd._kernels.sliding.numba_select",
            "poolnd._kernels.tables.numba_rows", "poolnd._kernels.unpool.numba_rows"]
 
 
@@ -37,9 +38,8 @@ def test_every_form_is_a_serial_body_over_start_and_stop(name):
 
 
 def test_the_selectors_pick_forms_of_the_numba_modules():
-    rows = importlib.import_module(MODULES[0])
-    tiles = importlib.import_module(MODULES[1])
-    known = set(_forms(rows).values()) | set(_forms(tiles).values())
+    known = {form for name in MODULES[:3]
+             for form in _forms(importlib.import_module(name)).values()}
     picked = set()
     for kernel, stride, width in [(3, 1, 40), (3, 2, 40), (3, 2, 600), (4, 3, 600), (4, 3, 40)]:
         win = make_window("max_pool", (9, width), (kernel, kernel), (stride, stride), (1, 1),
@@ -53,7 +53,8 @@ def test_the_selectors_pick_forms_of_the_numba_modules():
         for kind in ("max", "argmax", "sum"):
             picked.add(_tile_kernel(kind, tiles_of, win.out_shape[-1])[0])
     assert picked <= known
-    assert len(picked) >= 12  # every row form and the general and 2-wide tile forms
+    # every max row form, the 3x3 and phase-plane sums, the general and 2-wide tile forms
+    assert len(picked) >= 13
 
 
 def test_a_read_only_input_shares_the_writable_inputs_compiled_kernel():

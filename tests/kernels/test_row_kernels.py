@@ -1,12 +1,13 @@
 """Every form of the compiled row kernels against torch 2.13 CPU.
 
-Max and sum pooling run one of four row kernels, picked by the column stride, kernel and
-row width (`poolnd._kernels.sliding._row_kernel`): in place at stride 1, overlapping triples for
+Max pooling runs one of four row kernels, picked by the column stride, kernel and row width
+(`poolnd._kernels.sliding._row_kernel`): in place at stride 1, overlapping triples for
 undilated windows 3 wide at stride 2, split by phase on other rows at least
-`SPLIT_MIN_WIDTH` wide, strided reads on narrower rows. Each form is run serially and in
-parallel chunks, on data with ties, signed zeros and NaN (the max kernels' per-chunk check
-recomputes those outputs in PyTorch's scan order), and compared with torch bit for bit
-(max values and indices) or within float rounding (averages).
+`SPLIT_MIN_WIDTH` wide, strided reads on narrower rows. Sums take the 3x3 forms or the
+phase-plane kernel (`numba_phases`). Each form is run serially and in parallel chunks, on
+data with ties, signed zeros and NaN (the max kernels' per-chunk check recomputes those
+outputs in PyTorch's scan order), and compared with torch bit for bit (max values and
+indices) or within float rounding (averages).
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ def test_sum_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
     x = np.nan_to_num(x) if x.dtype.kind == "f" else x
     win = make_window("avg_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
                       (1, 1), False)
-    assert _row_kernel("sum", win).name.replace("sum", "max") == form
+    assert _row_kernel("sum", win).name == "sum_phases"
     t = torch.from_numpy(x.astype(np.float64))
     for include_pad in (True, False):
         got = F.avg_pool2d(x, (2, k), (1, s), (1, p), False, include_pad)
@@ -161,11 +162,12 @@ def test_max_3x3_kernels_match_torch(spatial, stride, padding, ceil_mode, dtype,
 
 
 def _general_form(kind, win, *_):
-    """`_row_kernel` without the 3x3 forms: the per-row kernels."""
+    """`_row_kernel` without the 3x3 and triples forms: the per-row max kernels and the
+    phase-plane sums."""
+    if kind == "sum":
+        return K._phase_kernels().SUM_PHASES
     rows = poolnd._kernels.sliding.numba_rows
-    plain, strided = ((rows.MAX_ROWS, rows.MAX_ROWS_STRIDED) if kind == "max"
-                      else (rows.SUM_ROWS, rows.SUM_ROWS_STRIDED))
-    return strided if win.stride[-1] > 1 else plain
+    return rows.MAX_ROWS_STRIDED if win.stride[-1] > 1 else rows.MAX_ROWS
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -182,7 +184,7 @@ def test_sum_3x3_kernels_match_torch_and_the_general_form(
                       (1,) * nd, ceil_mode)
     floating = x.dtype.kind == "f"
     assert _row_kernel("sum", win, floating).name == (
-        "sum_rows_3x3_s2" if stride[-1] == 2 else "sum_rows_3x3" if floating else "sum_rows")
+        "sum_rows_3x3_s2" if stride[-1] == 2 else "sum_rows_3x3" if floating else "sum_phases")
     op, top = (F.avg_pool2d, tF.avg_pool2d) if nd == 2 else (F.avg_pool3d, tF.avg_pool3d)
     t = torch.from_numpy(x.astype(np.float64))
     for include_pad in (True, False):
@@ -192,7 +194,7 @@ def test_sum_3x3_kernels_match_torch_and_the_general_form(
             np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
         else:
             assert_identical(got, np.trunc(ref).astype(x.dtype))
-        # the same cells in the same order as the per-row forms: the same bits
+        # the same cells in the same order as the phase-plane kernel: the same bits
         with monkeypatch.context() as m:
             m.setattr(K, "_row_kernel", _general_form)
             assert_identical(op(x, **kw, count_include_pad=include_pad), got)

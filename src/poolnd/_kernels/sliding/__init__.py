@@ -45,6 +45,11 @@ def _row_kernels() -> Any:
     return kernels("poolnd._kernels.sliding.numba_rows")
 
 
+def _phase_kernels() -> Any:
+    """The Numba phase-plane sum kernels (`numba_phases`), loaded on first use."""
+    return kernels("poolnd._kernels.sliding.numba_phases")
+
+
 def _tile_kernels() -> Any:
     """The Numba tile kernels (`numba_tiles`), loaded on first use."""
     return kernels("poolnd._kernels.sliding.numba_tiles")
@@ -134,25 +139,26 @@ def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
 
 
 def _row_kernel(kind: str, win: Window, floating: bool = True) -> Form:
-    """The row kernel of ``kind`` (``'max'`` or ``'sum'``) for this window: for sums, the
-    3x3 forms for undilated 3x3 windows (depth 1, low column padding under 3) at column
-    stride 2, and at stride 1 for ``floating`` sums; else, by the column reads: in place at
-    stride 1, by triples for undilated windows 3 cells wide at stride 2, split by phase on
-    other rows at least `poolnd._threads.SPLIT_MIN_WIDTH` wide, else numpy_passes."""
+    """The row kernel of ``kind`` (``'max'`` or ``'sum'``) for this window. Sums: the 3x3
+    forms for undilated 3x3 windows (depth 1, low column padding under 3) at column stride
+    2, and at stride 1 for ``floating`` sums; else the phase-plane kernel (`numba_phases`).
+    Max, by the column reads: in place at stride 1, by triples for undilated windows 3
+    cells wide at stride 2, split by phase on other rows at least
+    `poolnd._threads.SPLIT_MIN_WIDTH` wide, else strided."""
+    if kind == "sum":
+        if win.ndim >= 2 and win.kernel[-2:] == (3, 3) and win.dilation[-2:] == (1, 1) and \
+                (win.ndim == 2 or win.kernel[-3] == 1) and win.pad[-1][0] < 3 and \
+                (win.stride[-1] == 2 or (win.stride[-1] == 1 and floating)):
+            # (the low padding bounds the stride-1 kernel's padded row copies)
+            r = _row_kernels()
+            return r.SUM_ROWS_3X3 if win.stride[-1] == 1 else r.SUM_ROWS_3X3_S2
+        return _phase_kernels().SUM_PHASES
     r = _row_kernels()
-    if kind == "sum" and win.ndim >= 2 and win.kernel[-2:] == (3, 3) and \
-            win.dilation[-2:] == (1, 1) and (win.ndim == 2 or win.kernel[-3] == 1) and \
-            win.pad[-1][0] < 3 and (win.stride[-1] == 2 or (win.stride[-1] == 1 and floating)):
-        # (the low padding bounds the stride-1 kernel's padded row copies)
-        return r.SUM_ROWS_3X3 if win.stride[-1] == 1 else r.SUM_ROWS_3X3_S2
-    plain, triples, split, strided = (
-        (r.MAX_ROWS, r.MAX_ROWS_TRIPLES, r.MAX_ROWS_SPLIT, r.MAX_ROWS_STRIDED) if kind == "max"
-        else (r.SUM_ROWS, r.SUM_ROWS_TRIPLES, r.SUM_ROWS_SPLIT, r.SUM_ROWS_STRIDED))
     if win.stride[-1] == 1:
-        return plain
+        return r.MAX_ROWS
     if (win.kernel[-1], win.stride[-1], win.dilation[-1]) == (3, 2, 1):
-        return triples
-    return split if win.in_shape[-1] >= tuning.SPLIT_MIN_WIDTH else strided
+        return r.MAX_ROWS_TRIPLES
+    return r.MAX_ROWS_SPLIT if win.in_shape[-1] >= tuning.SPLIT_MIN_WIDTH else r.MAX_ROWS_STRIDED
 
 
 def _work(win: Window, planes: int) -> int:

@@ -15,7 +15,7 @@ order, the input rows ``(id, ih)`` that a row's windows read: every kernel walks
 Exactness. Max pooling's combine step (take the new cell when it is greater or NaN) is
 associative, and row-major order is what PyTorch scans, so:
 
-* `argmax_rows` and `sum_rows` fold the window in row-major order, across the output
+* `argmax_rows` and the 3x3 sums fold the window in row-major order, across the output
   columns of a row.
 * `max_rows` (values only) is the fast path: it first folds the window's input rows
   elementwise (contiguous, vectorised), then folds the columns. That is column-major order,
@@ -24,10 +24,11 @@ associative, and row-major order is what PyTorch scans, so:
   each chunk's outputs, a cheap test) is recomputed in row-major order. Integers never
   need it.
 
-`max_rows` and `sum_rows` come in four forms, by how a row's columns are read: in place
-(stride 1), ``_triples`` (windows 3 cells wide at stride 2, no dilation), ``_split`` by
-phase (other wide rows, stride > 1) and ``_strided``; `sum_rows` has two more for 3x3
-windows at column stride 1 and 2 (``_3x3``, ``_3x3_s2``), all nine cells at once.
+`max_rows` comes in four forms, by how a row's columns are read: in place (stride 1),
+``_triples`` (windows 3 cells wide at stride 2, no dilation), ``_split`` by phase (other
+wide rows, stride > 1) and ``_strided``. Sums over 3x3 windows at column stride 1 and 2 take
+``sum_rows_3x3`` and ``sum_rows_3x3_s2``, all nine cells at once; every other sum runs over
+phase planes (`numba_phases`).
 """
 
 from __future__ import annotations
@@ -47,12 +48,8 @@ __all__ = [
     "MAX_ROWS_TRIPLES",
     "SCATTER_ARGMAX",
     "SCATTER_WINDOWS",
-    "SUM_ROWS",
     "SUM_ROWS_3X3",
     "SUM_ROWS_3X3_S2",
-    "SUM_ROWS_SPLIT",
-    "SUM_ROWS_STRIDED",
-    "SUM_ROWS_TRIPLES",
     "window_rows",
 ]
 
@@ -268,10 +265,10 @@ def _max_rows_strided_chunk(  # pragma: no cover - compiled
 # ---- the ``_triples`` forms: windows 3 cells wide at column stride 2, no dilation (the
 # ResNet stem's 3/2 pooling). The columns of the outputs whose whole window lies inside the
 # row are folded in one pass, reading ``a[2 * j]``, ``a[2 * j + 1]``, ``a[2 * j + 2]``,
-# which LLVM turns into shuffles; the few border outputs take `_max_edge` / `_sum_edge`.
+# which LLVM turns into shuffles; the few border outputs take `_max_edge`.
 # Per output the cells come in window order, as in the other forms. Measured single-
-# threaded against ``_strided`` (112-wide rows) and ``_split`` (1024-wide): max 1.1-1.8x,
-# sums 1.3-1.5x faster; the same fold of windows 2 cells wide was no faster, or slower.
+# threaded against ``_strided`` (112-wide rows) and ``_split`` (1024-wide): 1.1-1.8x
+# faster; the same fold of windows 2 cells wide was no faster, or slower.
 
 
 @nb.njit(**SERIAL)
@@ -399,8 +396,8 @@ def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no co
                             break
 
 
-# The sum kernels come in the same three forms as the max kernels. Rows are summed into an
-# accumulator of `ACC_CELLS` cells (a block of rows), divided block by block (`_divide`).
+# The 3x3 sum kernels sum rows into an accumulator of `ACC_CELLS` cells (a block of rows),
+# divided block by block (`_divide`, which `numba_phases` shares).
 
 
 @nb.njit(**SERIAL)
@@ -430,165 +427,9 @@ def _divide(acc, out, floating, div_d, div_h, div_w, div_scale, start):  # pragm
 
 
 @nb.njit(**SERIAL)
-def _sum_rows_chunk(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
-):
-    """Window sums in row-major order, accumulated in ``zero.dtype``, divided per output by
-    ``div_d[od] * div_h[oh] * div_w[ow] * div_scale`` (integers truncate toward zero), for
-    a unit column stride.
-
-    Work items: output rows ``start .. stop - 1`` (stride 1: contiguous columns)."""
-    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    block = max(1, ACC_CELLS // out_w)
-    acc = np.empty((min(block, stop - start), out_w), zero.dtype)
-    for b0 in range(start, stop, block):
-        b1 = min(b0 + block, stop)
-        acc[:] = zero[0]
-        for r in range(b0, b1):
-            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-            n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-            row = acc[r - b0]
-            for t in range(n_rows):
-                src = x[p, rows[t, 0], rows[t, 1]]
-                for c in range(kw):
-                    f, n = col_first[c], col_count[c]
-                    d, a = row[f:], src[f + c * dw - pw:]
-                    for j in range(n):
-                        d[j] += a[j]
-        _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
-
-
-@nb.njit(**SERIAL)
-def _sum_rows_split_chunk(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
-):
-    """`sum_rows` for a column stride > 1 on wide rows (split by phase).
-
-    Work items: output rows ``start .. stop - 1`` (stride > 1: each input row
-    split by phase, then contiguous columns)."""
-    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    block = max(1, ACC_CELLS // out_w)
-    acc = np.empty((min(block, stop - start), out_w), zero.dtype)
-    phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
-    for b0 in range(start, stop, block):
-        b1 = min(b0 + block, stop)
-        acc[:] = zero[0]
-        for r in range(b0, b1):
-            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-            n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-            row = acc[r - b0]
-            for t in range(n_rows):
-                _split(x[p, rows[t, 0], rows[t, 1]], phases, sw)
-                for c in range(kw):
-                    f, n = col_first[c], col_count[c]
-                    i0 = f * sw + c * dw - pw
-                    d, a = row[f:], phases[i0 % sw, i0 // sw:]
-                    for j in range(n):
-                        d[j] += a[j]
-        _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
-
-
-@nb.njit(**SERIAL)
-def _sum_rows_strided_chunk(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
-):
-    """`sum_rows` for a column stride > 1 on narrow rows (strided reads).
-
-    Work items: output rows ``start .. stop - 1`` (columns read at the
-    stride)."""
-    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    block = max(1, ACC_CELLS // out_w)
-    acc = np.empty((min(block, stop - start), out_w), zero.dtype)
-    for b0 in range(start, stop, block):
-        b1 = min(b0 + block, stop)
-        acc[:] = zero[0]
-        for r in range(b0, b1):
-            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-            n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-            row = acc[r - b0]
-            for t in range(n_rows):
-                src = x[p, rows[t, 0], rows[t, 1]]
-                for c in range(kw):
-                    f, n = col_first[c], col_count[c]
-                    d, a = row[f:], src[f * sw + c * dw - pw:]
-                    for j in range(n):
-                        d[j] += a[j * sw]
-        _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
-
-
-@nb.njit(**SERIAL)
-def _sum_edge(row, src, j, pw):  # pragma: no cover - compiled
-    """Add to ``row[j]`` its window's cells of the row ``src``, in order (3 wide, stride 2)."""
-    s = row[j]
-    for c in range(3):
-        i = 2 * j + c - pw
-        if 0 <= i < src.shape[0]:
-            s += src[i]
-    row[j] = s
-
-
-@nb.njit(**SERIAL)
 def _sum_triples(d, a, n):  # pragma: no cover - compiled
     for j in range(n):
         d[j] = d[j] + a[2 * j] + a[2 * j + 1] + a[2 * j + 2]
-
-
-@nb.njit(**SERIAL)
-def _sum_rows_triples_chunk(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
-):
-    """`sum_rows` for windows 3 cells wide at column stride 2, no dilation.
-
-    Work items: output rows ``start .. stop - 1``."""
-    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    pw = geom[2, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, 3, 2, pw, 1)
-    lo, hi = _interior(col_first, col_count, out_w)
-    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    block = max(1, ACC_CELLS // out_w)
-    acc = np.empty((min(block, stop - start), out_w), zero.dtype)
-    for b0 in range(start, stop, block):
-        b1 = min(b0 + block, stop)
-        acc[:] = zero[0]
-        for r in range(b0, b1):
-            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-            n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-            row = acc[r - b0]
-            for t in range(n_rows):
-                src = x[p, rows[t, 0], rows[t, 1]]
-                for j in range(lo):
-                    _sum_edge(row, src, j, pw)
-                _sum_triples(row[lo:hi], src[2 * lo - pw:], hi - lo)
-                for j in range(hi, out_w):
-                    _sum_edge(row, src, j, pw)
-        _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
-
-
-# ---- the ``_3x3`` forms of the sums: 3x3 windows (depth 1), no dilation, column stride 1
-# or 2, the most common overlapping pooling. Each output sums its nine cells at once, in
-# registers (`_sum9_s1`, `_sum9_s2`: no accumulator traffic between the cells), in row-major
-# window order, so the sums are bitwise those of the other forms. Stride 1 reads zero-padded
-# copies of the window rows, so it has no border case, and divides each sum as it is made
-# (floating sums only: integer ones take the other forms); stride 2 reads the rows in place,
-# its border columns and rows one by one (padded copies cost it more than they save). One
-# kernel per stride, and no branch on the dtype's kind: a branch between two vectorised
-# loops in the row loop made both slower (1.5-1.8x, measured). Max pooling has no such form:
-# its row fold (separable) does fewer comparisons than nine per output (measured: 2-4x
-# slower this way). Measured single-threaded against the other forms: 1.6-1.9x faster at
-# stride 1 on 28- and 56-wide rows (1.3x at 512), 1.6x at stride 2 on 112-wide rows.
 
 
 @nb.njit(**SERIAL)
@@ -797,9 +638,5 @@ MAX_ROWS_STRIDED = Form(_max_rows_strided_chunk)
 MAX_ROWS_TRIPLES = Form(_max_rows_triples_chunk)
 SCATTER_ARGMAX = Form(_scatter_argmax_chunk, reads=2)
 SCATTER_WINDOWS = Form(_scatter_windows_chunk)
-SUM_ROWS = Form(_sum_rows_chunk)
 SUM_ROWS_3X3 = Form(_sum_rows_3x3_chunk)
 SUM_ROWS_3X3_S2 = Form(_sum_rows_3x3_s2_chunk)
-SUM_ROWS_SPLIT = Form(_sum_rows_split_chunk)
-SUM_ROWS_STRIDED = Form(_sum_rows_strided_chunk)
-SUM_ROWS_TRIPLES = Form(_sum_rows_triples_chunk)

@@ -1,0 +1,181 @@
+"""Numba kernels: window sums over phase planes, one long vector loop per kernel cell.
+
+The row kernels (`numba_rows`) add a window's cells to an output row one kernel cell at a
+time, in loops as long as the output row: on rows of a few dozen outputs the loops' set-up
+costs more than their additions, and a strided read does not vectorise. Here a band of up
+to `poolnd._threads.PHASE_CELLS` input cells (whole output rows of one plane) is first
+copied into *phase planes*: the input cell at padded row ``i * sh + rho`` and column
+``m * sw + kappa`` goes to ``buf[rho, kappa, i, m]``, each phase plane with rows of
+``wq = out_w + (kw - 1) * dw // sw`` cells, and cells outside the input are zeros. Kernel
+cell ``(a, c)`` of output ``(oh, j)`` then sits at ``(a * dh // sh + oh) * wq + j +
+c * dw // sw`` of its phase plane, so adding one kernel cell to every output of the band is
+one contiguous loop over ``rows * wq`` cells (``wq - out_w`` of each row are unused).
+
+Exactness. Each output receives its window's cells in row-major order (kernel cells are
+visited depth, then row, then column), as PyTorch adds them, so the sums are PyTorch's bit
+for bit. A cell outside the input adds ``+0``: the accumulator starts at ``+0`` and can
+never be ``-0`` (a sum is ``-0`` only when both terms are), so adding ``+0`` changes no bit,
+and NaN and infinities pass through it. Only the rows the stride's phases use are copied:
+a stride far larger than the kernel costs no memory.
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+from ..._threads import PHASE_CELLS
+from ..jit import SERIAL
+from ..launch import Form
+from .numba_rows import _divide
+
+__all__ = ["SUM_PHASES"]
+
+
+@nb.njit(**SERIAL)
+def _phases(k, s, d):  # pragma: no cover - compiled
+    """For kernel cells ``0 .. k - 1`` (dilation ``d``, stride ``s``): each cell's phase
+    slot and offset in phase rows (``cell * d // s``), and the phases the slots hold
+    (``cell * d % s``, ascending; at most ``min(k, s)``: all ``s`` of them when the slot of
+    phase ``q`` is ``q``)."""
+    phases = np.empty(k, np.int64)
+    for a in range(k):
+        phases[a] = a * d % s
+    order = np.sort(phases)
+    seen = np.empty(k, np.int64)
+    slots = 0
+    for a in range(k):
+        if slots == 0 or order[a] != seen[slots - 1]:
+            seen[slots] = order[a]
+            slots += 1
+    slot = np.empty(k, np.int64)
+    shift = np.empty(k, np.int64)
+    for a in range(k):
+        shift[a] = a * d // s
+        for t in range(slots):
+            if seen[t] == phases[a]:
+                slot[a] = t
+    return slot, shift, seen[:slots].copy()
+
+
+# Indices below are cast to unsigned (`_U`): Numba checks a signed index for negative
+# wrap-around, which costs a branch per cell and keeps LLVM from vectorising; every index
+# here is a valid offset by construction. Slicing instead would cost two atomic reference
+# count updates per slice, per input row.
+_U = nb.types.uint64
+
+
+@nb.njit(**SERIAL)
+def _fill(  # pragma: no cover - compiled
+    flat, plane_cells, wq, src, in_h, in_w, first, rows, row_phase, col_phase, sh, sw, ph, pw
+):
+    """Phase rows ``0 .. rows - 1`` of every phase plane of the band starting at phase row
+    ``first`` (planes ``plane_cells`` apart in ``flat``, rows ``wq`` cells) from the input
+    plane ``src`` (flat, ``in_h`` rows of ``in_w``): cell ``m`` of slot ``(rs, cs)``'s row
+    ``i`` is input cell ``((first + i) * sh + row_phase[rs] - ph, m * sw + col_phase[cs] -
+    pw)``, zero outside the input. When every column phase is used, a row's groups of
+    ``sw`` cells inside the input are dealt out at once (strides 2 and 3 by name, which
+    LLVM turns into shuffles); else each phase is read at the stride."""
+    n_cs = col_phase.shape[0]
+    dealt = n_cs == sw and 1 < sw <= 3
+    lo = min(wq, (pw + sw - 1) // sw) if dealt else 0  # m of the first whole group inside
+    hi = max(lo, min(wq, (in_w + pw) // sw)) if dealt else 0  # past the last one
+    for rs in range(row_phase.shape[0]):
+        for i in range(rows):
+            ih = (first + i) * sh + row_phase[rs] - ph
+            at = rs * n_cs * plane_cells + i * wq
+            if ih < 0 or ih >= in_h:
+                for cs in range(n_cs):
+                    for m in range(wq):
+                        flat[_U(at + cs * plane_cells + m)] = 0
+                continue
+            row = ih * in_w
+            for cs in range(n_cs):
+                a, off = at + cs * plane_cells, col_phase[cs] - pw
+                if not dealt:  # this phase's cells inside the row: m in first .. last - 1
+                    first_m = min(wq, max(0, (sw - 1 - off) // sw))
+                    last_m = max(first_m, min(wq, (in_w - 1 - off) // sw + 1))
+                    for m in range(first_m):
+                        flat[_U(a + m)] = 0
+                    b = row + off
+                    if sw == 1:
+                        for m in range(first_m, last_m):
+                            flat[_U(a + m)] = src[_U(b + m)]
+                    else:
+                        for m in range(first_m, last_m):
+                            flat[_U(a + m)] = src[_U(b + m * sw)]
+                    for m in range(last_m, wq):
+                        flat[_U(a + m)] = 0
+                    continue
+                for m in range(lo):  # the cells of groups not wholly inside
+                    c = m * sw + off
+                    flat[_U(a + m)] = src[_U(row + c)] if 0 <= c < in_w else 0
+                for m in range(hi, wq):
+                    c = m * sw + off
+                    flat[_U(a + m)] = src[_U(row + c)] if 0 <= c < in_w else 0
+            g, n = row + lo * sw - pw, hi - lo
+            if sw == 2 and dealt:
+                a0, a1 = at + lo, at + plane_cells + lo
+                for j in range(n):
+                    flat[_U(a0 + j)] = src[_U(g + 2 * j)]
+                    flat[_U(a1 + j)] = src[_U(g + 2 * j + 1)]
+            elif sw == 3 and dealt:
+                a0, a1, a2 = at + lo, at + plane_cells + lo, at + 2 * plane_cells + lo
+                for j in range(n):
+                    flat[_U(a0 + j)] = src[_U(g + 3 * j)]
+                    flat[_U(a1 + j)] = src[_U(g + 3 * j + 1)]
+                    flat[_U(a2 + j)] = src[_U(g + 3 * j + 2)]
+
+
+@nb.njit(**SERIAL)
+def _sum_phases_chunk(  # pragma: no cover - compiled
+    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
+):
+    """Window sums in row-major order, accumulated in ``zero.dtype``, divided per output by
+    ``div_d[od] * div_h[oh] * div_w[ow] * div_scale`` (integers truncate toward zero), over
+    phase planes (any stride, padding and dilation).
+
+    Work items: output rows ``start .. stop - 1``, taken in bands of consecutive rows of one
+    plane and depth."""
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    kd, kh, kw = geom[0, 0], geom[0, 1], geom[0, 2]
+    sd, sh, sw = geom[1, 0], geom[1, 1], geom[1, 2]
+    pd, ph, pw = geom[2, 0], geom[2, 1], geom[2, 2]
+    dd, dh, dw = geom[3, 0], geom[3, 1], geom[3, 2]
+    row_slot, row_shift, row_phase = _phases(kh, sh, dh)
+    col_slot, col_shift, col_phase = _phases(kw, sw, dw)
+    n_rs, n_cs = row_phase.shape[0], col_phase.shape[0]
+    wq = out_w + (kw - 1) * dw // sw
+    extra = (kh - 1) * dh // sh  # phase rows past a band's last output row
+    per_row = n_rs * n_cs * wq  # buffer cells per phase row
+    band = max(1, min(out_h, PHASE_CELLS // per_row - extra))
+    plane_cells = (band + extra) * wq
+    # (a kernel cell's loop runs up to ``col_shift`` cells past its phase plane: slack)
+    flat = np.zeros(n_rs * n_cs * plane_cells + (kw - 1) * dw // sw + 1, zero.dtype)
+    acc = np.empty(band * wq + (kw - 1) * dw // sw + 1, zero.dtype)
+    r = start
+    while r < stop:
+        p, od, oh0 = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        rows = min(band, out_h - oh0, stop - r)
+        n = rows * wq
+        acc[:n] = zero[0]
+        for a_d in range(kd):
+            id_ = od * sd - pd + a_d * dd
+            if id_ < 0 or id_ >= in_d:
+                continue  # cells outside the input add +0: nothing
+            _fill(flat, plane_cells, wq, x[p, id_].reshape(-1), in_h, in_w, oh0, rows + extra,
+                  row_phase, col_phase, sh, sw, ph, pw)
+            for a in range(kh):
+                for c in range(kw):
+                    base = (row_slot[a] * n_cs + col_slot[c]) * plane_cells \
+                        + row_shift[a] * wq + col_shift[c]
+                    src = flat[base:]
+                    for m in range(n):
+                        acc[m] += src[m]
+        _divide(acc[:n].reshape((rows, wq)), out, floating, div_d, div_h, div_w, div_scale, r)
+        r += rows
+
+
+# the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
+SUM_PHASES = Form(_sum_phases_chunk)

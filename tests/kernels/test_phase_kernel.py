@@ -1,0 +1,110 @@
+"""The phase-plane sum kernel (`numba_phases`) against torch 2.13 CPU, bit for bit.
+
+Every window sum that is neither tiled nor a 3x3 window runs over phase planes: a band of
+input rows copied by the stride's phases, then one long vector loop per kernel cell. The
+cells of each window still arrive in row-major order, so float32 averages are torch's own
+bits; cells outside the input add ``+0``. Corners: strides above the kernel (unused phases),
+padding wider than the stride, ceil mode's windows past the padding, bands that split a
+plane (wide rows), chunks that split a band (two threads), 1d and 3d windows, dilation
+(checked against a row-major sum in Python), integer sums.
+"""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as tF
+from helpers import assert_identical
+
+import poolnd
+from poolnd._args import make_window
+from poolnd._kernels.sliding import _row_kernel
+
+F = poolnd.functional
+
+GRID_2D = [  # (shape, kernel, stride, padding, ceil_mode)
+    ((2, 3, 23, 29), (5, 5), (2, 2), (2, 2), False),
+    ((2, 3, 23, 29), (7, 7), (3, 3), (3, 0), True),
+    ((2, 3, 23, 29), (2, 4), (1, 3), (1, 2), True),
+    ((2, 3, 23, 29), (4, 2), (5, 7), (0, 1), True),  # strides above the kernel
+    ((1, 2, 40, 1500), (5, 6), (2, 3), (2, 3), False),  # several bands per plane
+    ((3, 2, 7, 5), (6, 5), (1, 4), (3, 2), True),  # windows wider than the rows
+    ((4, 16, 12, 57), (4, 4), (2, 2), (1, 1), False),
+]
+
+
+def _floats(rng, shape):
+    x = (rng.standard_normal(shape) * 10).astype(np.float32)
+    x[rng.random(shape) < 0.1] = -0.0
+    x[rng.random(shape) < 0.002] = np.inf
+    return x
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("shape", "kernel", "stride", "padding", "ceil_mode"), GRID_2D)
+def test_float32_averages_are_torch_bits(shape, kernel, stride, padding, ceil_mode, threads,
+                                         rng, kernel_threads):
+    kernel_threads(threads)
+    x = _floats(rng, shape)
+    win = make_window("avg_pool2d", x.shape[2:], kernel, stride, padding, (1, 1), ceil_mode)
+    assert _row_kernel("sum", win).name == "sum_phases"
+    t = torch.from_numpy(x)
+    for include_pad in (True, False):
+        got = F.avg_pool2d(x, kernel, stride, padding, ceil_mode, include_pad)
+        assert_identical(got, tF.avg_pool2d(t, kernel, stride, padding, ceil_mode,
+                                            include_pad).numpy())
+    got = F.avg_pool2d(x, kernel, stride, padding, ceil_mode, True, 7)
+    assert_identical(got, tF.avg_pool2d(t, kernel, stride, padding, ceil_mode, True,
+                                        7).numpy())
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding"), [(5, 3, 2), (4, 1, 2), (7, 2, 3)])
+def test_1d_and_3d_averages_are_torch_bits(kernel, stride, padding, rng):
+    x1 = _floats(rng, (3, 4, 301))
+    assert_identical(F.avg_pool1d(x1, kernel, stride, padding),
+                     tF.avg_pool1d(torch.from_numpy(x1), kernel, stride, padding).numpy())
+    x3 = _floats(rng, (2, 3, 9, 11, 13))
+    assert_identical(F.avg_pool3d(x3, kernel, stride, padding, True, False),
+                     tF.avg_pool3d(torch.from_numpy(x3), kernel, stride, padding, True,
+                                   False).numpy())
+
+
+def _row_major_sums(x, kernel, stride, padding, dilation):
+    """Each window's in-bounds cells added one at a time in row-major order, in float32."""
+    h, w = x.shape[-2:]
+    (kh, kw), (sh, sw), (ph, pw), (dh, dw) = kernel, stride, padding, dilation
+    oh = (h + 2 * ph - dh * (kh - 1) - 1) // sh + 1
+    ow = (w + 2 * pw - dw * (kw - 1) - 1) // sw + 1
+    out = np.zeros((*x.shape[:-2], oh, ow), np.float32)
+    for i, j in itertools.product(range(oh), range(ow)):
+        acc = np.zeros(x.shape[:-2], np.float32)
+        for a, c in itertools.product(range(kh), range(kw)):
+            r, q = i * sh - ph + a * dh, j * sw - pw + c * dw
+            if 0 <= r < h and 0 <= q < w:
+                acc = acc + x[..., r, q]
+        out[..., i, j] = acc
+    return out
+
+
+@pytest.mark.parametrize(("kernel", "stride", "padding", "dilation"),
+                         [((3, 4), (2, 3), (2, 3), (2, 2)), ((2, 3), (3, 1), (1, 2), (3, 2)),
+                          ((5, 2), (1, 2), (4, 1), (2, 3))])
+def test_dilated_sums_add_in_row_major_order(kernel, stride, padding, dilation, rng):
+    x = _floats(rng, (2, 3, 17, 19))
+    got = poolnd.sum_pool(x, kernel, stride, padding, dilation)
+    assert_identical(got, _row_major_sums(x, kernel, stride, padding, dilation))
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint16, np.int64])
+def test_integer_averages_truncate_like_torch(dtype, rng):
+    info = np.iinfo(dtype)
+    x = rng.integers(max(info.min, -10**6), min(info.max, 10**6), size=(2, 3, 19, 23),
+                     endpoint=True).astype(dtype)
+    for kernel, stride, padding in [(5, 2, 2), (4, 3, 1), (6, 1, 3)]:
+        got = F.avg_pool2d(x, kernel, stride, padding, True, False)
+        ref = tF.avg_pool2d(torch.from_numpy(x.astype(np.float64)), kernel, stride, padding,
+                            True, False).numpy()
+        assert_identical(got, np.trunc(ref).astype(dtype))
