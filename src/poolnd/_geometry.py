@@ -10,6 +10,8 @@ asymmetric padding ``(lo, hi)`` so that symmetric PyTorch padding is the case ``
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 
 __all__ = [
@@ -108,6 +110,7 @@ def window_bounds(
     return first, count, first * stride + shift
 
 
+@functools.lru_cache(maxsize=256)
 def window_sizes(
     out_len: int,
     in_len: int,
@@ -123,7 +126,8 @@ def window_sizes(
     that lie inside ``[-pad_lo, in_len + pad_hi)`` (a ceil-mode window's overhang past the high
     padding is not counted, as in PyTorch); the valid size counts those inside ``[0, in_len)``.
     Computed for all outputs at once in int64 (the arguments are held to
-    `poolnd._args.GEOMETRY_LIMIT`, so nothing overflows).
+    `poolnd._args.GEOMETRY_LIMIT`, so nothing overflows), and remembered for the next call
+    with the same arguments (the arrays are read-only).
 
     Examples
     --------
@@ -138,6 +142,7 @@ def window_sizes(
     end = np.minimum(start + ((kernel - 1) * dilation + 1), in_len + pad_hi)  # one past the last
     padded = _cells(start, end, dilation, start)
     valid = _cells(np.maximum(start, 0), np.minimum(end, in_len), dilation, start)
+    padded.flags.writeable = valid.flags.writeable = False
     return padded, valid
 
 
