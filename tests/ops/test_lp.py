@@ -57,9 +57,23 @@ def ulps_for(p) -> int:
     return 4 * max(1, math.ceil(abs(1 / p))) if math.isfinite(p) else 0
 
 
-def assert_lp_close(actual, expected, ulps: int) -> None:
+def exponent_slack(p, dtype) -> float:
+    """The relative difference torch's own pow paths allow between two results for the
+    norm ``p``: its vectorised body raises float32 (float16) cells to ``p`` and ``1 / p``
+    rounded to float32, its scalar tail to the double exponents, and ``x ** (p + dp)``
+    differs from ``x ** p`` by ``|dp * ln x|`` relatively (``|ln x| <= 104`` over float32's
+    range; the outer power divides the inner error by ``p``)."""
+    if np.dtype(dtype) not in (np.float32, np.float16) or not math.isfinite(p):
+        return 0.0
+    dp = abs(float(np.float32(p)) - p) / abs(p)
+    dq = abs(float(np.float32(1 / p)) - 1 / p)
+    return 104 * (dp + dq)
+
+
+def assert_lp_close(actual, expected, ulps: int, rel: float = 0.0) -> None:
     """Same shape and dtype; NaN where ``expected`` has NaN; infinities and (signed) zeros
-    identical; other values within ``ulps`` units in the last place of the dtype."""
+    identical; other values within ``ulps`` units in the last place of the dtype plus
+    ``rel`` of their magnitude (`exponent_slack`)."""
     a, e = np.asarray(actual), np.asarray(expected)
     assert a.shape == e.shape, (a.shape, e.shape)
     assert a.dtype == e.dtype, (a.dtype, e.dtype)
@@ -72,7 +86,8 @@ def assert_lp_close(actual, expected, ulps: int) -> None:
     assert np.array_equal(a[exact], e[exact]), (a, e)
     assert np.array_equal(np.signbit(a[exact]), np.signbit(e[exact])), (a, e)
     rest = ~nan & ~exact
-    tol = ulps * np.spacing(np.abs(e[rest])).astype(np.float64)
+    tol = ulps * np.spacing(np.abs(e[rest])).astype(np.float64) + rel * np.abs(
+        e[rest].astype(np.float64))
     diff = np.abs(a[rest].astype(np.float64) - e[rest].astype(np.float64))
     assert np.all(diff <= tol), (diff / np.maximum(tol, 1e-300)).max()
 
@@ -128,7 +143,8 @@ def check_lp(x, nd, p, k, s=None, ceil=False, *, grad=True):
     xc = native(x)
     out = fn(x, p, k, s, ceil)
     if torch_supports(xc.dtype, nd):
-        assert_lp_close(out, torch_lp(xc, nd, p, k, s, ceil), ulps_for(p))
+        assert_lp_close(out, torch_lp(xc, nd, p, k, s, ceil), ulps_for(p),
+                        exponent_slack(p, xc.dtype))
     else:
         wide = torch_lp(xc.astype(np.float32), nd, p, k, s, ceil).astype(np.float16)
         assert_lp_close(out, wide, 8 * max(1, ulps_for(p)))
@@ -565,3 +581,22 @@ def test_layer_integer_input_runs_forward_only():
     out = layer(np.array([[[1, 2, 3, 4]]]))
     assert out.dtype == np.float32
     assert_lp_close(out, torch_lp(np.array([[[1, 2, 3, 4]]]), 1, 2, 2), 4)
+
+
+def test_torch_pow_paths_differ_by_the_exponent_slack():
+    """Why `exponent_slack`: torch raises the same float32 cell to 1/3 differently in its
+    vectorised body and its scalar tail (the exponent rounded to float32, or not), and
+    poolnd's LP pooling of the smallest normal float32 with p = 1/3 (found by Hypothesis)
+    lies between the two within the slack, not within the ulps alone."""
+    x = np.float32(1.1754944e-38)
+    p = 1 / 3
+    alone = torch.tensor([x]).pow(p).numpy()[0]
+    in_body = torch.full((64,), float(x)).pow(p).numpy()[0]
+    assert alone != in_body
+    slack = exponent_slack(p, np.float32)
+    assert abs(float(alone) - float(in_body)) <= slack * float(alone)
+    cells = np.array([[0, 0, 0], [0, 0, x]], np.float32)
+    out = lp_pool1d(cells, p, 1)
+    assert_lp_close(out, torch_lp(cells, 1, p, 1), ulps_for(p), slack)
+    with pytest.raises(AssertionError):
+        assert_lp_close(out, torch_lp(cells, 1, p, 1), ulps_for(p))
