@@ -187,14 +187,16 @@ def get_compile_mode() -> str:
 def set_compile_mode(mode: str) -> None:
     """Choose how the compiled (Numba) kernels are built the first time a process needs them.
 
-    ``'background'`` (the default): a kernel not compiled yet is compiled, or loaded from
-    Numba's on-disk cache, on a thread of its own, and until it is ready the call runs the
-    NumPy form of the same computation, which gives the same bits (slower on large inputs,
-    but at once: no first call waits seconds for a compiler). The interpreter's exit waits
-    for a compilation in flight and drops the others. ``'wait'``: the call compiles the
-    kernel itself and then runs it (every call runs the form it selects: for timing the
-    compiled kernels, and for tests of them). ``POOLND_COMPILE=wait`` in the environment
-    sets ``'wait'`` from the start.
+    ``'background'`` (the default): a kernel that Numba's on-disk cache holds is loaded at
+    once (a fraction of a second, the first time mostly Numba's own start-up); one not
+    compiled yet is compiled on a thread of its own, and until it is ready the call runs
+    the NumPy form of the same computation, which gives the same bits (slower on large
+    inputs, but at once: no first call waits seconds for a compiler). The interpreter's
+    exit waits for a compilation in flight and drops the others. ``'wait'``: the call
+    compiles the kernel itself and then runs it (every call runs the form it selects: for
+    timing the compiled kernels, and for tests of them). ``POOLND_COMPILE=wait`` in the
+    environment sets ``'wait'`` from the start. Either way, processes sharing a cache
+    compile each kernel once between them.
 
     Parameters
     ----------
