@@ -59,6 +59,7 @@ def test_the_selectors_pick_forms_of_the_numba_modules():
 
 def test_a_read_only_input_shares_the_writable_inputs_compiled_kernel():
     import numpy as np
+    import onnx
 
     import poolnd
 
@@ -73,3 +74,25 @@ def test_a_read_only_input_shares_the_writable_inputs_compiled_kernel():
     assert len(added) <= 1  # one signature for both (none if an earlier test made it)
     assert not any(signature[0].mutable for signature in rows.ARGMAX_ROWS.body.overloads)
     assert all(np.array_equal(p, q) for p, q in zip(a, b, strict=True))
+
+
+def test_one_compiled_signature_per_dtype_whatever_the_rank_and_divisors():
+    """Divisors reach the sum kernels read-only whatever their source (cached or padded),
+    so a 1d, 2d and 3d average, ONNX's AveragePool and avg_pool with a divisor override
+    share one compiled signature per dtype: a read-only array is another Numba type."""
+    import numpy as np
+    import onnx
+
+    import poolnd
+    from poolnd import functional as F
+    from poolnd._kernels.launch import kernels
+
+    x = np.random.default_rng(0).standard_normal((2, 3, 9, 10, 11)).astype(np.float32)
+    F.avg_pool1d(x[:, :, 0, 0], 5, 2, 2)
+    F.avg_pool2d(x[:, :, 0], 5, 2, 2, ceil_mode=True, count_include_pad=False)
+    F.avg_pool3d(x, 5, 3, 1, divisor_override=7)
+    node = onnx.helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[5, 5], strides=[2, 2])
+    poolnd.onnx.run_node(node, [x[:, :, 0]])
+    body = kernels("poolnd._kernels.sliding.numba_phases").SUM_PHASES.body
+    float32 = [s for s in body.signatures if str(s[0].dtype) == "float32"]
+    assert len(float32) == 1, float32

@@ -39,7 +39,7 @@ import numpy as np
 from .. import _threads as tuning
 from . import compiler
 
-__all__ = ["Form", "kernels", "launch"]
+__all__ = ["Form", "kernels", "launch", "read_only"]
 
 
 class Form(NamedTuple):
@@ -123,8 +123,9 @@ def kernels(name: str) -> ModuleType:
     return compiler.loaded(name) or compiler.import_now(name)
 
 
-def _read_only(a: Any) -> Any:
-    """A read-only view of the array ``a`` (Numba compiles a read-only array type apart)."""
+def read_only(a: Any) -> Any:
+    """A read-only view of the array ``a``, or ``a`` when it is read-only already (Numba
+    compiles a read-only array type apart from a writable one)."""
     if a.flags.writeable:
         a = a.view()
         a.flags.writeable = False
@@ -178,7 +179,7 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
     helper threads, scheduled dynamically. An exception raised by a chunk is raised here
     once every chunk has ended.
     """
-    args = tuple(map(_read_only, args[:form.reads])) + args[form.reads:]
+    args = tuple(map(read_only, args[:form.reads])) + args[form.reads:]
     known = (form.body, _fingerprint(args))
     if known not in _known:
         if tuning.COMPILE_IN_BACKGROUND and not wait:

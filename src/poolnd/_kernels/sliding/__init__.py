@@ -14,7 +14,7 @@ import numpy as np
 
 from ... import _threads as tuning
 from ..._args import Window, is_bfloat16
-from ..launch import Form, kernels, launch
+from ..launch import Form, kernels, launch, read_only
 from . import numpy_passes
 from .numpy_passes import lowest
 from .numpy_views import Reduce, view_forward
@@ -382,9 +382,16 @@ def _sum_dtype(dtype: np.dtype) -> np.dtype:
     return np.dtype(np.uint64 if dtype == np.uint64 else np.int64)
 
 
+_ONE = read_only(np.ones(1, dtype=np.int64))
+
+
 def _padded3(divisors: list[np.ndarray]) -> list[np.ndarray]:
-    one = np.ones(1, dtype=np.int64)
-    return [one] * (3 - len(divisors)) + [np.ascontiguousarray(d, dtype=np.int64) for d in divisors]
+    """The per-axis divisors, int64 and contiguous, padded with ones to three axes; always
+    read-only: Numba compiles a read-only array type apart from a writable one, and the
+    divisors come either way (`window_sizes` caches read-only arrays), so a mix would
+    compile a kernel up to three times per dtype."""
+    return [_ONE] * (3 - len(divisors)) + [
+        read_only(np.ascontiguousarray(d, dtype=np.int64)) for d in divisors]
 
 
 def _outer(divisors: list[np.ndarray], scale: int) -> np.ndarray:
