@@ -24,6 +24,12 @@ from hypothesis import HealthCheck, settings
 # default, background mode, where it tests it.
 os.environ["POOLND_COMPILE"] = "wait"
 
+# PyTorch's OpenMP threads spin for a while after each parallel region by default; with one
+# test worker per core (pytest-xdist) that spinning takes the core another worker needs, and
+# the suite ran twice as long (measured on 2 cores). Read when torch loads, so set it here,
+# before any test module imports torch; results do not depend on it.
+os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+
 import poolnd
 
 poolnd.set_compile_mode("wait")  # in case poolnd was imported before
