@@ -27,7 +27,7 @@ import numpy as np
 from ..._threads import PHASE_CELLS
 from ..jit import SERIAL
 from ..launch import Form
-from .numba_rows import _divide
+from .numba_rows import _U, _divide
 
 __all__ = ["SUM_PHASES"]
 
@@ -58,15 +58,12 @@ def _phases(k, s, d):  # pragma: no cover - compiled
     return slot, shift, seen[:slots].copy()
 
 
-# Indices below are cast to unsigned (`_U`): Numba checks a signed index for negative
-# wrap-around, which costs a branch per cell and keeps LLVM from vectorising; every index
+# Indices below are cast to unsigned (`numba_rows._U`: Numba checks a signed index for
+# negative wrap-around, a branch per cell that keeps LLVM from vectorising); every index
 # here is a valid offset by construction. Slicing instead would cost two atomic reference
 # count updates per slice, per input row. That is also why `_fill` deals a row out to its
 # phases itself rather than calling `numba_rows._split`, which writes through row slices:
 # the slice form was measured 2-3x slower here, where every input row of a band is dealt.
-_U = nb.types.uint64
-
-
 @nb.njit(**SERIAL)
 def _fill(  # pragma: no cover - compiled
     flat, plane_cells, wq, src, in_h, in_w, first, rows, row_phase, col_phase, sh, sw, ph, pw

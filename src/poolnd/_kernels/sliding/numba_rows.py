@@ -135,6 +135,34 @@ def _split(src, buf, s):  # pragma: no cover - compiled
 # function with sibling branches or a second inner loop per row (measured: 2.2x slower).
 
 
+# Unsigned indices (`_U`): Numba checks a signed index for negative wrap-around (a branch
+# per cell that keeps LLVM from vectorising), and a row taken as a slice costs two atomic
+# reference-count updates; `_fold_rows` reads the input flat, by offsets valid by
+# construction.
+_U = nb.types.uint64
+
+
+@nb.njit(**SERIAL)
+def _fold_rows(flat, plane, in_d, in_h, rows, n_rows, fold, lowest):  # pragma: no cover
+    """``fold[i]``: the max of column ``i`` over the input rows ``rows[:n_rows]`` of
+    ``plane`` (``flat``: the C-contiguous ``(planes, in_d, in_h, W)`` input, flattened);
+    ``lowest`` when there are none. The first row is copied rather than folded into
+    ``lowest``: the same bits (no value beats ``lowest`` by equalling it), one pass less
+    (measured with the flat reads: the fold 1.4x faster on 112-wide rows)."""
+    w = fold.shape[0]
+    if n_rows == 0:
+        fold[:] = lowest
+        return
+    b = ((plane * in_d + rows[0, 0]) * in_h + rows[0, 1]) * w
+    for i in range(w):
+        fold[_U(i)] = flat[_U(b + i)]
+    for t in range(1, n_rows):
+        b = ((plane * in_d + rows[t, 0]) * in_h + rows[t, 1]) * w
+        for i in range(w):
+            v, cur = flat[_U(b + i)], fold[_U(i)]
+            fold[_U(i)] = v if (v > cur) | (v != v) else cur
+
+
 @nb.njit(**SERIAL)
 def _fix_ties(x, out, geom, lowest, rows, start, stop):  # pragma: no cover - compiled
     """Recompute in row-major order the outputs of rows ``start .. stop - 1`` that are zero
@@ -168,15 +196,11 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
     col_first, col_count = _column_ranges(out_w, in_w, kw, 1, pw, dw)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
     fold = np.empty(in_w, x.dtype)
+    flat = x.reshape(-1)
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-        n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-        fold[:] = lowest
-        for t in range(n_rows):
-            src = x[p, rows[t, 0], rows[t, 1]]
-            for i in range(in_w):
-                v, cur = src[i], fold[i]
-                fold[i] = v if (v > cur) | (v != v) else cur
+        _fold_rows(flat, p, in_d, in_h, rows, window_rows(od, oh, geom, in_d, in_h, rows), fold,
+                   lowest)
         dst = out[p, od, oh]
         dst[:] = lowest
         for c in range(kw):
@@ -204,15 +228,11 @@ def _max_rows_split_chunk(  # pragma: no cover - compiled
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
     fold = np.empty(in_w, x.dtype)
     phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
+    flat = x.reshape(-1)
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-        n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-        fold[:] = lowest
-        for t in range(n_rows):
-            src = x[p, rows[t, 0], rows[t, 1]]
-            for i in range(in_w):
-                v, cur = src[i], fold[i]
-                fold[i] = v if (v > cur) | (v != v) else cur
+        _fold_rows(flat, p, in_d, in_h, rows, window_rows(od, oh, geom, in_d, in_h, rows), fold,
+                   lowest)
         dst = out[p, od, oh]
         dst[:] = lowest
         _split(fold, phases, sw)
@@ -241,15 +261,11 @@ def _max_rows_strided_chunk(  # pragma: no cover - compiled
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
     fold = np.empty(in_w, x.dtype)
+    flat = x.reshape(-1)
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-        n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-        fold[:] = lowest
-        for t in range(n_rows):
-            src = x[p, rows[t, 0], rows[t, 1]]
-            for i in range(in_w):
-                v, cur = src[i], fold[i]
-                fold[i] = v if (v > cur) | (v != v) else cur
+        _fold_rows(flat, p, in_d, in_h, rows, window_rows(od, oh, geom, in_d, in_h, rows), fold,
+                   lowest)
         dst = out[p, od, oh]
         dst[:] = lowest
         for c in range(kw):
@@ -316,15 +332,11 @@ def _max_rows_triples_chunk(  # pragma: no cover - compiled
     lo, hi = _interior(col_first, col_count, out_w)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
     fold = np.empty(in_w, x.dtype)
+    flat = x.reshape(-1)
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-        n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-        fold[:] = lowest
-        for t in range(n_rows):
-            src = x[p, rows[t, 0], rows[t, 1]]
-            for i in range(in_w):
-                v, cur = src[i], fold[i]
-                fold[i] = v if (v > cur) | (v != v) else cur
+        _fold_rows(flat, p, in_d, in_h, rows, window_rows(od, oh, geom, in_d, in_h, rows), fold,
+                   lowest)
         dst = out[p, od, oh]
         dst[:] = lowest
         for j in range(lo):
