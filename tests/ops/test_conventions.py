@@ -552,3 +552,28 @@ def test_tilings_with_a_unit_last_kernel_equal_torch(nd, kernel, channels_last, 
     assert_identical(back(indices), from_torch(ti))
     assert_identical(back(avg), from_torch(getattr(tF, f"avg_pool{nd}d")(to_torch(x), kernel)),
                      max_nan_payloads=False)
+
+
+@pytest.mark.parametrize(("kernel", "stride", "width", "form"), [
+    (3, 1, 9, "max_rows"), (3, 2, 9, "max_rows_triples"), (2, 2, 9, "max_rows_strided"),
+    (2, 2, 600, "max_rows_split")])
+def test_rows_of_windows_wholly_in_padding_are_the_lowest_value(kernel, stride, width, form):
+    """Output rows whose windows read no input row (top padding past the kernel) are -inf
+    (float) or the dtype's minimum (int), in every max row-kernel form; the rows below are
+    the plain maxima."""
+    from poolnd._args import as_padding, make_window
+    from poolnd._kernels.sliding import _row_kernel
+
+    x = np.arange(2 * 3 * width, dtype=np.float64).reshape(1, 2, 3, width) % 7 - 3
+    pad = ((2 * kernel, 0), (0, 0))
+    win = make_window("max_pool", x.shape[2:], (kernel, kernel), (stride, stride),
+                      as_padding("max_pool", pad, 2), (1, 1), False)
+    assert _row_kernel("max", win).name == form
+    padded = np.pad(x, ((0, 0), (0, 0), pad[0], pad[1]), constant_values=-np.inf)
+    windows = np.lib.stride_tricks.sliding_window_view(padded, (kernel, kernel), axis=(2, 3))
+    expected = windows[:, :, ::stride, ::stride].max(axis=(-2, -1))
+    for dtype, lowest in ((np.float32, -np.inf), (np.int16, np.iinfo(np.int16).min)):
+        got = poolnd.max_pool(x.astype(dtype), (kernel, kernel), stride, pad)
+        want = np.where(np.isinf(expected), lowest, expected).astype(dtype)
+        assert_identical(got, want)
+        assert (got[:, :, 0] == lowest).all()
