@@ -59,7 +59,6 @@ def test_the_selectors_pick_forms_of_the_numba_modules():
 
 def test_a_read_only_input_shares_the_writable_inputs_compiled_kernel():
     import numpy as np
-    import onnx
 
     import poolnd
 
