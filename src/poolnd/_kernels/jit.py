@@ -30,7 +30,7 @@ def _import_arraymath() -> None:
     """Import ``numba.np.arraymath`` with its BLAS probe answered without importing SciPy."""
     if "numba.np.arraymath" in sys.modules:
         return
-    linalg = importlib.import_module("numba.np.linalg")
+    linalg: Any = importlib.import_module("numba.np.linalg")
     real = getattr(linalg, "ensure_blas", None)
     if real is None:
         return
@@ -44,7 +44,7 @@ def _import_arraymath() -> None:
 
     linalg.ensure_blas = probe
     try:
-        arraymath = importlib.import_module("numba.np.arraymath")
+        arraymath: Any = importlib.import_module("numba.np.arraymath")
     finally:
         linalg.ensure_blas = real
     if getattr(arraymath, "ensure_blas", None) is probe:
