@@ -27,8 +27,10 @@ import torch
 import torch.nn.functional as tF
 from onnx import helper
 from onnx_helpers import (
+    POOL_CASE_MODULES,
     POOL_OPS,
     model_opset,
+    modules_naming,
     node_cases,
     ort_run,
     pytorch_case,
@@ -37,7 +39,6 @@ from onnx_helpers import (
 
 from poolnd.onnx import run_node
 
-NODE_CASES = {case.name: case for case in node_cases()}
 PYTORCH_DIRS = {os.path.basename(d): d for d in pytorch_case_dirs()}
 EXACT_OPS = ("MaxPool", "GlobalMaxPool", "MaxUnpool")
 DISPUTED = "test_maxunpool_export_with_output_shape"
@@ -77,17 +78,20 @@ def run_graph(model, inputs: list[np.ndarray]) -> list[np.ndarray]:
 
 
 def test_the_suite_has_every_tested_pooling_op():
-    """The filtered collection holds every pooling op the onnx suite tests (it has no
-    GlobalLpPool case) and nothing else: no case was lost to an earlier filtered call."""
-    ops = {n.op_type for case in NODE_CASES.values() for n in case.model.graph.node}
+    """The cases built hold every pooling op the onnx suite tests (it has no GlobalLpPool
+    case) and nothing else, every module gives some, and no generator module besides the
+    ones imported makes a pooling node."""
+    cases = node_cases()
+    ops = {n.op_type for case in cases.values() for n in case.model.graph.node}
     assert ops == set(POOL_OPS) - {"GlobalLpPool"}
+    assert all(node_cases(m) for m in POOL_CASE_MODULES)
+    assert len(cases) > 40 and {DISPUTED, ROUNDED_LITERALS} <= set(cases)
+    assert modules_naming(POOL_OPS) == list(POOL_CASE_MODULES)
     assert len(PYTORCH_DIRS) > 0
     assert all(("Pool" in name or "pool" in name) for name in PYTORCH_DIRS)
 
 
-@pytest.mark.parametrize("name", sorted(set(NODE_CASES) - {DISPUTED, ROUNDED_LITERALS}))
-def test_node_case(name):
-    case = NODE_CASES[name]
+def check_node_case(case) -> None:
     (node,) = case.model.graph.node
     assert case.data_sets
     for inputs, outputs in case.data_sets:
@@ -98,10 +102,25 @@ def test_node_case(name):
             assert_matches(node.op_type, g, e, scale)
 
 
+@pytest.mark.parametrize("module", POOL_CASE_MODULES)
+def test_node_cases(module):
+    """Every case of one generator module (the cases are built when the test runs, so they
+    cannot name the parameters); the failures are reported by case name."""
+    failures = []
+    for name, case in sorted(node_cases(module).items()):
+        if name in (DISPUTED, ROUNDED_LITERALS):
+            continue
+        try:
+            check_node_case(case)
+        except Exception as exc:  # reported with the case's name below
+            failures.append(f"{name}: {type(exc).__name__}: {exc}")
+    assert not failures, "\n".join(failures)
+
+
 def test_node_case_with_rounded_literals():
     """The expected values are typed with few digits: the suite's own tolerance against
     them, float rounding against onnxruntime."""
-    case = NODE_CASES[ROUNDED_LITERALS]
+    case = node_cases()[ROUNDED_LITERALS]
     (node,) = case.model.graph.node
     ((inputs, outputs),) = case.data_sets
     opset = model_opset(case.model)
@@ -112,7 +131,7 @@ def test_node_case_with_rounded_literals():
 
 
 def test_disputed_maxunpool_case_follows_onnxruntime_and_torch():
-    case = NODE_CASES[DISPUTED]
+    case = node_cases()[DISPUTED]
     (node,) = case.model.graph.node
     ((inputs, outputs),) = case.data_sets
     x, indices, output_shape = inputs

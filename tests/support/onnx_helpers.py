@@ -7,8 +7,10 @@ Nothing here calls poolnd: expectations come from onnx's test cases or from onnx
 
 from __future__ import annotations
 
+import ast
 import functools
 import glob
+import importlib
 import os
 import warnings
 from typing import Any
@@ -28,6 +30,15 @@ POOL_OPS = (
     "LpPool",
     "MaxPool",
     "MaxUnpool",
+)
+# the modules of onnx.backend.test.case.node that generate the pooling cases
+POOL_CASE_MODULES = (
+    "averagepool",
+    "globalaveragepool",
+    "globalmaxpool",
+    "lppool",
+    "maxpool",
+    "maxunpool",
 )
 
 
@@ -66,23 +77,47 @@ def ort_run(
     return session.run(None, dict(present))
 
 
-@functools.cache
-def node_cases() -> tuple[Any, ...]:
-    """Every ONNX backend node test of a pooling op, rebuilt in memory by the onnx package.
+def _node_package_dir() -> str:
+    return os.path.join(os.path.dirname(onnx.__file__), "backend", "test", "case", "node")
 
-    ``collect_testcases`` imports every generator module once (later calls return the same
-    list), so it is called once, unfiltered, and filtered here. Its generators warn about
-    casts and divisions of other operators' data, which are silenced.
+
+def modules_naming(op_types: tuple[str, ...]) -> list[str]:
+    """The modules of onnx's node-case generators whose source holds one of ``op_types`` as
+    a string literal (read, not imported: importing a generator builds its cases)."""
+    found = []
+    for path in sorted(glob.glob(os.path.join(_node_package_dir(), "**", "*.py"),
+                                 recursive=True)):
+        with open(path, encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        if any(isinstance(n, ast.Constant) and n.value in op_types for n in ast.walk(tree)):
+            found.append(os.path.splitext(os.path.relpath(path, _node_package_dir()))[0]
+                         .replace(os.sep, "."))
+    return found
+
+
+@functools.cache
+def node_cases(module: str | None = None) -> dict[str, Any]:
+    """The ONNX backend node tests of pooling ops by name (those of one generator module of
+    `POOL_CASE_MODULES`, or of all), rebuilt in memory by the onnx package: importing a
+    generator module runs its ``export`` functions (each from seed 0, as
+    ``collect_testcases`` does), which append their cases to the package's list. Only the
+    pooling modules are imported (`modules_naming` shows no other module makes a pooling
+    node), on first use rather than when the tests are collected. The generators warn about
+    casts and divisions, which are silenced.
     """
+    if module is None:
+        return {k: v for m in POOL_CASE_MODULES for k, v in node_cases(m).items()}
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore")
-        from onnx.backend.test.case.node import collect_testcases
+        import onnx.backend.test.case.node as generators
 
-        cases = collect_testcases()
-    return tuple(
-        c for c in cases
+        before = len(generators._NodeTestCases)
+        importlib.import_module(f"{generators.__name__}.{module}")
+        made = generators._NodeTestCases[before:]
+    return {
+        c.name: c for c in made
         if c.kind == "node" and any(n.op_type in POOL_OPS for n in c.model.graph.node)
-    )
+    }
 
 
 def data_root() -> str:
