@@ -11,6 +11,7 @@ errors (type and message) must be the same. Run as a script it prints the counts
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -20,14 +21,26 @@ import torch.nn.functional as tF
 
 pytest.importorskip("expecttest")  # torch.testing._internal needs it
 
-from torch.testing._internal.common_methods_invocations import op_db
-from torch.testing._internal.common_modules import module_db
-
 import poolnd.torch as pt
 
-OPS = [o for o in op_db if "pool" in o.name and o.name.startswith("nn.functional.")]
-MODULES = [m for m in module_db if "Pool" in m.module_cls.__name__]
 DTYPES = (torch.float32, torch.float64, torch.float16, torch.bfloat16, torch.int64)
+
+
+@functools.cache
+def pooling_ops() -> list[Any]:
+    """The op_db entries of pooling functions (imported when a test runs: building op_db
+    takes seconds that every test process would spend collecting otherwise)."""
+    from torch.testing._internal.common_methods_invocations import op_db
+
+    return [o for o in op_db if "pool" in o.name and o.name.startswith("nn.functional.")]
+
+
+@functools.cache
+def pooling_modules() -> list[Any]:
+    """The module_db entries of pooling layers (imported when a test runs, as above)."""
+    from torch.testing._internal.common_modules import module_db
+
+    return [m for m in module_db if "Pool" in m.module_cls.__name__]
 
 
 def _grad_seed(out: torch.Tensor) -> torch.Tensor:
@@ -163,20 +176,21 @@ def test_op_db_pooling_samples_same_under_patch():
     """float64 (served) and float16 (PyTorch's), every 8th sample (the max pooling entries
     have over a thousand each): well under a minute on 2 cores. The script form runs every
     sample in every dtype the entries list."""
-    tally, diffs = compare_ops(OPS, (torch.float64, torch.float16), every=8)
+    tally, diffs = compare_ops(pooling_ops(), (torch.float64, torch.float16), every=8)
     assert tally["cases"] > 500 and tally["served"] > 200, tally
     assert diffs == []
 
 
 def test_module_db_pooling_layers_same_under_patch():
-    tally, diffs = compare_modules(MODULES)
+    tally, diffs = compare_modules(pooling_modules())
     assert tally["cases"] > 40 and tally["served"] > 20, tally
     assert diffs == []
 
 
 if __name__ == "__main__":  # the report docs/torch.md quotes
-    for name, (t, d) in (("op_db", compare_ops(OPS)), ("module_db", compare_modules(MODULES))):
+    for name, (t, d) in (("op_db", compare_ops(pooling_ops())),
+                         ("module_db", compare_modules(pooling_modules()))):
         print(f"{name}: {t} differences: {len(d)}")
         for line in d:
             print("  ", line)
-    print("ops:", len(OPS), "modules:", len(MODULES))
+    print("ops:", len(pooling_ops()), "modules:", len(pooling_modules()))
