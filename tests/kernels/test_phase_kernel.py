@@ -108,3 +108,21 @@ def test_integer_averages_truncate_like_torch(dtype, rng):
         ref = tF.avg_pool2d(torch.from_numpy(x.astype(np.float64)), kernel, stride, padding,
                             True, False).numpy()
         assert_identical(got, np.trunc(ref).astype(dtype))
+
+
+def test_phase_slots_are_the_sorted_distinct_phases():
+    """`_phases` (and its in-place sort) against NumPy: each kernel cell's slot holds its
+    phase, the phases are the distinct ``cell * d % s`` ascending, the shifts ``cell * d //
+    s``; kernels long enough that the sort sees many repeats and unordered runs."""
+    from poolnd._kernels.sliding.numba_phases import _phases, _sort
+
+    for k, s, d in itertools.product((1, 2, 3, 5, 7, 40, 257), (1, 2, 3, 4, 9, 64), (1, 2, 3, 5)):
+        slot, shift, seen = _phases(k, s, d)
+        cells = np.arange(k) * d
+        np.testing.assert_array_equal(seen, np.unique(cells % s))
+        np.testing.assert_array_equal(seen[slot], cells % s)
+        np.testing.assert_array_equal(shift, cells // s)
+    v = np.random.default_rng(0).integers(-9, 9, 1000)
+    w = v.copy()
+    _sort(w)
+    np.testing.assert_array_equal(w, np.sort(v))

@@ -33,6 +33,25 @@ __all__ = ["SUM_PHASES"]
 
 
 @nb.njit(**SERIAL)
+def _sort(v):  # pragma: no cover - compiled
+    """Sort the int64 vector ``v`` in place (Shell's sort, Knuth's gaps: a few lines that
+    compile in a fraction of the seconds ``np.sort``'s quicksort takes, for the few dozen
+    values a window has)."""
+    n = v.shape[0]
+    gap = 1
+    while gap < n // 3:
+        gap = 3 * gap + 1
+    while gap > 0:
+        for i in range(gap, n):
+            t, j = v[i], i
+            while j >= gap and v[j - gap] > t:
+                v[j] = v[j - gap]
+                j -= gap
+            v[j] = t
+        gap //= 3
+
+
+@nb.njit(**SERIAL)
 def _phases(k, s, d):  # pragma: no cover - compiled
     """For kernel cells ``0 .. k - 1`` (dilation ``d``, stride ``s``): each cell's phase
     slot and offset in phase rows (``cell * d // s``), and the phases the slots hold
@@ -41,7 +60,8 @@ def _phases(k, s, d):  # pragma: no cover - compiled
     phases = np.empty(k, np.int64)
     for a in range(k):
         phases[a] = a * d % s
-    order = np.sort(phases)
+    order = phases.copy()
+    _sort(order)
     seen = np.empty(k, np.int64)
     slots = 0
     for a in range(k):
