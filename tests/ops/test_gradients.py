@@ -103,6 +103,29 @@ def test_avg_gradient_matches_torch_hypothesis(data):
     check_avg(data.draw(relayout(x)), nd, case.args, grad=True)
 
 
+@pytest.mark.parametrize("kernel", [2, 3])
+@pytest.mark.parametrize("padding", [0, 1])
+@pytest.mark.parametrize("ceil_mode", [False, True])
+def test_avg_gradient_at_column_stride_2_every_row_width(kernel, padding, ceil_mode, rng):
+    """Stride-2 columns of 2 or 3 cells (`numba_rows._spread_s2`: pairs of cells in one
+    pass, the cells at either end one by one), on rows 1 to 19 wide, both divisor rules:
+    PyTorch's gradient bit for bit. Wide rows have pairs; the narrowest have none."""
+    for width in range(1, 20):
+        if (width + 2 * padding - kernel) < 0 and not ceil_mode:
+            continue
+        x = rng.standard_normal((2, 3, 5, width))
+        for include in (False, True):
+            t = to_torch(x).requires_grad_()
+            try:
+                y = tF.avg_pool2d(t, kernel, 2, padding, ceil_mode, include)
+            except RuntimeError:  # output too small: torch's own error, tested elsewhere
+                continue
+            g = rng.standard_normal(tuple(y.shape))
+            y.backward(to_torch(g))
+            _, pullback = poolnd.vjp(F.avg_pool2d, x, kernel, 2, padding, ceil_mode, include)
+            assert_identical(pullback(g), from_torch(t.grad))
+
+
 def test_overlapping_windows_accumulate_like_torch(rng):
     # one large value chosen by every window that covers it
     x = np.zeros((1, 1, 6, 6), dtype=np.float32)

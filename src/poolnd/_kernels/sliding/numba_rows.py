@@ -600,6 +600,45 @@ def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no co
 
 
 @nb.njit(**SERIAL)
+def _spread_s2(dst, e, out_w, in_w, kw, pw):  # pragma: no cover - compiled
+    """``dst[ow * 2 + c - pw] += e[ow]`` for every output column ``ow`` and kernel column
+    ``c < kw`` (``kw`` 2 or 3, stride 2, no dilation) whose cell is inside the row, each
+    cell receiving its terms in ascending ``ow``.
+
+    Cell by cell rather than kernel column by kernel column: in the pairs of cells ``2m -
+    pw`` and ``2m + 1 - pw`` whose terms are all inside (``m`` in ``lo .. hi - 1``) the
+    first takes ``e[m - 1]`` (kernel column 2, when ``kw`` is 3) and then ``e[m]``, the
+    second ``e[m]``: one pass of two interleaved rows, which LLVM vectorises, where a
+    kernel column at a time is a strided store per term. The cells outside those pairs
+    gather their terms one by one."""
+    lo = max(kw - 2, (pw + 1) // 2)  # 2m - pw >= 0 and e[m - 1] exists when kw is 3
+    hi = max(lo, min(out_w, (in_w - 2 + pw) // 2 + 1))  # 2m + 1 - pw <= in_w - 1
+    b = 2 * lo - pw
+    if kw == 3:
+        for j in range(hi - lo):
+            m = lo + j
+            dst[_U(b + 2 * j)] = dst[_U(b + 2 * j)] + e[_U(m - 1)] + e[_U(m)]
+            dst[_U(b + 2 * j + 1)] += e[_U(m)]
+    else:
+        for j in range(hi - lo):
+            dst[_U(b + 2 * j)] += e[_U(lo + j)]
+            dst[_U(b + 2 * j + 1)] += e[_U(lo + j)]
+    inner_lo = min(max(b, 0), in_w)
+    inner_hi = max(inner_lo, min(2 * hi - pw, in_w))
+    i = 0
+    while i < in_w:
+        if i == inner_lo:
+            i = inner_hi  # the cells past the pairs
+            if i == in_w:
+                break
+        for c in range(kw - 1, -1, -1):  # ascending output columns
+            t = i + pw - c
+            if t >= 0 and t % 2 == 0 and t // 2 < out_w:
+                dst[i] += e[t // 2]
+        i += 1
+
+
+@nb.njit(**SERIAL)
 def _scatter_windows_chunk(  # pragma: no cover - compiled
     grad_out, grad_in, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
@@ -631,6 +670,9 @@ def _scatter_windows_chunk(  # pragma: no cover - compiled
                     delta[ow] = g[ow] / divisor[ow]
                 for t in range(n_rows):
                     dst = grad_in[p, rows[t, 0], rows[t, 1]]
+                    if sw == 2 and dw == 1 and (kw == 2 or kw == 3):
+                        _spread_s2(dst, delta, out_w, in_w, kw, pw)
+                        continue
                     for c in range(kw - 1, -1, -1):
                         f, n = col_first[c], col_count[c]
                         a, e = dst[f * sw + c * dw - pw:], delta[f:]
