@@ -118,3 +118,37 @@ def pytest_terminal_summary(terminalreporter):
             terminalreporter.write_line(
                 f"fuzz ({profile} profile): {sum(ran.values())} examples ({detail})"
             )
+
+
+# The longest files, in the order the test workers take them up. pytest-xdist's loadfile
+# mode hands out one file at a time, by default the files with the most tests first, which
+# left the two single-test files that take about a minute each (mypy over the package,
+# PyTorch's op_db) to the end, one worker busy and the other idle. With
+# ``--no-loadscope-reorder`` (pyproject's addopts) the files go in the order below, then in
+# collection order: the longest first, so the last files to end are short ones.
+LONGEST_FIRST = (
+    "tests/ops/test_avg_oracle.py",
+    "tests/ops/test_max_oracle.py",
+    "tests/typing/test_typing.py",
+    "tests/dispatch/test_backends.py",
+    "tests/dispatch/test_dask.py",
+    "tests/torch/test_torch_pytorch_db.py",
+    "tests/kernels/test_memory.py",
+    "tests/robustness/test_fuzz.py",
+    "tests/ops/test_adaptive.py",
+    "tests/conformance/test_onnx_differential.py",
+)
+
+
+def pytest_collection_modifyitems(config, items):
+    root = Path(__file__).resolve().parents[1]
+    missing = [name for name in LONGEST_FIRST if not (root / name).is_file()]
+    assert not missing, f"LONGEST_FIRST names files that do not exist: {missing}"
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+
+    def order(item):
+        path = Path(str(item.fspath)).resolve()
+        name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
+        return rank.get(name, len(rank))
+
+    items.sort(key=order)  # stable: each file's tests keep their order
