@@ -175,8 +175,9 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
 
     Small jobs (``work`` cell visits below `poolnd._threads.SERIAL_WORK`), and every job
     inside `poolnd._threads.serial`, run the body on the calling thread in one piece. Larger
-    ones run in up to ``16 * threads`` chunks on the calling thread and ``threads - 1``
-    helper threads, scheduled dynamically. An exception raised by a chunk is raised here
+    ones run in ``4 * threads`` to ``16 * threads`` chunks (as many as keep each at least
+    `poolnd._threads.SERIAL_WORK` visits) on the calling thread and ``threads - 1`` helper
+    threads, scheduled dynamically. An exception raised by a chunk is raised here
     once every chunk has ended.
     """
     args = tuple(map(read_only, args[:form.reads])) + args[form.reads:]
@@ -192,7 +193,10 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
     if work < tuning.SERIAL_WORK or threads == 1 or total <= 1:
         form.body(*args, 0, total)
         return True
-    chunks = min(total, 16 * threads)
+    # up to 16 chunks a thread for dynamic balance, but none smaller than SERIAL_WORK cell
+    # visits where that leaves at least 4 a thread: each chunk is a call through Numba's
+    # dispatcher, taking the GIL, which costs more than it balances on small jobs
+    chunks = min(total, 16 * threads, max(4 * threads, work // max(1, tuning.SERIAL_WORK)))
     job = _Launch(form.body, args, chunks, total)
     _ensure_helpers(threads - 1)
     for _ in range(min(threads, chunks) - 1):
