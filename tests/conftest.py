@@ -147,7 +147,7 @@ def pytest_collection_modifyitems(config, items):
     rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
 
     def order(item):
-        path = Path(str(item.fspath)).resolve()
+        path = Path(item.path).resolve()
         name = path.relative_to(root).as_posix() if path.is_relative_to(root) else str(path)
         return rank.get(name, len(rank))
 
