@@ -30,7 +30,10 @@ def _import_arraymath() -> None:
     """Import ``numba.np.arraymath`` with its BLAS probe answered without importing SciPy."""
     if "numba.np.arraymath" in sys.modules:
         return
-    linalg: Any = importlib.import_module("numba.np.linalg")
+    try:
+        linalg: Any = importlib.import_module("numba.np.linalg")
+    except ImportError:  # a Numba laid out otherwise: it starts as it would anyway
+        return
     real = getattr(linalg, "ensure_blas", None)
     if real is None:
         return
