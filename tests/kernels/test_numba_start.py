@@ -84,3 +84,14 @@ import poolnd._kernels.jit
 print("same probe:", linalg.ensure_blas is before is arraymath.ensure_blas)
 """
     assert "same probe: True" in _run(code, tmp_path)
+
+
+def test_a_numba_without_its_linalg_module_is_left_alone(tmp_path):
+    code = rf"""
+import sys
+sys.path.insert(0, {SRC!r})
+sys.modules["numba.np.linalg"] = None  # importing it raises ImportError
+import poolnd._kernels.jit
+print("imported, arraymath loaded:", "numba.np.arraymath" in sys.modules)
+"""
+    assert "imported, arraymath loaded: False" in _run(code, tmp_path)
