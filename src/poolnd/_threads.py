@@ -38,9 +38,11 @@ _local = threading.local()  # .serial: depth of `serial` blocks on this thread
 COMPILE_IN_BACKGROUND = os.environ.get("POOLND_COMPILE", "background") != "wait"
 # Below this many cell visits a parallel launch costs more than it saves.
 SERIAL_WORK = 1 << 16
-# Rows at least this wide are split by phase before a strided column fold; the split costs
-# more than it saves on narrower rows (measured on the benchmark cases).
-SPLIT_MIN_WIDTH = 512
+# The max kernel folds each window's rows into a padded row of ``(out_w - 1) * sw +
+# (kw - 1) * dw + 1`` cells (`_kernels/sliding/numba_rows.py`); where that is more than
+# twice the input row plus this many cells (padding pairs or a dilation far wider than the
+# input), the argmax kernel, whose buffers are one input row, gives the values instead.
+PADDED_ROW_SLACK = 256
 # Cells of one band of phase planes (`_kernels/sliding/numba_phases.py`): the input rows of a
 # band of output rows are copied by phase into a buffer of at most this many cells (or one
 # output row's), small enough to stay in a core's L2 cache beside its accumulator.

@@ -1,11 +1,13 @@
 """Every form of the compiled row kernels against torch 2.13 CPU.
 
-Max pooling runs one of four row kernels, picked by the column stride, kernel and row width
-(`poolnd._kernels.sliding._row_kernel`): in place at stride 1, overlapping triples for
-undilated windows 3 wide at stride 2, split by phase on other rows at least
-`SPLIT_MIN_WIDTH` wide, strided reads on narrower rows. Sums take the 3x3 forms or the
-phase-plane kernel (`numba_phases`). Each form is run serially and in parallel chunks, on
-data with ties, signed zeros and NaN (the max kernels' per-chunk check recomputes those
+Max pooling runs one row kernel (`max_rows`), whose column reads depend on the column
+stride and kernel: in place at stride 1, overlapping triples for undilated windows 3 wide
+at stride 2, by phase otherwise (strides 2 and 3 dealt by name, others in general); its
+rows and columns are folded in passes of one or two cells at a time, so the window height
+and width each pick a sequence of passes. Where its padded row would be more than twice
+the input row (`_padded_row_fits`), the argmax kernel gives the values. Sums take the 3x3
+kernel or the phase-plane kernel (`numba_phases`). Each is run serially and in parallel
+chunks, on data with ties, signed zeros and NaN (the max kernels' per-chunk check recomputes those
 outputs in PyTorch's scan order), and compared with torch bit for bit (max values and
 indices) or within float rounding (averages).
 """
@@ -25,24 +27,30 @@ import poolnd
 import poolnd._kernels.sliding as K
 import poolnd._kernels.sliding.numba_rows
 from poolnd._args import Padding, make_window
-from poolnd._kernels.sliding import _row_kernel
-from poolnd._threads import SPLIT_MIN_WIDTH
+from poolnd._kernels.sliding import _padded_row_fits, _row_kernel
 
 F = poolnd.functional
 
-# (width, kernel, stride, padding, dilation): the kernel form each one must take
+# (column read, width, kernel, stride, padding, dilation): each column read of `max_rows`
+# (kernel widths 1 to 7 fold their columns in one to three passes)
 FORMS = [
-    ("max_rows", 40, 3, 1, 1, 1),
-    ("max_rows", 40, 2, 1, 0, 2),
-    ("max_rows_triples", 45, 3, 2, 1, 1),
-    ("max_rows_triples", 3, 3, 2, 1, 1),
-    ("max_rows_triples", SPLIT_MIN_WIDTH + 5, 3, 2, 0, 1),
-    ("max_rows_strided", 44, 2, 2, 1, 1),
-    ("max_rows_strided", 45, 2, 3, 1, 2),
-    ("max_rows_strided", 45, 4, 2, 2, 1),
-    ("max_rows_strided", 45, 3, 2, 1, 2),
-    ("max_rows_split", SPLIT_MIN_WIDTH, 3, 3, 1, 1),
-    ("max_rows_split", SPLIT_MIN_WIDTH + 7, 4, 3, 2, 1),
+    ("in-place", 40, 3, 1, 1, 1),
+    ("in-place", 40, 2, 1, 0, 2),
+    ("in-place", 41, 7, 1, 3, 1),
+    ("in-place", 9, 1, 1, 0, 1),
+    ("triples", 45, 3, 2, 1, 1),
+    ("triples", 3, 3, 2, 1, 1),
+    ("triples", 517, 3, 2, 0, 1),
+    ("phase-2", 44, 2, 2, 1, 1),
+    ("phase-2", 45, 4, 2, 2, 1),
+    ("phase-2", 45, 3, 2, 1, 2),
+    ("phase-2", 46, 6, 2, 3, 1),
+    ("phase-3", 45, 2, 3, 1, 2),
+    ("phase-3", 512, 3, 3, 1, 1),
+    ("phase-3", 519, 4, 3, 2, 1),
+    ("phase-3", 47, 5, 3, 2, 1),
+    ("phase-n", 45, 5, 4, 2, 1),
+    ("phase-n", 43, 7, 5, 3, 2),
 ]
 
 
@@ -77,8 +85,53 @@ def test_max_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
     x = _input(rng, width, dtype)
     win = make_window("max_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
                       (1, d), False)
-    assert _row_kernel("max", win).name == form
+    assert _row_kernel("max", win).name == "max_rows" and _padded_row_fits(win)
     _assert_max_matches_torch(F.max_pool2d, tF.max_pool2d, x, (2, k), (1, s), (1, p), (1, d))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.int16])
+@pytest.mark.parametrize(("kernel", "stride"), [
+    ((1, 3), (1, 1)), ((2, 3), (1, 2)), ((3, 5), (2, 3)), ((4, 1), (1, 1)), ((5, 4), (2, 4)),
+    ((6, 3), (3, 1)), ((2, 2, 3), (1, 1, 2)), ((3, 4, 2), (2, 1, 1))])
+def test_max_rows_folds_every_window_height(kernel, stride, dtype, threads, rng,
+                                            kernel_threads):
+    """A window's input rows (depth by height) are folded into the padded row two at a
+    time after the first pair: one row is copied, two are a pair, three a triple, more take
+    further pairs and a last single; every sequence against torch."""
+    kernel_threads(threads)
+    x = _input(rng, 23, dtype)
+    padding = tuple(k // 2 for k in kernel)
+    if len(kernel) == 3:
+        x = np.stack([x[:, :, :, :17]] * 4, axis=2) * rng.integers(
+            1, 3, size=(1, 1, 4, 1, 1)).astype(dtype)
+        op, top = F.max_pool3d, tF.max_pool3d
+    else:
+        op, top = F.max_pool2d, tF.max_pool2d
+    win = make_window("max_pool", x.shape[2:], kernel, stride,
+                      padding, (1,) * len(kernel), False)
+    assert _row_kernel("max", win).name == "max_rows" and _padded_row_fits(win)
+    _assert_max_matches_torch(op, top, x, kernel, stride, padding)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_max_of_a_padded_row_past_twice_the_input_comes_from_the_argmax_kernel(
+    threads, rng, kernel_threads
+):
+    """A dilation and padding far wider than the input row would make `max_rows`' padded
+    row hundreds of cells for five: the argmax kernel (buffers of one input row) gives the
+    values, which are the windows' maxima over the cells inside the input."""
+    kernel_threads(threads)
+    x = rng.integers(-50, 50, size=(2, 3, 4, 5)).astype(np.float32)
+    kernel, dilation, pad = (1, 3), (1, 200), ((0, 0), (300, 300))
+    win = make_window("max_pool", x.shape[2:], kernel, (1, 1), Padding("pairs", pad),
+                      dilation, False)
+    assert not _padded_row_fits(win)
+    got = poolnd.max_pool(x, kernel, 1, pad, dilation=dilation)
+    padded = np.pad(x, ((0, 0), (0, 0), (0, 0), (300, 300)), constant_values=-np.inf)
+    cols = np.arange(got.shape[-1])[:, None] + 200 * np.arange(3)
+    assert_identical(got, padded[..., cols].max(axis=-1))
+    assert np.isfinite(got).sum() > 0 and np.isneginf(got).sum() > 0
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -118,8 +171,8 @@ FORMS_3X3 = [
     ((9, 44), (1, 2), (0, 1), True),
     ((2, 3), (2, 1), (1, 0), False),
     ((9, 1), (1, 1), (1, 1), False),
-    ((9, SPLIT_MIN_WIDTH + 3), (3, 2), (1, 1), False),
-    ((9, SPLIT_MIN_WIDTH + 3), (2, 1), (1, 0), True),
+    ((9, 515), (3, 2), (1, 1), False),
+    ((9, 515), (2, 1), (1, 0), True),
     ((3, 9, 30), (1, 2, 1), (0, 1, 1), False),
 ]
 IDS_3X3 = ["x".join(map(str, f[0])) + f"-s{f[1]}-p{f[2]}{'-ceil' if f[3] else ''}"
@@ -156,18 +209,16 @@ def test_max_3x3_kernels_match_torch(spatial, stride, padding, ceil_mode, dtype,
                                                              ).astype(dtype)
     win = make_window("max_pool", x.shape[2:], kernel, stride, padding,
                       (1,) * nd, ceil_mode)
-    assert _row_kernel("max", win).name == "max_rows" + ("_triples" if stride[-1] == 2 else "")
+    assert _row_kernel("max", win).name == "max_rows"
     op, top = (F.max_pool2d, tF.max_pool2d) if nd == 2 else (F.max_pool3d, tF.max_pool3d)
     _assert_max_matches_torch(op, top, x, **kw)
 
 
 def _general_form(kind, win, *_):
-    """`_row_kernel` without the 3x3 and triples forms: the per-row max kernels and the
-    phase-plane sums."""
+    """`_row_kernel` without the 3x3 forms: the max kernel and the phase-plane sums."""
     if kind == "sum":
         return K._phase_kernels().SUM_PHASES
-    rows = poolnd._kernels.sliding.numba_rows
-    return rows.MAX_ROWS_STRIDED if win.stride[-1] > 1 else rows.MAX_ROWS
+    return poolnd._kernels.sliding.numba_rows.MAX_ROWS
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -184,7 +235,7 @@ def test_sum_3x3_kernels_match_torch_and_the_general_form(
                       (1,) * nd, ceil_mode)
     floating = x.dtype.kind == "f"
     assert _row_kernel("sum", win, floating).name == (
-        "sum_rows_3x3_s2" if stride[-1] == 2 else "sum_rows_3x3" if floating else "sum_phases")
+        "sum_rows_3x3" if stride[-1] == 2 or floating else "sum_phases")
     op, top = (F.avg_pool2d, tF.avg_pool2d) if nd == 2 else (F.avg_pool3d, tF.avg_pool3d)
     t = torch.from_numpy(x.astype(np.float64))
     for include_pad in (True, False):
@@ -210,7 +261,7 @@ def test_sum_3x3_kernels_with_padding_pairs_equal_the_general_form(
     x = _sum_input(rng, (3, 16, 8, 37), np.float32)
     win = make_window("avg_pool", x.shape[2:], (3, 3), stride,
                       Padding("pairs", padding), (1, 1), True)
-    assert _row_kernel("sum", win).name.startswith("sum_rows_3x3")
+    assert _row_kernel("sum", win).name == "sum_rows_3x3"
     for include_pad in (True, False):
         got = F.avg_pool2d(x, 3, stride, padding, True, include_pad)
         with monkeypatch.context() as m:

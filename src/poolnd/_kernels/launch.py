@@ -52,7 +52,7 @@ class Form(NamedTuple):
 
     @property
     def name(self) -> str:
-        """The kernel's name (``max_rows_triples`` for ``_max_rows_triples_chunk``), for
+        """The kernel's name (``sum_rows_3x3`` for ``_sum_rows_3x3_chunk``), for
         tests and messages."""
         name = str(getattr(self.body, "__name__", self.body))
         return name.removeprefix("_").removesuffix("_chunk")

@@ -140,25 +140,25 @@ def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
 
 def _row_kernel(kind: str, win: Window, floating: bool = True) -> Form:
     """The row kernel of ``kind`` (``'max'`` or ``'sum'``) for this window. Sums: the 3x3
-    forms for undilated 3x3 windows (depth 1, low column padding under 3) at column stride
+    kernel for undilated 3x3 windows (depth 1, low column padding under 3) at column stride
     2, and at stride 1 for ``floating`` sums; else the phase-plane kernel (`numba_phases`).
-    Max, by the column reads: in place at stride 1, by triples for undilated windows 3
-    cells wide at stride 2, split by phase on other rows at least
-    `poolnd._threads.SPLIT_MIN_WIDTH` wide, else strided."""
+    Max: `numba_rows`' one max kernel (`_padded_row_fits` says where it applies)."""
     if kind == "sum":
         if win.ndim >= 2 and win.kernel[-2:] == (3, 3) and win.dilation[-2:] == (1, 1) and \
                 (win.ndim == 2 or win.kernel[-3] == 1) and win.pad[-1][0] < 3 and \
                 (win.stride[-1] == 2 or (win.stride[-1] == 1 and floating)):
             # (the low padding bounds the stride-1 kernel's padded row copies)
-            r = _row_kernels()
-            return r.SUM_ROWS_3X3 if win.stride[-1] == 1 else r.SUM_ROWS_3X3_S2
+            return _row_kernels().SUM_ROWS_3X3
         return _phase_kernels().SUM_PHASES
-    r = _row_kernels()
-    if win.stride[-1] == 1:
-        return r.MAX_ROWS
-    if (win.kernel[-1], win.stride[-1], win.dilation[-1]) == (3, 2, 1):
-        return r.MAX_ROWS_TRIPLES
-    return r.MAX_ROWS_SPLIT if win.in_shape[-1] >= tuning.SPLIT_MIN_WIDTH else r.MAX_ROWS_STRIDED
+    return _row_kernels().MAX_ROWS
+
+
+def _padded_row_fits(win: Window) -> bool:
+    """Whether the max kernel's padded row (the cells a row of windows reads, padding
+    included) is at most twice the input row plus `poolnd._threads.PADDED_ROW_SLACK`
+    cells; where it is not, the argmax kernel gives the values."""
+    width = (win.out_shape[-1] - 1) * win.stride[-1] + (win.kernel[-1] - 1) * win.dilation[-1] + 1
+    return width <= 2 * win.in_shape[-1] + tuning.PADDED_ROW_SLACK
 
 
 def _work(win: Window, planes: int) -> int:
@@ -244,11 +244,11 @@ def _max_compiled(
     values = np.empty(lead + win.out_shape, dtype=x.dtype)
     src, dst = _planes(x, win.in_shape), _planes(values, win.out_shape)
     work, rows = _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
-    if with_indices:
+    if with_indices or not _padded_row_fits(win):
         indices = np.empty(values.shape, dtype=np.int64)
         ran = launch(rows_kernels.ARGMAX_ROWS, work, rows, src, dst,
                      _planes(indices, win.out_shape), _geometry(win), lowest(x.dtype))
-        return (values, indices) if ran else None
+        return (values, indices if with_indices else None) if ran else None
     ran = launch(_row_kernel("max", win), work, rows, src, dst, _geometry(win), lowest(x.dtype),
                  x.dtype.kind == "f")
     return (values, None) if ran else None

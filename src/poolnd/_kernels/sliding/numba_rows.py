@@ -24,11 +24,10 @@ associative, and row-major order is what PyTorch scans, so:
   each chunk's outputs, a cheap test) is recomputed in row-major order. Integers never
   need it.
 
-`max_rows` comes in four forms, by how a row's columns are read: in place (stride 1),
-``_triples`` (windows 3 cells wide at stride 2, no dilation), ``_split`` by phase (other
-wide rows, stride > 1) and ``_strided``. Sums over 3x3 windows at column stride 1 and 2 take
-``sum_rows_3x3`` and ``sum_rows_3x3_s2``, all nine cells at once; every other sum runs over
-phase planes (`numba_phases`).
+`max_rows` serves every stride (its column reads: in place at stride 1, by triples for
+windows 3 cells wide at stride 2, by phase otherwise). Sums over 3x3 windows at column
+stride 1 (floating) and 2 take ``sum_rows_3x3``, all nine cells of an output at once; every
+other sum runs over phase planes (`numba_phases`).
 """
 
 from __future__ import annotations
@@ -36,20 +35,15 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
-from ..._threads import ACC_CELLS
 from ..jit import SERIAL
 from ..launch import Form
 
 __all__ = [
     "ARGMAX_ROWS",
     "MAX_ROWS",
-    "MAX_ROWS_SPLIT",
-    "MAX_ROWS_STRIDED",
-    "MAX_ROWS_TRIPLES",
     "SCATTER_ARGMAX",
     "SCATTER_WINDOWS",
     "SUM_ROWS_3X3",
-    "SUM_ROWS_3X3_S2",
     "window_rows",
 ]
 
@@ -115,52 +109,181 @@ def _split(src, buf, s):  # pragma: no cover - compiled
         buf[m - n * s, n] = src[m]
 
 
-# Per-chunk buffers hold one input row (or less), never a size set by the window parameters:
-# a window has at most ``min(k, in)`` in-bounds positions per dimension (`window_rows`' list),
-# and `_split` of a row narrower than the stride needs one phase per cell, so a stride of
-# 10**9 costs no memory (kernels wider than 2**16, whose column tables would grow, run on the
-# NumPy passes). A kernel column reading only padding (count 0) may form an empty view past
-# the phase buffer; its loop reads nothing.
+# Per-chunk buffers of `argmax_rows` hold one input row (or less), never a size set by the
+# window parameters: a window has at most ``min(k, in)`` in-bounds positions per dimension
+# (`window_rows`' list), and `_split` of a row narrower than the stride needs one phase per
+# cell, so a stride of 10**9 costs no memory (kernels wider than 2**16, whose column tables
+# would grow, run on the NumPy passes). A kernel column reading only padding (count 0) may
+# form an empty view past the phase buffer; its loop reads nothing. `max_rows`' padded row
+# is bounded by the selector (`_padded_row_fits`): beyond twice the input row, the argmax
+# kernel gives the values.
 #
 # The loops below count from zero over slices that start where the outputs' reads start:
 # Numba checks every signed index for negative wrap-around unless it can prove the index
-# non-negative, and that check keeps LLVM from vectorising. Stride 1 gets its own loop
-# (contiguous reads vectorise); other strides read ``a[j * s]``.
-
-
-# The max kernels come in three forms, one per column read (`_row_kernel` in the package
-# picks): stride 1 reads the folded row in place, wide rows at stride > 1 read its phases
-# (`_split`), narrow ones read it at the stride. Each is a kernel of its own and the zero/NaN
-# check runs once per chunk, after its rows: LLVM stops vectorising a loop that shares a
-# function with sibling branches or a second inner loop per row (measured: 2.2x slower).
+# non-negative, and that check keeps LLVM from vectorising.
 
 
 # Unsigned indices (`_U`): Numba checks a signed index for negative wrap-around (a branch
-# per cell that keeps LLVM from vectorising), and a row taken as a slice costs two atomic
-# reference-count updates; `_fold_rows` reads the input flat, by offsets valid by
-# construction.
+# per cell that keeps LLVM from vectorising); the max kernel addresses its rows by flat
+# offsets, valid by construction.
 _U = nb.types.uint64
+
+# ---- max values. A window's input rows are folded elementwise into a *padded row* (cell
+# ``i`` is input column ``i - pw``; cells outside the input hold the lowest value, which no
+# cell is taken over), then its columns are folded from that row into the output row: at
+# stride 1 in place, at stride 2 for windows 3 cells wide (the ResNet stem's 3/2 pooling) by
+# triples ``a[2 * j]``, ``a[2 * j + 1]``, ``a[2 * j + 2]`` (LLVM turns them into shuffles),
+# at other strides from the row dealt out by phase, so that each kernel column reads one
+# phase contiguously. Two rules keep the loops fast, each measured on an AMD EPYC
+# (single-threaded, 2-2.4x and 2x):
+#
+# * no loop stores into the array it reads the running maximum from: every pass reads one
+#   or two buffers and writes another. A loop that reads ``d[j]`` and writes it back under
+#   the take rule is turned by LLVM into masked stores (``vmaskmovps``), which AMD's Zen
+#   cores run microcoded, many cycles each;
+# * nothing in the per-row loop calls a function with array arguments: Numba counts every
+#   array passed to a call in and out with atomic reference-count updates, which cost more
+#   than the row's arithmetic (and contend across threads on arrays they share).
 
 
 @nb.njit(**SERIAL)
-def _fold_rows(flat, plane, in_d, in_h, rows, n_rows, fold, lowest):  # pragma: no cover
-    """``fold[i]``: the max of column ``i`` over the input rows ``rows[:n_rows]`` of
-    ``plane`` (``flat``: the C-contiguous ``(planes, in_d, in_h, W)`` input, flattened);
-    ``lowest`` when there are none. The first row is copied rather than folded into
-    ``lowest``: the same bits (no value beats ``lowest`` by equalling it), one pass less
-    (measured with the flat reads: the fold 1.4x faster on 112-wide rows)."""
-    w = fold.shape[0]
-    if n_rows == 0:
-        fold[:] = lowest
-        return
-    b = ((plane * in_d + rows[0, 0]) * in_h + rows[0, 1]) * w
-    for i in range(w):
-        fold[_U(i)] = flat[_U(b + i)]
-    for t in range(1, n_rows):
-        b = ((plane * in_d + rows[t, 0]) * in_h + rows[t, 1]) * w
-        for i in range(w):
-            v, cur = flat[_U(b + i)], fold[_U(i)]
-            fold[_U(i)] = v if (v > cur) | (v != v) else cur
+def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no cover - compiled
+    """Max values of every window of ``x`` (planes, D, H, W) into ``out`` (planes, Do, Ho, Wo).
+
+    Work items: output rows ``start .. stop - 1``."""
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    kd, kh, kw = geom[0, 0], geom[0, 1], geom[0, 2]
+    sd, sh, sw = geom[1, 0], geom[1, 1], geom[1, 2]
+    pd, ph, pw = geom[2, 0], geom[2, 1], geom[2, 2]
+    dd, dh, dw = geom[3, 0], geom[3, 1], geom[3, 2]
+    width = max(1, (out_w - 1) * sw + (kw - 1) * dw + 1)  # the padded row's cells
+    n = max(0, min(in_w, width - pw))  # the input columns it holds, from cell pw
+    triples = kw == 3 and sw == 2 and dw == 1
+    plen = (width + sw - 1) // sw  # cells per phase
+    n_ph = min(sw, width)  # phases holding a cell (a stride of 10**9 costs no memory)
+    # scratch, by offsets (an array variable reassigned in the loop would cost reference
+    # counts): two padded rows at 0 and `width`, the phases at `ph0`, two output rows at
+    # `acc0` and `acc0 + out_w`
+    ph0 = 2 * width
+    acc0 = ph0 + (plen * n_ph if sw > 1 and not triples else 0)
+    buf = np.full(acc0 + 2 * out_w, lowest, x.dtype)
+    off = np.empty(kw, np.int64)  # kernel column c of output j: cell off[c] + j of its source
+    for c in range(kw):
+        off[c] = c * dw if sw == 1 else ph0 + (c * dw % sw) * plen + c * dw // sw
+    bases = np.empty(min(kd, in_d) * min(kh, in_h), np.int64)
+    flat, of = x.reshape(-1), out.reshape(-1)
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        o = r * out_w
+        n_rows = 0  # the window's input rows, in row-major order (as `window_rows`)
+        for a in range(kd):
+            id_ = od * sd - pd + a * dd
+            if 0 <= id_ < in_d:
+                for b in range(kh):
+                    ih = oh * sh - ph + b * dh
+                    if 0 <= ih < in_h:
+                        bases[n_rows] = ((p * in_d + id_) * in_h + ih) * in_w
+                        n_rows += 1
+        if n_rows == 0:
+            for j in range(out_w):
+                of[_U(o + j)] = lowest
+            continue
+        # the rows, folded into the padded row at `f` (input column i at cell f + pw + i)
+        b0, f = bases[0], 0
+        if n_rows == 1:
+            for i in range(n):
+                buf[_U(pw + i)] = flat[_U(b0 + i)]
+        else:
+            b1 = bases[1]
+            for i in range(n):
+                m, v = flat[_U(b0 + i)], flat[_U(b1 + i)]
+                buf[_U(pw + i)] = v if (v > m) | (v != v) else m
+            t = 2
+            while t < n_rows:
+                g, bt = width - f, bases[t]
+                if t + 1 < n_rows:
+                    bu = bases[t + 1]
+                    for i in range(n):
+                        m, v, u = buf[_U(f + pw + i)], flat[_U(bt + i)], flat[_U(bu + i)]
+                        m = v if (v > m) | (v != v) else m
+                        buf[_U(g + pw + i)] = u if (u > m) | (u != u) else m
+                    t += 2
+                else:
+                    for i in range(n):
+                        m, v = buf[_U(f + pw + i)], flat[_U(bt + i)]
+                        buf[_U(g + pw + i)] = v if (v > m) | (v != v) else m
+                    t += 1
+                f = g
+        # the columns, folded into output row r
+        if triples:
+            for j in range(out_w):
+                m, v, u = buf[_U(f + 2 * j)], buf[_U(f + 2 * j + 1)], buf[_U(f + 2 * j + 2)]
+                m = v if (v > m) | (v != v) else m
+                of[_U(o + j)] = u if (u > m) | (u != u) else m
+            continue
+        src = f  # kernel column c of output j: cell src + off[c] + j
+        if sw > 1:  # padded cell i to phase i % sw, cell i // sw
+            src = 0
+            if sw == 2:
+                for j in range(width // 2):
+                    buf[_U(ph0 + j)] = buf[_U(f + 2 * j)]
+                    buf[_U(ph0 + plen + j)] = buf[_U(f + 2 * j + 1)]
+            elif sw == 3:
+                for j in range(width // 3):
+                    buf[_U(ph0 + j)] = buf[_U(f + 3 * j)]
+                    buf[_U(ph0 + plen + j)] = buf[_U(f + 3 * j + 1)]
+                    buf[_U(ph0 + 2 * plen + j)] = buf[_U(f + 3 * j + 2)]
+            else:
+                for q in range(n_ph):
+                    for j in range(width // sw):
+                        buf[_U(ph0 + q * plen + j)] = buf[_U(f + j * sw + q)]
+            for i in range(width - width % sw, width):
+                buf[_U(ph0 + i % sw * plen + i // sw)] = buf[_U(f + i)]
+        o0 = src + off[0]
+        if kw == 1:
+            for j in range(out_w):
+                of[_U(o + j)] = buf[_U(o0 + j)]
+            continue
+        o1 = src + off[1]
+        if kw == 2:
+            for j in range(out_w):
+                m, v = buf[_U(o0 + j)], buf[_U(o1 + j)]
+                of[_U(o + j)] = v if (v > m) | (v != v) else m
+            continue
+        o2 = src + off[2]
+        if kw == 3:
+            for j in range(out_w):
+                m, v, u = buf[_U(o0 + j)], buf[_U(o1 + j)], buf[_U(o2 + j)]
+                m = v if (v > m) | (v != v) else m
+                of[_U(o + j)] = u if (u > m) | (u != u) else m
+            continue
+        for j in range(out_w):
+            m, v, u = buf[_U(o0 + j)], buf[_U(o1 + j)], buf[_U(o2 + j)]
+            m = v if (v > m) | (v != v) else m
+            buf[_U(acc0 + j)] = u if (u > m) | (u != u) else m
+        a, c = acc0, 3
+        while kw - c > 2:  # two more columns a pass, into the other output row
+            g, oc, od_ = 2 * acc0 + out_w - a, src + off[c], src + off[c + 1]
+            for j in range(out_w):
+                m, v, u = buf[_U(a + j)], buf[_U(oc + j)], buf[_U(od_ + j)]
+                m = v if (v > m) | (v != v) else m
+                buf[_U(g + j)] = u if (u > m) | (u != u) else m
+            a, c = g, c + 2
+        oc = src + off[c]
+        if kw - c == 2:
+            od_ = src + off[c + 1]
+            for j in range(out_w):
+                m, v, u = buf[_U(a + j)], buf[_U(oc + j)], buf[_U(od_ + j)]
+                m = v if (v > m) | (v != v) else m
+                of[_U(o + j)] = u if (u > m) | (u != u) else m
+        else:
+            for j in range(out_w):
+                m, v = buf[_U(a + j)], buf[_U(oc + j)]
+                of[_U(o + j)] = v if (v > m) | (v != v) else m
+    if floating:
+        _fix_ties(x, out, geom, lowest,
+                  np.empty((min(kd, in_d) * min(kh, in_h), 2), np.int64), start, stop)
 
 
 @nb.njit(**SERIAL)
@@ -182,170 +305,6 @@ def _fix_ties(x, out, geom, lowest, rows, start, stop):  # pragma: no cover - co
         for ow in range(out_w):
             if dst[ow] == 0 or dst[ow] != dst[ow]:
                 _refold(x[p], dst, geom, lowest, ow, rows, n_rows)
-
-
-@nb.njit(**SERIAL)
-def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no cover - compiled
-    """Max values of every window of ``x`` (planes, D, H, W) into ``out`` (planes, Do, Ho, Wo),
-    for a unit column stride.
-
-    Work items: output rows ``start .. stop - 1`` (stride 1: contiguous columns)."""
-    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    kw, pw, dw = geom[0, 2], geom[2, 2], geom[3, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, kw, 1, pw, dw)
-    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    fold = np.empty(in_w, x.dtype)
-    flat = x.reshape(-1)
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-        _fold_rows(flat, p, in_d, in_h, rows, window_rows(od, oh, geom, in_d, in_h, rows), fold,
-                   lowest)
-        dst = out[p, od, oh]
-        dst[:] = lowest
-        for c in range(kw):
-            f, n = col_first[c], col_count[c]
-            d, a = dst[f:], fold[f + c * dw - pw:]
-            for j in range(n):
-                v, cur = a[j], d[j]
-                d[j] = v if (v > cur) | (v != v) else cur
-    if floating:
-        _fix_ties(x, out, geom, lowest, rows, start, stop)
-
-
-@nb.njit(**SERIAL)
-def _max_rows_split_chunk(  # pragma: no cover - compiled
-    x, out, geom, lowest, floating, start, stop
-):
-    """`max_rows` for a column stride > 1 on wide rows (split by phase).
-
-    Work items: output rows ``start .. stop - 1`` (stride > 1: the folded row
-    split by phase, then contiguous columns)."""
-    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    fold = np.empty(in_w, x.dtype)
-    phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
-    flat = x.reshape(-1)
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-        _fold_rows(flat, p, in_d, in_h, rows, window_rows(od, oh, geom, in_d, in_h, rows), fold,
-                   lowest)
-        dst = out[p, od, oh]
-        dst[:] = lowest
-        _split(fold, phases, sw)
-        for c in range(kw):
-            f, n = col_first[c], col_count[c]
-            i0 = f * sw + c * dw - pw
-            d, a = dst[f:], phases[i0 % sw, i0 // sw:]
-            for j in range(n):
-                v, cur = a[j], d[j]
-                d[j] = v if (v > cur) | (v != v) else cur
-    if floating:
-        _fix_ties(x, out, geom, lowest, rows, start, stop)
-
-
-@nb.njit(**SERIAL)
-def _max_rows_strided_chunk(  # pragma: no cover - compiled
-    x, out, geom, lowest, floating, start, stop
-):
-    """`max_rows` for a column stride > 1 on narrow rows (strided reads).
-
-    Work items: output rows ``start .. stop - 1`` (columns read at the
-    stride)."""
-    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
-    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    fold = np.empty(in_w, x.dtype)
-    flat = x.reshape(-1)
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-        _fold_rows(flat, p, in_d, in_h, rows, window_rows(od, oh, geom, in_d, in_h, rows), fold,
-                   lowest)
-        dst = out[p, od, oh]
-        dst[:] = lowest
-        for c in range(kw):
-            f, n = col_first[c], col_count[c]
-            d, a = dst[f:], fold[f * sw + c * dw - pw:]
-            for j in range(n):
-                v, cur = a[j * sw], d[j]
-                d[j] = v if (v > cur) | (v != v) else cur
-    if floating:
-        _fix_ties(x, out, geom, lowest, rows, start, stop)
-
-
-# ---- the ``_triples`` forms: windows 3 cells wide at column stride 2, no dilation (the
-# ResNet stem's 3/2 pooling). The columns of the outputs whose whole window lies inside the
-# row are folded in one pass, reading ``a[2 * j]``, ``a[2 * j + 1]``, ``a[2 * j + 2]``,
-# which LLVM turns into shuffles; the few border outputs take `_max_edge`.
-# Per output the cells come in window order, as in the other forms. Measured single-
-# threaded against ``_strided`` (112-wide rows) and ``_split`` (1024-wide): 1.1-1.8x
-# faster; the same fold of windows 2 cells wide was no faster, or slower.
-
-
-@nb.njit(**SERIAL)
-def _interior(col_first, col_count, out_w):  # pragma: no cover - compiled
-    """The outputs ``lo .. hi - 1`` that every kernel column reads inside the row."""
-    lo, hi = 0, out_w
-    for c in range(col_first.shape[0]):
-        lo = max(lo, col_first[c])
-        hi = min(hi, col_first[c] + col_count[c])
-    return lo, max(lo, hi)
-
-
-@nb.njit(**SERIAL)
-def _max_edge(dst, src, j, pw):  # pragma: no cover - compiled
-    """Fold into ``dst[j]`` its window's cells of the row ``src`` (3 wide, stride 2)."""
-    m = dst[j]
-    for c in range(3):
-        i = 2 * j + c - pw
-        if 0 <= i < src.shape[0]:
-            v = src[i]
-            m = v if (v > m) | (v != v) else m
-    dst[j] = m
-
-
-@nb.njit(**SERIAL)
-def _max_triples(d, a, n):  # pragma: no cover - compiled
-    for j in range(n):
-        v0, v1, v2, m = a[2 * j], a[2 * j + 1], a[2 * j + 2], d[j]
-        m = v0 if (v0 > m) | (v0 != v0) else m
-        m = v1 if (v1 > m) | (v1 != v1) else m
-        d[j] = v2 if (v2 > m) | (v2 != v2) else m
-
-
-@nb.njit(**SERIAL)
-def _max_rows_triples_chunk(  # pragma: no cover - compiled
-    x, out, geom, lowest, floating, start, stop
-):
-    """`max_rows` for windows 3 cells wide at column stride 2, no dilation.
-
-    Work items: output rows ``start .. stop - 1``."""
-    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    pw = geom[2, 2]
-    col_first, col_count = _column_ranges(out_w, in_w, 3, 2, pw, 1)
-    lo, hi = _interior(col_first, col_count, out_w)
-    rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
-    fold = np.empty(in_w, x.dtype)
-    flat = x.reshape(-1)
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-        _fold_rows(flat, p, in_d, in_h, rows, window_rows(od, oh, geom, in_d, in_h, rows), fold,
-                   lowest)
-        dst = out[p, od, oh]
-        dst[:] = lowest
-        for j in range(lo):
-            _max_edge(dst, fold, j, pw)
-        _max_triples(dst[lo:hi], fold[2 * lo - pw:], hi - lo)
-        for j in range(hi, out_w):
-            _max_edge(dst, fold, j, pw)
-    if floating:
-        _fix_ties(x, out, geom, lowest, rows, start, stop)
 
 
 @nb.njit(**SERIAL)
@@ -408,8 +367,7 @@ def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no co
                             break
 
 
-# The 3x3 sum kernels sum rows into an accumulator of `ACC_CELLS` cells (a block of rows),
-# divided block by block (`_divide`, which `numba_phases` shares).
+# Window sums divided into output rows (`numba_phases`' kernel divides by blocks of rows).
 
 
 @nb.njit(**SERIAL)
@@ -439,148 +397,76 @@ def _divide(acc, out, floating, div_d, div_h, div_w, div_scale, start):  # pragm
 
 
 @nb.njit(**SERIAL)
-def _sum_triples(d, a, n):  # pragma: no cover - compiled
-    for j in range(n):
-        d[j] = d[j] + a[2 * j] + a[2 * j + 1] + a[2 * j + 2]
-
-
-@nb.njit(**SERIAL)
-def _rows_3x3(od, oh, geom, in_d, in_h):  # pragma: no cover - compiled
-    """Output row ``(od, oh)``'s depth ``id`` and first window row ``ih``, the first window
-    row inside the input and how many are (0 to 3)."""
-    id_ = od * geom[1, 0] - geom[2, 0]
-    ih = oh * geom[1, 1] - geom[2, 1]
-    if id_ < 0 or id_ >= in_d:
-        return id_, ih, ih, 0
-    first, last = max(ih, 0), min(ih + 3, in_h)
-    return id_, ih, first, max(0, last - first)
-
-
-@nb.njit(**SERIAL)
-def _sum9_s1(d, r0, r1, r2, n, zero, divisor):  # pragma: no cover - compiled
-    for j in range(n):  # + 0: PyTorch adds into a zeroed output (no -0.0)
-        d[j] = (zero + r0[j] + r0[j + 1] + r0[j + 2] + r1[j] + r1[j + 1] + r1[j + 2]
-                + r2[j] + r2[j + 1] + r2[j + 2]) / divisor[j] + 0
-
-
-@nb.njit(**SERIAL)
-def _sum9_s2(d, r0, r1, r2, n):  # pragma: no cover - compiled
-    for j in range(n):
-        d[j] = (d[j] + r0[2 * j] + r0[2 * j + 1] + r0[2 * j + 2] + r1[2 * j] + r1[2 * j + 1]
-                + r1[2 * j + 2] + r2[2 * j] + r2[2 * j + 1] + r2[2 * j + 2])
-
-
-@nb.njit(**SERIAL)
-def _sum_edges_9(row, r0, r1, r2, lo, hi, sw, pw):  # pragma: no cover - compiled
-    """Add to the border columns ``row[:lo]`` and ``row[hi:]`` their windows' cells of the
-    rows ``r0``, ``r1``, ``r2``, in order (one call a row: each call of a Numba function
-    counts references to its arrays)."""
-    in_w = r0.shape[0]
-    for j0, j1 in ((0, lo), (hi, row.shape[0])):
-        for j in range(j0, j1):
-            i = j * sw - pw
-            c0, c1 = max(0, -i), min(3, in_w - i)
-            s = row[j]
-            for c in range(c0, c1):
-                s += r0[i + c]
-            for c in range(c0, c1):
-                s += r1[i + c]
-            for c in range(c0, c1):
-                s += r2[i + c]
-            row[j] = s
-
-
-@nb.njit(**SERIAL)
-def _sum_border_3x3(row, x, p, id_, first, n, lo, hi, pw):  # pragma: no cover - compiled
-    """Add to ``row`` the sums of a border row's ``n`` window rows from ``first`` on
-    (stride 2)."""
-    sw = 2
-    a0 = lo * sw - pw
-    for t in range(first, first + n):
-        src = x[p, id_, t]
-        in_w = src.shape[0]
-        for j0, j1 in ((0, lo), (hi, row.shape[0])):
-            for j in range(j0, j1):
-                i = j * sw - pw
-                s = row[j]
-                for c in range(max(0, -i), min(3, in_w - i)):
-                    s += src[i + c]
-                row[j] = s
-        _sum_triples(row[lo:hi], src[a0:], hi - lo)
-
-
-@nb.njit(**SERIAL)
 def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
 ):
-    """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 1, floating sums.
+    """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 1 or 2, sums
+    accumulated in ``zero.dtype`` and divided as `_divide` does.
 
-    Work items: output rows ``start .. stop - 1`` (stride 1, floating sums).
+    Work items: output rows ``start .. stop - 1``.
 
-    Window rows are read from three zero-padded copies (``pad``, slot ``ih % 3`` for input
-    row ``ih``; a fourth row of zeros stands for rows outside the input), so every output
-    sums nine cells with no border case: zeros added to a sum that starts from ``+0`` leave
-    its bits as they are (no partial sum is ``-0.0``), so the result is that of the cells
-    alone. Consecutive output rows share two of their three rows: one copy per row. Each
-    sum is divided as it is made (`_sum9_s1`), by a divisor row rebuilt only when its scale
-    changes; integer sums, which truncate, take the other forms."""
+    Window rows are read from three zero-padded copies in ``zero.dtype`` (slot ``ih % 3``
+    for input row ``ih``; a fourth row of zeros stands for rows outside the input), so every
+    output sums nine cells with no border case: zeros added to a sum that starts from ``+0``
+    leave its bits as they are (no partial sum is ``-0.0``), so the result is that of the
+    cells alone, in PyTorch's row-major order. Consecutive output rows share their rows (two
+    of three at stride 1): one copy per new row. Each sum is divided as it is made, by a
+    divisor row rebuilt only when its scale changes. The rows are addressed by flat offsets
+    (as in `_max_rows_chunk`: no array is passed to a call or reassigned per row)."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    pw = geom[2, 2]
-    pad = np.zeros((4, max(out_w + 2, pw + in_w)), x.dtype)
-    held = np.full((3, 2), -1, np.int64)  # the (plane, input row) each slot holds
-    slots = np.empty(3, np.int64)
+    sd, sh, sw = geom[1, 0], geom[1, 1], geom[1, 2]
+    pd, ph, pw = geom[2, 0], geom[2, 1], geom[2, 2]
+    width = max((out_w - 1) * sw + 3, pw + in_w)  # a padded row's cells
+    pad = np.zeros(4 * width, zero.dtype)  # slots 0-2 and the zero row
+    held = np.full(6, -1, np.int64)  # the (plane, input row) each slot holds
+    at = np.empty(3, np.int64)  # each window row's slot offset
     divisor = np.empty(out_w, zero.dtype)
     have, last = False, 0  # whether ``divisor`` holds the row of scale ``last``
+    flat, of, z = x.reshape(-1), out.reshape(-1), zero[0]
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-        id_ = od * geom[1, 0] - geom[2, 0]
-        ih = oh * geom[1, 1] - geom[2, 1]
+        id_, ih = od * sd - pd, oh * sh - ph
         for t in range(3):
-            h, slots[t] = ih + t, 3
+            h = ih + t
+            at[t] = 3 * width
             if 0 <= id_ < in_d and 0 <= h < in_h:
-                slots[t] = h % 3
-                if held[h % 3, 0] != p or held[h % 3, 1] != id_ * in_h + h:
-                    pad[h % 3, pw:pw + in_w] = x[p, id_, h]
-                    held[h % 3, 0], held[h % 3, 1] = p, id_ * in_h + h
+                slot = h % 3
+                at[t] = slot * width
+                if held[2 * slot] != p or held[2 * slot + 1] != id_ * in_h + h:
+                    b, a = ((p * in_d + id_) * in_h + h) * in_w, slot * width + pw
+                    for i in range(in_w):
+                        pad[_U(a + i)] = flat[_U(b + i)]
+                    held[2 * slot], held[2 * slot + 1] = p, id_ * in_h + h
         scale = div_d[od] * div_h[oh] * div_scale
         if not have or scale != last:
             for ow in range(out_w):
                 divisor[ow] = scale * div_w[ow]
             have, last = True, scale
-        _sum9_s1(out[p, od, oh], pad[slots[0]], pad[slots[1]], pad[slots[2]], out_w, zero[0],
-                 divisor)
-
-
-@nb.njit(**SERIAL)
-def _sum_rows_3x3_s2_chunk(  # pragma: no cover - compiled
-    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
-):
-    """`sum_rows` for 3x3 windows (depth 1), no dilation, column stride 2.
-
-    Work items: output rows ``start .. stop - 1`` (stride 2; `_sum_rows_3x3_chunk`
-    but for the stride: one kernel each, since a branch on it slows both)."""
-    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
-    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    pw = geom[2, 2]
-    lo, hi = _interior(*_column_ranges(out_w, in_w, 3, 2, pw, 1), out_w)
-    a0 = 2 * lo - pw  # the first cell the interior reads
-    block = max(1, ACC_CELLS // out_w)
-    acc = np.empty((min(block, stop - start), out_w), zero.dtype)
-    for b0 in range(start, stop, block):
-        b1 = min(b0 + block, stop)
-        acc[:] = zero[0]
-        for r in range(b0, b1):
-            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
-            id_, ih, first, n = _rows_3x3(od, oh, geom, in_d, in_h)
-            row = acc[r - b0]
-            if n < 3:
-                _sum_border_3x3(row, x, p, id_, first, n, lo, hi, pw)
-                continue
-            r0, r1, r2 = x[p, id_, ih], x[p, id_, ih + 1], x[p, id_, ih + 2]
-            _sum9_s2(row[lo:hi], r0[a0:], r1[a0:], r2[a0:], hi - lo)
-            _sum_edges_9(row, r0, r1, r2, lo, hi, 2, pw)
-        _divide(acc[:b1 - b0], out, floating, div_d, div_h, div_w, div_scale, b0)
+        a0, a1, a2, o = at[0], at[1], at[2], r * out_w
+        if sw == 1 and floating:
+            for j in range(out_w):  # + 0: PyTorch adds into a zeroed output (no -0.0)
+                of[_U(o + j)] = (
+                    z + pad[_U(a0 + j)] + pad[_U(a0 + j + 1)] + pad[_U(a0 + j + 2)]
+                    + pad[_U(a1 + j)] + pad[_U(a1 + j + 1)] + pad[_U(a1 + j + 2)]
+                    + pad[_U(a2 + j)] + pad[_U(a2 + j + 1)] + pad[_U(a2 + j + 2)]
+                ) / divisor[_U(j)] + 0
+        elif floating:
+            for j in range(out_w):
+                of[_U(o + j)] = (
+                    z + pad[_U(a0 + 2 * j)] + pad[_U(a0 + 2 * j + 1)] + pad[_U(a0 + 2 * j + 2)]
+                    + pad[_U(a1 + 2 * j)] + pad[_U(a1 + 2 * j + 1)] + pad[_U(a1 + 2 * j + 2)]
+                    + pad[_U(a2 + 2 * j)] + pad[_U(a2 + 2 * j + 1)] + pad[_U(a2 + 2 * j + 2)]
+                ) / divisor[_U(j)] + 0
+        else:  # integers truncate toward zero
+            for j in range(out_w):
+                i = j * sw
+                s = (z + pad[_U(a0 + i)] + pad[_U(a0 + i + 1)] + pad[_U(a0 + i + 2)]
+                     + pad[_U(a1 + i)] + pad[_U(a1 + i + 1)] + pad[_U(a1 + i + 2)]
+                     + pad[_U(a2 + i)] + pad[_U(a2 + i + 1)] + pad[_U(a2 + i + 2)])
+                dv = divisor[_U(j)]
+                q = abs(s) // abs(dv)
+                of[_U(o + j)] = -q if (s < 0) != (dv < 0) else q
 
 
 @nb.njit(**SERIAL)
@@ -687,10 +573,6 @@ def _scatter_windows_chunk(  # pragma: no cover - compiled
 # the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
 ARGMAX_ROWS = Form(_argmax_rows_chunk)
 MAX_ROWS = Form(_max_rows_chunk)
-MAX_ROWS_SPLIT = Form(_max_rows_split_chunk)
-MAX_ROWS_STRIDED = Form(_max_rows_strided_chunk)
-MAX_ROWS_TRIPLES = Form(_max_rows_triples_chunk)
 SCATTER_ARGMAX = Form(_scatter_argmax_chunk, reads=2)
 SCATTER_WINDOWS = Form(_scatter_windows_chunk)
 SUM_ROWS_3X3 = Form(_sum_rows_3x3_chunk)
-SUM_ROWS_3X3_S2 = Form(_sum_rows_3x3_s2_chunk)
