@@ -1,15 +1,18 @@
-"""Numba kernels: window sums over phase planes, one long vector loop per kernel cell.
+"""Numba kernels: window sums over phase planes, long vector loops of up to three kernel
+cells each.
 
-The row kernels (`numba_rows`) add a window's cells to an output row one kernel cell at a
-time, in loops as long as the output row: on rows of a few dozen outputs the loops' set-up
-costs more than their additions, and a strided read does not vectorise. Here a band of up
+Adding a window's cells to an output row one kernel cell at a time, in loops as long as
+the output row, is slow: on rows of a few dozen outputs the loops' set-up costs more than
+their additions, and a strided read does not vectorise. Here a band of up
 to `poolnd._threads.PHASE_CELLS` input cells (whole output rows of one plane) is first
 copied into *phase planes*: the input cell at padded row ``i * sh + rho`` and column
 ``m * sw + kappa`` goes to ``buf[rho, kappa, i, m]``, each phase plane with rows of
 ``wq = out_w + (kw - 1) * dw // sw`` cells, and cells outside the input are zeros. Kernel
 cell ``(a, c)`` of output ``(oh, j)`` then sits at ``(a * dh // sh + oh) * wq + j +
 c * dw // sw`` of its phase plane, so adding one kernel cell to every output of the band is
-one contiguous loop over ``rows * wq`` cells (``wq - out_w`` of each row are unused).
+one contiguous loop over ``rows * wq`` cells (``wq - out_w`` of each row are unused). Each
+loop adds three consecutive kernel cells (``acc + a + b + c``, in that order): one load and
+store of the accumulator for three additions.
 
 Exactness. Each output receives its window's cells in row-major order (kernel cells are
 visited depth, then row, then column), as PyTorch adds them, so the sums are PyTorch's bit
@@ -172,6 +175,11 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
     plane_cells = (band + extra) * wq
     # (a kernel cell's loop runs up to ``col_shift`` cells past its phase plane: slack)
     flat = np.zeros(n_rs * n_cs * plane_cells + (kw - 1) * dw // sw + 1, zero.dtype)
+    cells = np.empty(kh * kw, np.int64)  # kernel cell (a, c): its phase plane's first cell
+    for a in range(kh):
+        for c in range(kw):
+            cells[a * kw + c] = (row_slot[a] * n_cs + col_slot[c]) * plane_cells \
+                + row_shift[a] * wq + col_shift[c]
     acc = np.empty(band * wq + (kw - 1) * dw // sw + 1, zero.dtype)
     r = start
     while r < stop:
@@ -185,13 +193,24 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
                 continue  # cells outside the input add +0: nothing
             _fill(flat, plane_cells, wq, x[p, id_].reshape(-1), in_h, in_w, oh0, rows + extra,
                   row_phase, col_phase, sh, sw, ph, pw)
-            for a in range(kh):
-                for c in range(kw):
-                    base = (row_slot[a] * n_cs + col_slot[c]) * plane_cells \
-                        + row_shift[a] * wq + col_shift[c]
-                    src = flat[base:]
+            t = 0  # kernel cells in row-major order, up to three a pass over the band
+            while t < cells.shape[0]:
+                b0 = cells[t]
+                if t + 2 < cells.shape[0]:
+                    b1, b2 = cells[t + 1], cells[t + 2]
                     for m in range(n):
-                        acc[m] += src[m]
+                        acc[_U(m)] = (acc[_U(m)] + flat[_U(b0 + m)] + flat[_U(b1 + m)]
+                                      + flat[_U(b2 + m)])
+                    t += 3
+                elif t + 1 < cells.shape[0]:
+                    b1 = cells[t + 1]
+                    for m in range(n):
+                        acc[_U(m)] = acc[_U(m)] + flat[_U(b0 + m)] + flat[_U(b1 + m)]
+                    t += 2
+                else:
+                    for m in range(n):
+                        acc[_U(m)] = acc[_U(m)] + flat[_U(b0 + m)]
+                    t += 1
         _divide(acc[:n].reshape((rows, wq)), out, floating, div_d, div_h, div_w, div_scale, r)
         r += rows
 
