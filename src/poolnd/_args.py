@@ -7,6 +7,7 @@ the argument, the rule and the value.
 
 from __future__ import annotations
 
+import functools
 import math
 import operator
 from collections.abc import Sequence
@@ -394,8 +395,29 @@ def make_window(
     """Check window values against each other and the input; compute the output shape.
 
     ``stride=None`` means the kernel size. PyTorch's int padding may be up to half the
-    *dilated* kernel; per-side pairs may be any size; 'same' modes are resolved here.
+    *dilated* kernel; per-side pairs may be any size; 'same' modes are resolved here. The
+    result depends on the arguments only, so the last few hundred are remembered (a
+    layer called on batches of one shape computes its window once); arguments that cannot
+    be hashed are checked afresh.
     """
+    try:
+        return _cached_window(op, in_shape, kernel, stride, padding, dilation, ceil_mode)
+    except TypeError as error:
+        if "unhashable" not in str(error):
+            raise
+        return _window(op, in_shape, kernel, stride, padding, dilation, ceil_mode)
+
+
+def _window(
+    op: str,
+    in_shape: tuple[int, ...],
+    kernel: tuple[int, ...],
+    stride: tuple[int, ...] | None,
+    padding: Padding | tuple[int, ...],
+    dilation: tuple[int, ...],
+    ceil_mode: bool,
+) -> Window:
+    """`make_window`, computed."""
     for name, values in (("kernel_size", kernel), ("dilation", dilation)):
         if min(values) < 1:
             raise ValueError(f"{op}(): {name} must be positive; got {values}")
@@ -470,6 +492,9 @@ def make_window(
         in_shape=in_shape,
         out_shape=out_shape,
     )
+
+
+_cached_window = functools.lru_cache(maxsize=512)(_window)
 
 
 def over_channels(win: Window, channels: int) -> Window:

@@ -144,3 +144,24 @@ def test_window_sizes_docstring_examples():
     assert [a.tolist() for a in window_sizes(3, 5, 2, 2, 0, 0)] == [[2, 2, 1], [2, 2, 1]]
     assert [a.tolist() for a in window_sizes(3, 5, 3, 2, 1, 1)] == [[3, 3, 3], [2, 3, 2]]
     assert window_bounds(out_len=3, in_len=5, stride=2, pad_lo=1, dilation=1, offset=0) == (1, 2, 1)
+
+
+def test_make_window_remembers_windows_and_still_checks_every_call():
+    """`make_window` is pure, so recent windows are remembered: the same arguments give the
+    same (frozen) window, other arguments their own; an invalid call raises every time
+    (errors are not remembered), and arguments that cannot be hashed are computed afresh."""
+    from poolnd._args import Padding, make_window
+
+    args = ("max_pool2d", (9, 11), (3, 3), (2, 2), Padding("torch", (1, 1)), (1, 1), False)
+    first = make_window(*args)
+    assert make_window(*args) is first
+    assert first.out_shape == (5, 6)
+    other = make_window("max_pool2d", (9, 12), (3, 3), (2, 2), Padding("torch", (1, 1)),
+                        (1, 1), False)
+    assert other.out_shape == (5, 6) and other.in_shape == (9, 12)
+    for _ in range(2):
+        with pytest.raises(ValueError, match=r"padding must be at most half"):
+            make_window("max_pool2d", (9, 11), (3, 3), (2, 2), Padding("torch", (2, 2)),
+                        (1, 1), False)
+    unhashable = make_window("max_pool2d", (9, 11), (3, 3), (2, 2), [1, 1], (1, 1), False)
+    assert unhashable == first and unhashable is not first
