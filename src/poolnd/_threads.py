@@ -36,8 +36,12 @@ _local = threading.local()  # .serial: depth of `serial` blocks on this thread
 # Compile kernels in the background while the NumPy forms answer (`poolnd._kernels.compiler`);
 # ``POOLND_COMPILE=wait`` compiles in the calling thread instead.
 COMPILE_IN_BACKGROUND = os.environ.get("POOLND_COMPILE", "background") != "wait"
-# Below this many cell visits a parallel launch costs more than it saves.
-SERIAL_WORK = 1 << 16
+# Below this many cell visits a parallel launch costs more than it saves; no chunk of a
+# parallel launch is smaller, where that leaves at least four a thread. (1 << 16 before the
+# row kernels lost their per-row overheads; measured on the AMD EPYC, 2 threads, batch-1
+# 112x112 pooling: 1 << 18 makes 3/2 max 0.61 -> 0.54 ms, average 0.79 -> 0.63 ms, 5/3 max
+# 0.85 -> 0.64 ms; the 0.4-3 ms benchmark cases are unchanged or up to 6% faster.)
+SERIAL_WORK = 1 << 18
 # The max kernel folds each window's rows into a padded row of ``(out_w - 1) * sw +
 # (kw - 1) * dw + 1`` cells (`_kernels/sliding/numba_rows.py`); where that is more than
 # twice the input row plus this many cells (padding pairs or a dilation far wider than the
