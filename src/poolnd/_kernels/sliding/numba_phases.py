@@ -102,6 +102,11 @@ def _fill(  # pragma: no cover - compiled
     dealt = n_cs == sw and 1 < sw <= 3
     lo = min(wq, (pw + sw - 1) // sw) if dealt else 0  # m of the first whole group inside
     hi = max(lo, min(wq, (in_w + pw) // sw)) if dealt else 0  # past the last one
+    spans = np.empty(2 * n_cs, np.int64)  # per column phase: its cells m inside the input
+    for cs in range(n_cs):  # (m in first .. last - 1), once per call: a division per row
+        off = col_phase[cs] - pw  # costs more than a short row's copy
+        spans[2 * cs] = min(wq, max(0, (sw - 1 - off) // sw))
+        spans[2 * cs + 1] = max(spans[2 * cs], min(wq, (in_w - 1 - off) // sw + 1))
     for rs in range(row_phase.shape[0]):
         for i in range(rows):
             ih = (first + i) * sh + row_phase[rs] - ph
@@ -115,8 +120,7 @@ def _fill(  # pragma: no cover - compiled
             for cs in range(n_cs):
                 a, off = at + cs * plane_cells, col_phase[cs] - pw
                 if not dealt:  # this phase's cells inside the row: m in first .. last - 1
-                    first_m = min(wq, max(0, (sw - 1 - off) // sw))
-                    last_m = max(first_m, min(wq, (in_w - 1 - off) // sw + 1))
+                    first_m, last_m = spans[2 * cs], spans[2 * cs + 1]
                     for m in range(first_m):
                         flat[_U(a + m)] = 0
                     b = row + off
