@@ -3,8 +3,8 @@
 Max pooling runs one row kernel (`max_rows`), whose column reads depend on the column
 stride and kernel: in place at stride 1, overlapping triples for undilated windows 3 wide
 at stride 2, by phase otherwise (strides 2 and 3 dealt by name, others in general); its
-rows and columns are folded in passes of one or two cells at a time, so the window height
-and width each pick a sequence of passes. Where its padded row would be more than twice
+rows and columns are folded in passes of up to three rows or columns at a time, so the
+window height and width each pick a sequence of passes. Where its padded row would be more than twice
 the input row (`_padded_row_fits`), the argmax kernel gives the values. Sums take the 3x3
 kernel or the phase-plane kernel (`numba_phases`). Each is run serially and in parallel
 chunks, on data with ties, signed zeros and NaN (the max kernels' per-chunk check recomputes those
@@ -92,13 +92,15 @@ def test_max_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.int16])
 @pytest.mark.parametrize(("kernel", "stride"), [
-    ((1, 3), (1, 1)), ((2, 3), (1, 2)), ((3, 5), (2, 3)), ((4, 1), (1, 1)), ((5, 4), (2, 4)),
-    ((6, 3), (3, 1)), ((2, 2, 3), (1, 1, 2)), ((3, 4, 2), (2, 1, 1))])
+    ((1, 3), (1, 1)), ((2, 3), (1, 2)), ((3, 3), (1, 1)), ((3, 5), (2, 3)), ((4, 1), (1, 1)),
+    ((5, 3), (1, 2)), ((5, 4), (2, 4)), ((6, 3), (3, 1)), ((2, 2, 3), (1, 1, 2)),
+    ((3, 4, 2), (2, 1, 1))])
 def test_max_rows_folds_every_window_height(kernel, stride, dtype, threads, rng,
                                             kernel_threads):
-    """A window's input rows (depth by height) are folded into the padded row two at a
-    time after the first pair: one row is copied, two are a pair, three a triple, more take
-    further pairs and a last single; every sequence against torch."""
+    """A window's input rows (depth by height) are folded into the padded row three (row
+    stride 1) or two in the first pass and two a pass after it: one row is copied, two are
+    a pair, three a triple or a pair and a single, more take further pairs and a last
+    single; every sequence against torch."""
     kernel_threads(threads)
     x = _input(rng, 23, dtype)
     padding = tuple(k // 2 for k in kernel)
