@@ -4,12 +4,12 @@ Max pooling runs one row kernel (`max_rows`), whose column reads depend on the c
 stride and kernel: in place at stride 1, overlapping triples for undilated windows 3 wide
 at stride 2, by phase otherwise (strides 2 and 3 dealt by name, others in general); its
 rows and columns are folded in passes of up to three rows or columns at a time, so the
-window height and width each pick a sequence of passes. Where its padded row would be more than twice
-the input row (`_padded_row_fits`), the argmax kernel gives the values. Sums take the 3x3
-kernel or the phase-plane kernel (`numba_phases`). Each is run serially and in parallel
-chunks, on data with ties, signed zeros and NaN (the max kernels' per-chunk check recomputes those
-outputs in PyTorch's scan order), and compared with torch bit for bit (max values and
-indices) or within float rounding (averages).
+window height and width each pick a sequence of passes. Where its padded row would be
+more than twice the input row (`_padded_row_fits`), the argmax kernel gives the values.
+Sums take the 3x3 kernel or the phase-plane kernel (`numba_phases`). Each is run serially
+and in parallel chunks, on data with ties, signed zeros and NaN (the max kernel's
+per-chunk check recomputes those outputs in PyTorch's scan order), and compared with
+torch bit for bit (max values and indices) or within float rounding (averages).
 """
 
 from __future__ import annotations
