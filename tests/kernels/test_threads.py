@@ -105,8 +105,9 @@ def test_parallel_launches_take_four_to_sixteen_chunks_a_thread(monkeypatch, res
     x = np.random.default_rng(0).standard_normal((2, 64, 96, 96)).astype(np.float32)
     g = np.ones((2, 64, 48, 48), np.float32)
     pullback = poolnd.vjp(F.max_pool2d, x, 3, 2, 1)[1]
-    for serial_work, want in ((1 << 16, 8), (1 << 12, 32), (1, 32)):
+    for serial_work, want in ((1 << 18, 8), (1 << 16, 22), (1 << 12, 32), (1, 32)):
         monkeypatch.setattr("poolnd._threads.SERIAL_WORK", serial_work)
         made.clear()
-        pullback(g)  # one launch over 128 planes, 2 * 64 * 48 * 48 = 294912 visits
+        pullback(g)  # one launch over 128 planes: 2 * 64 * 48 * 48 = 294912 outputs
+        # scattered and 2 * 64 * 96 * 96 = 1179648 input cells zeroed, 1474560 visits
         assert made == [want], (serial_work, made)

@@ -500,7 +500,8 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
     if g.dtype in _COMPILED_DTYPES and g.size:  # the scatter is flat: any rank
         grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
         planes = math.prod(lead)
-        if launch(_row_kernels().SCATTER_ARGMAX, g.size, planes,
+        # work: the outputs scattered and the input cells zeroed
+        if launch(_row_kernels().SCATTER_ARGMAX, g.size + grad.size, planes,
                   np.ascontiguousarray(g).reshape(planes, -1),
                   np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1)):
             return grad

@@ -484,13 +484,16 @@ def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no co
     Arrays are (planes, cells); ``grad_in`` is overwritten. Parallel over chunks of planes.
 
     Work items: planes ``start .. stop - 1``."""
-    for p in range(start, stop):
-        g, ix, gi = grad_out[p], idx[p], grad_in[p]
-        gi[:] = 0  # zeroed here, plane by plane, while it is in cache
-        for j in range(g.shape[0]):
-            i = ix[j]
+    n_out, n_in = grad_out.shape[1], grad_in.shape[1]
+    g, ix, gi = grad_out.reshape(-1), idx.reshape(-1), grad_in.reshape(-1)
+    for p in range(start, stop):  # planes by flat offsets: no view, no reference count
+        b, o = p * n_in, p * n_out
+        for i in range(n_in):  # zeroed here, plane by plane, while it is in cache
+            gi[_U(b + i)] = 0
+        for j in range(n_out):
+            i = ix[_U(o + j)]
             if i >= 0:
-                gi[i] += g[j]
+                gi[_U(b + i)] += g[_U(o + j)]
 
 
 @nb.njit(**SERIAL)
