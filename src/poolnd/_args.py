@@ -10,9 +10,9 @@ from __future__ import annotations
 import functools
 import math
 import operator
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import numpy as np
 
@@ -383,6 +383,28 @@ def same_pads(
     return (big, small) if lower else (small, big)
 
 
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def _remembered(fn: _F) -> _F:
+    """``fn``, a pure function, with its last 512 results remembered by its arguments
+    (`functools.lru_cache`); arguments that cannot be hashed are computed afresh, and
+    errors are not remembered."""
+    cached = functools.lru_cache(maxsize=512)(fn)
+
+    @functools.wraps(fn)
+    def call(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return cached(*args, **kwargs)
+        except TypeError as error:
+            if "unhashable" not in str(error):
+                raise
+            return fn(*args, **kwargs)
+
+    return cast(_F, call)
+
+
+@_remembered
 def make_window(
     op: str,
     in_shape: tuple[int, ...],
@@ -400,24 +422,6 @@ def make_window(
     layer called on batches of one shape computes its window once); arguments that cannot
     be hashed are checked afresh.
     """
-    try:
-        return _cached_window(op, in_shape, kernel, stride, padding, dilation, ceil_mode)
-    except TypeError as error:
-        if "unhashable" not in str(error):
-            raise
-        return _window(op, in_shape, kernel, stride, padding, dilation, ceil_mode)
-
-
-def _window(
-    op: str,
-    in_shape: tuple[int, ...],
-    kernel: tuple[int, ...],
-    stride: tuple[int, ...] | None,
-    padding: Padding | tuple[int, ...],
-    dilation: tuple[int, ...],
-    ceil_mode: bool,
-) -> Window:
-    """`make_window`, computed."""
     for name, values in (("kernel_size", kernel), ("dilation", dilation)):
         if min(values) < 1:
             raise ValueError(f"{op}(): {name} must be positive; got {values}")
@@ -492,9 +496,6 @@ def _window(
         in_shape=in_shape,
         out_shape=out_shape,
     )
-
-
-_cached_window = functools.lru_cache(maxsize=512)(_window)
 
 
 def over_channels(win: Window, channels: int) -> Window:
