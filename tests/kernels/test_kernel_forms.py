@@ -94,6 +94,13 @@ def test_one_compiled_signature_per_dtype_whatever_the_rank_and_divisors():
     F.avg_pool3d(x, 5, 3, 1, divisor_override=7)
     node = onnx.helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[5, 5], strides=[2, 2])
     poolnd.onnx.run_node(node, [x[:, :, 0]])
-    body = kernels("poolnd._kernels.sliding.numba_phases").SUM_PHASES.body
-    float32 = [s for s in body.signatures if str(s[0].dtype) == "float32"]
-    assert len(float32) == 1, float32
+    # the strided sums (column stride 3) likewise
+    F.avg_pool1d(x[:, :, 0, 0], 3, 3, 1)
+    F.avg_pool2d(x[:, :, 0], 4, 3, 2, ceil_mode=True, count_include_pad=False)
+    F.avg_pool3d(x, 3, 3, 1, divisor_override=7)
+    node = onnx.helper.make_node("AveragePool", ["x"], ["y"], kernel_shape=[4, 4], strides=[3, 3])
+    poolnd.onnx.run_node(node, [x[:, :, 0]])
+    for module, name in (("numba_phases", "SUM_PHASES"), ("numba_rows", "SUM_STRIDED")):
+        body = getattr(kernels(f"poolnd._kernels.sliding.{module}"), name).body
+        float32 = [s for s in body.signatures if str(s[0].dtype) == "float32"]
+        assert len(float32) == 1, (name, float32)

@@ -1,6 +1,7 @@
 """The phase-plane sum kernel (`numba_phases`) against torch 2.13 CPU, bit for bit.
 
-Every window sum that is neither tiled nor a 3x3 window runs over phase planes: a band of
+Every window sum that is not tiled, not a 3x3 window and not one the strided kernel takes
+(`_strided_sums`; forced onto the phase planes here too) runs over phase planes: a band of
 input rows copied by the stride's phases, then one long vector loop per kernel cell. The
 cells of each window still arrive in row-major order, so float32 averages are torch's own
 bits; cells outside the input add ``+0``. Corners: strides above the kernel (unused phases),
@@ -20,8 +21,9 @@ import torch.nn.functional as tF
 from helpers import assert_identical
 
 import poolnd
+import poolnd._kernels.sliding as K
 from poolnd._args import make_window
-from poolnd._kernels.sliding import _row_kernel
+from poolnd._kernels.sliding import _row_kernel, _strided_sums
 
 F = poolnd.functional
 
@@ -46,19 +48,26 @@ def _floats(rng, shape):
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize(("shape", "kernel", "stride", "padding", "ceil_mode"), GRID_2D)
 def test_float32_averages_are_torch_bits(shape, kernel, stride, padding, ceil_mode, threads,
-                                         rng, kernel_threads):
+                                         rng, kernel_threads, monkeypatch):
+    """The phase-plane kernel (forced where `_strided_sums` picks the strided one: both
+    then run) gives torch's bits."""
     kernel_threads(threads)
     x = _floats(rng, shape)
     win = make_window("avg_pool2d", x.shape[2:], kernel, stride, padding, (1, 1), ceil_mode)
-    assert _row_kernel("sum", win).name == "sum_phases"
+    chosen = _row_kernel("sum", win).name
+    assert chosen == ("sum_strided" if _strided_sums(win) else "sum_phases")
     t = torch.from_numpy(x)
-    for include_pad in (True, False):
-        got = F.avg_pool2d(x, kernel, stride, padding, ceil_mode, include_pad)
-        assert_identical(got, tF.avg_pool2d(t, kernel, stride, padding, ceil_mode,
-                                            include_pad).numpy())
-    got = F.avg_pool2d(x, kernel, stride, padding, ceil_mode, True, 7)
-    assert_identical(got, tF.avg_pool2d(t, kernel, stride, padding, ceil_mode, True,
-                                        7).numpy())
+    for force in (False, True) if chosen != "sum_phases" else (False,):
+        with monkeypatch.context() as m:
+            if force:
+                m.setattr(K, "_row_kernel", lambda *_: K._phase_kernels().SUM_PHASES)
+            for include_pad in (True, False):
+                got = F.avg_pool2d(x, kernel, stride, padding, ceil_mode, include_pad)
+                assert_identical(got, tF.avg_pool2d(t, kernel, stride, padding, ceil_mode,
+                                                    include_pad).numpy())
+            got = F.avg_pool2d(x, kernel, stride, padding, ceil_mode, True, 7)
+            assert_identical(got, tF.avg_pool2d(t, kernel, stride, padding, ceil_mode, True,
+                                                7).numpy())
 
 
 @pytest.mark.parametrize(("kernel", "stride", "padding"), [(5, 3, 2), (4, 1, 2), (7, 2, 3)])

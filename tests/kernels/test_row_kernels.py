@@ -6,7 +6,8 @@ at stride 2, by phase otherwise (strides 2 and 3 dealt by name, others in genera
 rows and columns are folded in passes of up to three rows or columns at a time, so the
 window height and width each pick a sequence of passes. Where its padded row would be
 more than twice the input row (`_padded_row_fits`), the argmax kernel gives the values.
-Sums take the 3x3 kernel or the phase-plane kernel (`numba_phases`). Each is run serially
+Sums take the 3x3 kernel, the strided kernel (undilated columns at stride 2 or 3, where
+`_strided_sums` says) or the phase-plane kernel (`numba_phases`). Each is run serially
 and in parallel chunks, on data with ties, signed zeros and NaN (the max kernel's
 per-chunk check recomputes those outputs in PyTorch's scan order), and compared with
 torch bit for bit (max values and indices) or within float rounding (averages).
@@ -27,7 +28,7 @@ import poolnd
 import poolnd._kernels.sliding as K
 import poolnd._kernels.sliding.numba_rows
 from poolnd._args import Padding, make_window
-from poolnd._kernels.sliding import _padded_row_fits, _row_kernel
+from poolnd._kernels.sliding import _padded_row_fits, _row_kernel, _strided_sums
 
 F = poolnd.functional
 
@@ -148,7 +149,9 @@ def test_sum_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
     x = np.nan_to_num(x) if x.dtype.kind == "f" else x
     win = make_window("avg_pool2d", x.shape[-2:], (2, k), (1, s), (1, p),
                       (1, 1), False)
-    assert _row_kernel("sum", win).name == "sum_phases"
+    strided = x.dtype.kind == "f" and _strided_sums(win)
+    assert _row_kernel("sum", win, x.dtype.kind == "f").name == (
+        "sum_strided" if strided else "sum_phases")
     t = torch.from_numpy(x.astype(np.float64))
     for include_pad in (True, False):
         got = F.avg_pool2d(x, (2, k), (1, s), (1, p), False, include_pad)
@@ -269,3 +272,75 @@ def test_sum_3x3_kernels_with_padding_pairs_equal_the_general_form(
         with monkeypatch.context() as m:
             m.setattr(K, "_row_kernel", _general_form)
             assert_identical(F.avg_pool2d(x, 3, stride, padding, True, include_pad), got)
+
+
+def _strided_form(kind, win, *_):
+    """`_row_kernel` forcing the strided sums (whatever `_strided_sums` would choose)."""
+    assert kind == "sum"
+    return poolnd._kernels.sliding.numba_rows.SUM_STRIDED
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_strided_sums_equal_the_phase_planes_and_torch_on_every_corner(
+    dtype, threads, rng, kernel_threads, monkeypatch
+):
+    """Windows 2 to 7 wide at column strides 2 and 3, on rows narrower than a window to
+    wider than a vector, with padding on either side (pairs), ceil mode, 1d to 3d, counts
+    with and without padding and a divisor override: the strided kernel (forced) gives the
+    phase-plane kernel's bits (PyTorch's order) and torch's values within rounding (where
+    torch takes the padding)."""
+    kernel_threads(threads)
+    cases = 0
+    for kw in range(2, 8):
+        for sw in (2, 3):
+            for width in (1, kw - 1, kw + 1, 23, 61):
+                if width < 1:
+                    continue
+                for pads, ceil in (((0, 0), False), ((kw // 2, kw // 2), True),
+                                   ((kw - 1, 0), False), ((1, kw - 1), True)):
+                    spatial = [(width,), (5, width), (3, 4, width)][cases % 3]
+                    nd = len(spatial)
+                    x = _sum_input(rng, (2, 3, *spatial), dtype)
+                    kernel = (2, 3, kw)[3 - nd:]
+                    stride = (1, 2, sw)[3 - nd:]
+                    padding = ((1, 1), (1, 1), pads)[3 - nd:]
+                    if x.shape[-1] + sum(pads) < kw:
+                        continue  # no window fits the padded row
+                    cases += 1
+                    for include_pad, override in ((True, None), (False, None), (True, 5)):
+                        def run(x=x, kernel=kernel, stride=stride, padding=padding,
+                                ceil=ceil, include_pad=include_pad, override=override):
+                            return poolnd.avg_pool(x, kernel, stride, padding, ceil_mode=ceil,
+                                                   count_include_pad=include_pad,
+                                                   divisor_override=override)
+                        with monkeypatch.context() as m:
+                            m.setattr(K, "_row_kernel", _strided_form)
+                            got = run()
+                        with monkeypatch.context() as m:
+                            m.setattr(K, "_row_kernel", _general_form)
+                            assert_identical(got, run())
+                        if pads[0] == pads[1] and pads[0] <= kw // 2 and width >= kw:
+                            top = (tF.avg_pool1d, tF.avg_pool2d, tF.avg_pool3d)[nd - 1]
+                            ref = top(torch.from_numpy(x.astype(np.float64)), kernel, stride,
+                                      (1, 1, pads[0])[3 - nd:], ceil, include_pad,
+                                      *(() if nd == 1 else (override,))).numpy()
+                            if nd > 1 or override is None:
+                                np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+    assert cases > 200
+
+
+def test_strided_sums_take_the_strides_and_widths_they_were_measured_faster_on():
+    """`_strided_sums`: undilated stride-3 windows 3 to 5 wide (6 and 7 on output rows of
+    32 or more) and 2-wide windows at stride 2; not wider ones at stride 2, dilated ones or
+    windows narrower than the stride; integer sums keep the phase planes."""
+    def win(width, k, s, d=1):
+        return make_window("avg_pool2d", (4, width), (2, k), (1, s), (0, 0), (1, d), False)
+
+    assert [_strided_sums(win(57, k, 3)) for k in (2, 3, 4, 5, 6, 7)] == \
+        [False, True, True, True, False, False]
+    assert _strided_sums(win(112, 6, 3)) and _strided_sums(win(112, 7, 3))
+    assert [_strided_sums(win(57, k, 2)) for k in (2, 3, 4, 5)] == [True, False, False, False]
+    assert not _strided_sums(win(57, 3, 3, d=2))
+    assert _row_kernel("sum", win(57, 4, 3), True).name == "sum_strided"
+    assert _row_kernel("sum", win(57, 4, 3), False).name == "sum_phases"

@@ -141,7 +141,8 @@ def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
 def _row_kernel(kind: str, win: Window, floating: bool = True) -> Form:
     """The row kernel of ``kind`` (``'max'`` or ``'sum'``) for this window. Sums: the 3x3
     kernel for undilated 3x3 windows (depth 1, low column padding under 3) at column stride
-    2, and at stride 1 for ``floating`` sums; else the phase-plane kernel (`numba_phases`).
+    2, and at stride 1 for ``floating`` sums; for ``floating`` sums where `_strided_sums`
+    says, the strided kernel; else the phase-plane kernel (`numba_phases`).
     Max: `numba_rows`' one max kernel (`_padded_row_fits` says where it applies)."""
     if kind == "sum":
         if win.ndim >= 2 and win.kernel[-2:] == (3, 3) and win.dilation[-2:] == (1, 1) and \
@@ -149,8 +150,23 @@ def _row_kernel(kind: str, win: Window, floating: bool = True) -> Form:
                 (win.stride[-1] == 2 or (win.stride[-1] == 1 and floating)):
             # (the low padding bounds the stride-1 kernel's padded row copies)
             return _row_kernels().SUM_ROWS_3X3
+        if floating and _strided_sums(win):
+            return _row_kernels().SUM_STRIDED
         return _phase_kernels().SUM_PHASES
     return _row_kernels().MAX_ROWS
+
+
+def _strided_sums(win: Window) -> bool:
+    """Whether `numba_rows`' strided sums beat the phase planes here (measured on the AMD
+    EPYC, one thread, float32, 57- and 112-wide rows): undilated columns at stride 3 with
+    windows 3 to 5 wide (0.3-0.9 of the phase planes' time), 6 or 7 wide on output rows of
+    32 or more (0.5-0.7; on shorter rows 1.05-1.2), and windows 2 wide at stride 2 (0.67).
+    Wider windows at stride 2 ran 1.1-2.5x slower (a lone column at stride 2 does not
+    vectorise well)."""
+    kw, sw = win.kernel[-1], win.stride[-1]
+    if win.dilation[-1] != 1 or kw < sw:
+        return False
+    return (sw == 2 and kw == 2) or (sw == 3 and (kw <= 5 or win.out_shape[-1] >= 32))
 
 
 def _padded_row_fits(win: Window) -> bool:

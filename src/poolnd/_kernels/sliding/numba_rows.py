@@ -44,6 +44,7 @@ __all__ = [
     "SCATTER_ARGMAX",
     "SCATTER_WINDOWS",
     "SUM_ROWS_3X3",
+    "SUM_STRIDED",
     "window_rows",
 ]
 
@@ -478,6 +479,105 @@ def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
 
 
 @nb.njit(**SERIAL)
+def _sum_strided_chunk(  # pragma: no cover - compiled
+    x, out, zero, floating, geom, div_d, div_h, div_w, div_scale, start, stop
+):
+    """Window sums at column stride 2 or 3 (no column dilation) read straight from the
+    input rows, accumulated in ``zero.dtype`` and divided as `_divide` does.
+
+    Work items: output rows ``start .. stop - 1``.
+
+    For each input row of the window (row-major order) the kernel columns are added a
+    stride's worth at a time (``acc + a + b + c`` at stride 3), each group one loop over the
+    output row reading consecutive input cells at the stride, which LLVM vectorises with
+    shuffles: no copy of the input, which is what the phase-plane kernel spends most of its
+    time on at these strides (`poolnd._kernels.sliding._strided_sums` says where this
+    kernel runs). Outputs whose windows cross the row's ends add their cells inside the
+    input one by one; the cells outside, like rows outside, add ``+0`` in the phase-plane
+    kernel, which changes no bit of a sum that starts at ``+0``, so skipping them gives
+    the same bits: PyTorch's row-major order."""
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
+    kd, kh, kw = geom[0, 0], geom[0, 1], geom[0, 2]
+    sd, sh, sw = geom[1, 0], geom[1, 1], geom[1, 2]
+    pd, ph, pw = geom[2, 0], geom[2, 1], geom[2, 2]
+    dd, dh = geom[3, 0], geom[3, 1]
+    # outputs j in lo .. hi - 1 read only cells inside the row
+    lo = min(out_w, (pw + sw - 1) // sw)
+    hi = max(lo, min(out_w, (in_w - kw + pw) // sw + 1))
+    acc = np.empty(out_w, zero.dtype)
+    divisor = np.empty(out_w, zero.dtype)
+    have, last = False, 0  # whether ``divisor`` holds the row of scale ``last``
+    flat, of, z = x.reshape(-1), out.reshape(-1), zero[0]
+    for r in range(start, stop):
+        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        for j in range(out_w):
+            acc[_U(j)] = z
+        for a in range(kd):
+            id_ = od * sd - pd + a * dd
+            if id_ < 0 or id_ >= in_d:
+                continue
+            for b in range(kh):
+                ih = oh * sh - ph + b * dh
+                if ih < 0 or ih >= in_h:
+                    continue
+                row = ((p * in_d + id_) * in_h + ih) * in_w  # input column i: row + i
+                c = 0
+                while c < kw:  # kernel columns c .. c + g - 1
+                    g = min(sw, kw - c)
+                    for j in range(lo):  # the ends, cell by cell
+                        for t in range(c, c + g):
+                            i = j * sw - pw + t
+                            if 0 <= i < in_w:
+                                acc[_U(j)] = acc[_U(j)] + flat[_U(row + i)]
+                    for j in range(hi, out_w):
+                        for t in range(c, c + g):
+                            i = j * sw - pw + t
+                            if 0 <= i < in_w:
+                                acc[_U(j)] = acc[_U(j)] + flat[_U(row + i)]
+                    e = row - pw + c  # output j's first cell of the group: e + j * sw
+                    if sw == 2:
+                        if g == 3:
+                            for j in range(lo, hi):
+                                acc[_U(j)] = (acc[_U(j)] + flat[_U(e + 2 * j)]
+                                              + flat[_U(e + 2 * j + 1)] + flat[_U(e + 2 * j + 2)])
+                        elif g == 2:
+                            for j in range(lo, hi):
+                                acc[_U(j)] = (acc[_U(j)] + flat[_U(e + 2 * j)]
+                                              + flat[_U(e + 2 * j + 1)])
+                        else:
+                            for j in range(lo, hi):
+                                acc[_U(j)] = acc[_U(j)] + flat[_U(e + 2 * j)]
+                    else:
+                        if g == 3:
+                            for j in range(lo, hi):
+                                acc[_U(j)] = (acc[_U(j)] + flat[_U(e + 3 * j)]
+                                              + flat[_U(e + 3 * j + 1)] + flat[_U(e + 3 * j + 2)])
+                        elif g == 2:
+                            for j in range(lo, hi):
+                                acc[_U(j)] = (acc[_U(j)] + flat[_U(e + 3 * j)]
+                                              + flat[_U(e + 3 * j + 1)])
+                        else:
+                            for j in range(lo, hi):
+                                acc[_U(j)] = acc[_U(j)] + flat[_U(e + 3 * j)]
+                    c += g
+        scale = div_d[od] * div_h[oh] * div_scale
+        if not have or scale != last:
+            for ow in range(out_w):
+                divisor[ow] = scale * div_w[ow]
+            have, last = True, scale
+        o = r * out_w
+        if floating:
+            for j in range(out_w):  # + 0: PyTorch adds into a zeroed output (no -0.0)
+                of[_U(o + j)] = acc[_U(j)] / divisor[_U(j)] + 0
+        else:  # integers truncate toward zero
+            for j in range(out_w):
+                s, dv = acc[_U(j)], divisor[_U(j)]
+                q = abs(s) // abs(dv)
+                of[_U(o + j)] = -q if (s < 0) != (dv < 0) else q
+
+
+@nb.njit(**SERIAL)
 def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no cover - compiled
     """``grad_in[p, idx[p, j]] += grad_out[p, j]`` in raster order of ``j``, skipping -1.
 
@@ -587,3 +687,4 @@ MAX_ROWS = Form(_max_rows_chunk)
 SCATTER_ARGMAX = Form(_scatter_argmax_chunk, reads=2)
 SCATTER_WINDOWS = Form(_scatter_windows_chunk)
 SUM_ROWS_3X3 = Form(_sum_rows_3x3_chunk)
+SUM_STRIDED = Form(_sum_strided_chunk)
