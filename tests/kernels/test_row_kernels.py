@@ -1,10 +1,11 @@
 """Every form of the compiled row kernels against torch 2.13 CPU.
 
 Max pooling runs one row kernel (`max_rows`), whose column reads depend on the column
-stride and kernel: in place at stride 1, overlapping triples for undilated windows 3 wide
-at stride 2, by phase otherwise (strides 2 and 3 dealt by name, others in general); its
-rows and columns are folded in passes of up to three rows or columns at a time, so the
-window height and width each pick a sequence of passes. Where its padded row would be
+stride and kernel: in place at stride 1, triples for undilated windows 3 wide at stride 2
+(overlapping) or 3, pairs for 2 wide at stride 2, by phase otherwise (strides 2 and 3
+dealt by name, others in general); its rows and columns are folded in passes of up to
+three rows or columns at a time, so the window height and width each pick a sequence of
+passes. Where its padded row would be
 more than twice the input row (`_padded_row_fits`), the argmax kernel gives the values.
 Sums take the 3x3 kernel, the strided kernel (undilated columns at stride 2 or 3, where
 `_strided_sums` says) or the phase-plane kernel (`numba_phases`). Each is run serially
@@ -42,12 +43,15 @@ FORMS = [
     ("triples", 45, 3, 2, 1, 1),
     ("triples", 3, 3, 2, 1, 1),
     ("triples", 517, 3, 2, 0, 1),
-    ("phase-2", 44, 2, 2, 1, 1),
+    ("pairs", 44, 2, 2, 1, 1),
+    ("pairs", 7, 2, 2, 1, 1),
     ("phase-2", 45, 4, 2, 2, 1),
     ("phase-2", 45, 3, 2, 1, 2),
     ("phase-2", 46, 6, 2, 3, 1),
     ("phase-3", 45, 2, 3, 1, 2),
-    ("phase-3", 512, 3, 3, 1, 1),
+    ("triples-3", 512, 3, 3, 1, 1),
+    ("triples-3", 4, 3, 3, 1, 1),
+    ("phase-3", 47, 3, 3, 1, 2),
     ("phase-3", 519, 4, 3, 2, 1),
     ("phase-3", 47, 5, 3, 2, 1),
     ("phase-n", 45, 5, 4, 2, 1),

@@ -25,7 +25,8 @@ associative, and row-major order is what PyTorch scans, so:
   need it.
 
 `max_rows` serves every stride (its column reads: in place at stride 1, by triples for
-windows 3 cells wide at stride 2, by phase otherwise). Sums over 3x3 windows at column
+windows 3 cells wide at stride 2 or 3, by pairs for 2 wide at stride 2, by phase
+otherwise). Sums over 3x3 windows at column
 stride 1 (floating) and 2 take ``sum_rows_3x3``, all nine cells of an output at once; every
 other sum runs over phase planes (`numba_phases`).
 """
@@ -132,10 +133,11 @@ _U = nb.types.uint64
 # ---- max values. A window's input rows are folded elementwise into a *padded row* (cell
 # ``i`` is input column ``i - pw``; cells outside the input hold the lowest value, which no
 # cell is taken over), then its columns are folded from that row into the output row: at
-# stride 1 in place, at stride 2 for windows 3 cells wide (the ResNet stem's 3/2 pooling) by
-# triples ``a[2 * j]``, ``a[2 * j + 1]``, ``a[2 * j + 2]`` (LLVM turns them into shuffles),
-# at other strides from the row dealt out by phase, so that each kernel column reads one
-# phase contiguously. Two rules keep the loops fast, each measured on an AMD EPYC
+# stride 1 in place, undilated windows 3 cells wide at stride 2 (the ResNet stem's 3/2
+# pooling) or 3 by triples ``a[2 * j]``, ``a[2 * j + 1]``, ``a[2 * j + 2]`` (or ``3 * j``;
+# LLVM turns them into shuffles), 2 wide at stride 2 by pairs likewise, at other strides
+# from the row dealt out by phase, so that each kernel column reads one phase
+# contiguously. Two rules keep the loops fast, each measured on an AMD EPYC
 # (single-threaded, 2-2.4x and 2x):
 #
 # * no loop stores into the array it reads the running maximum from: every pass reads one
@@ -160,14 +162,15 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
     dd, dh, dw = geom[3, 0], geom[3, 1], geom[3, 2]
     width = max(1, (out_w - 1) * sw + (kw - 1) * dw + 1)  # the padded row's cells
     n = max(0, min(in_w, width - pw))  # the input columns it holds, from cell pw
-    triples = kw == 3 and sw == 2 and dw == 1
+    triples = kw == 3 and dw == 1 and (sw == 2 or sw == 3)  # read in place at the stride
+    pairs = kw == 2 and sw == 2 and dw == 1
     plen = (width + sw - 1) // sw  # cells per phase
     n_ph = min(sw, width)  # phases holding a cell (a stride of 10**9 costs no memory)
     # scratch, by offsets (an array variable reassigned in the loop would cost reference
     # counts): two padded rows at 0 and `width`, the phases at `ph0`, two output rows at
     # `acc0` and `acc0 + out_w`
     ph0 = 2 * width
-    acc0 = ph0 + (plen * n_ph if sw > 1 and not triples else 0)
+    acc0 = ph0 + (plen * n_ph if sw > 1 and not (triples or pairs) else 0)
     buf = np.full(acc0 + 2 * out_w, lowest, x.dtype)
     off = np.empty(kw, np.int64)  # kernel column c of output j: cell off[c] + j of its source
     for c in range(kw):
@@ -225,11 +228,22 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
                 t += 1
             f = g
         # the columns, folded into output row r
-        if triples:
+        if triples and sw == 2:
             for j in range(out_w):
                 m, v, u = buf[_U(f + 2 * j)], buf[_U(f + 2 * j + 1)], buf[_U(f + 2 * j + 2)]
                 m = v if (v > m) | (v != v) else m
                 of[_U(o + j)] = u if (u > m) | (u != u) else m
+            continue
+        if triples:
+            for j in range(out_w):
+                m, v, u = buf[_U(f + 3 * j)], buf[_U(f + 3 * j + 1)], buf[_U(f + 3 * j + 2)]
+                m = v if (v > m) | (v != v) else m
+                of[_U(o + j)] = u if (u > m) | (u != u) else m
+            continue
+        if pairs:
+            for j in range(out_w):
+                m, v = buf[_U(f + 2 * j)], buf[_U(f + 2 * j + 1)]
+                of[_U(o + j)] = v if (v > m) | (v != v) else m
             continue
         src = f  # kernel column c of output j: cell src + off[c] + j
         if sw > 1:  # padded cell i to phase i % sw, cell i // sw
