@@ -26,9 +26,10 @@ associative, and row-major order is what PyTorch scans, so:
 
 `max_rows` serves every stride (its column reads: in place at stride 1, by triples for
 windows 3 cells wide at stride 2 or 3, by pairs for 2 wide at stride 2, by phase
-otherwise). Sums over 3x3 windows at column
-stride 1 (floating) and 2 take ``sum_rows_3x3``, all nine cells of an output at once; every
-other sum runs over phase planes (`numba_phases`).
+otherwise). Sums over 3x3 windows at column stride 1 (floating) and 2 take
+``sum_rows_3x3``, all nine cells of an output at once; floating sums at column stride 2 or
+3 where `poolnd._kernels.sliding._strided_sums` says take ``sum_strided``, reading the
+input rows at the stride; every other sum runs over phase planes (`numba_phases`).
 """
 
 from __future__ import annotations
