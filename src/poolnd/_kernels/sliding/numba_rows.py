@@ -551,12 +551,8 @@ def _sum_strided_chunk(  # pragma: no cover - compiled
                             if 0 <= i < in_w:
                                 acc[_U(j)] = acc[_U(j)] + flat[_U(row + i)]
                     e = row - pw + c  # output j's first cell of the group: e + j * sw
-                    if sw == 2:
-                        if g == 3:
-                            for j in range(lo, hi):
-                                acc[_U(j)] = (acc[_U(j)] + flat[_U(e + 2 * j)]
-                                              + flat[_U(e + 2 * j + 1)] + flat[_U(e + 2 * j + 2)])
-                        elif g == 2:
+                    if sw == 2:  # (g is at most the stride)
+                        if g == 2:
                             for j in range(lo, hi):
                                 acc[_U(j)] = (acc[_U(j)] + flat[_U(e + 2 * j)]
                                               + flat[_U(e + 2 * j + 1)])
