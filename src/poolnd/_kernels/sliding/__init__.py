@@ -235,12 +235,57 @@ def max_forward(
     return reducer.values, reducer.indices
 
 
+# The integer dtypes whose max is taken as their sign-flipped partner's, so that the max
+# kernels are compiled for four integer dtypes, not eight (each costs about 19 s of
+# compiling across its forms): flipping the top bit maps int8 onto uint8 (x + 128), int16
+# onto uint16, uint32 onto int32 and uint64 onto int64 preserving order, so the maxima map
+# back to the same values and the first maximum of each window is at the same index. One
+# more pass over the input, a few planes at a time; the partners, the dtypes images come
+# in (uint8, uint16) and PyTorch's int64 keep their own kernels.
+_ORDER_PARTNERS = {np.dtype(a): np.dtype(b) for a, b in (
+    (np.int8, np.uint8), (np.int16, np.uint16), (np.uint32, np.int32), (np.uint64, np.int64))}
+
+
+def _sign_flipped(a: np.ndarray, to: np.dtype) -> np.ndarray:
+    """``a`` with its top bit flipped, as ``to`` (an integer dtype of ``a``'s width)."""
+    bits = np.dtype(f"u{a.dtype.itemsize}")
+    return np.bitwise_xor(a.view(bits), bits.type(1 << (8 * bits.itemsize - 1))).view(to)
+
+
+def _max_by_partner(
+    x: np.ndarray, win: Window, with_indices: bool, partner: np.dtype
+) -> tuple[np.ndarray, np.ndarray | None] | None:
+    """`_max_compiled` of ``x`` over its `_ORDER_PARTNERS` dtype ``partner``, flipped a few
+    planes at a time (extra memory about the output's size, as `min_forward`'s)."""
+    lead = x.shape[: x.ndim - win.ndim]
+    planes = math.prod(lead)
+    flat = x.reshape((planes, *x.shape[len(lead):]))
+    values = np.empty((planes, *win.out_shape), dtype=x.dtype)
+    indices = np.empty(values.shape, dtype=np.int64) if with_indices else None
+    step = max(1, max(tuning.FLIP_BUDGET, values.nbytes) // max(1, flat[:1].nbytes))
+    for start in range(0, planes, step):
+        part = slice(start, min(start + step, planes))
+        got = _max_compiled(_sign_flipped(flat[part], partner), win, with_indices)
+        if got is None:
+            return None
+        values[part] = _sign_flipped(got[0], x.dtype)
+        if indices is not None:
+            indices[part] = got[1]
+    shape = lead + win.out_shape
+    return values.reshape(shape), None if indices is None else indices.reshape(shape)
+
+
 def _max_compiled(
     x: np.ndarray, win: Window, with_indices: bool
 ) -> tuple[np.ndarray, np.ndarray | None] | None:
     """`max_forward` of a non-empty ``x`` by a compiled kernel, or None where none applies
     or it is not compiled yet."""
     tiles = _tiles(win)
+    partner = _ORDER_PARTNERS.get(x.dtype)
+    if partner is not None:
+        if tiles is None and not _lanes_last(win, partner) and not _compiled(win, partner):
+            return None
+        return _max_by_partner(x, win, with_indices, partner)
     if tiles is None and _lanes_last(win, x.dtype):
         return _max_by_depth(np.ascontiguousarray(x), win, with_indices)
     if tiles is not None and x.dtype in _COMPILED_DTYPES:

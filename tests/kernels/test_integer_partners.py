@@ -1,0 +1,94 @@
+"""Max pooling of int8, int16, uint32 and uint64 runs the compiled kernels of their
+sign-flipped partners (uint8, uint16, int32, int64): values and indices are the ones a
+brute-force scan gives, every kernel form included (row max, argmax, tiles, the 2-wide
+tiles, channels-last 3d), and none of those four dtypes gets a max kernel of its own."""
+
+from __future__ import annotations
+
+import itertools
+
+import numpy as np
+import pytest
+
+import poolnd
+from poolnd._kernels.launch import kernels
+
+F = poolnd.functional
+PARTNERS = {np.int8: np.uint8, np.int16: np.uint16, np.uint32: np.int32, np.uint64: np.int64}
+
+
+def _brute_max2d(x, k, s, p, sign=1):
+    """First maximum of each window (row-major scan; of ``sign * x``: -1 gives the first
+    minimum), in-bounds cells only. Python integers: exact for every dtype."""
+    n, c, h, w = x.shape
+    oh, ow = (h + 2 * p - k) // s + 1, (w + 2 * p - k) // s + 1
+    values = np.zeros((n, c, oh, ow), dtype=x.dtype)
+    indices = np.empty(values.shape, dtype=np.int64)
+    for b, ch, i, j in itertools.product(range(n), range(c), range(oh), range(ow)):
+        best = None
+        for a, e in itertools.product(range(k), range(k)):
+            r, q = i * s - p + a, j * s - p + e
+            if 0 <= r < h and 0 <= q < w and (best is None or sign * int(x[b, ch, r, q]) > best):
+                best, indices[b, ch, i, j] = sign * int(x[b, ch, r, q]), r * w + q
+        values[b, ch, i, j] = sign * best
+    return values, indices
+
+
+def _extreme(dtype, shape, seed):
+    """Random cells of the whole range, with runs of the dtype's minimum and maximum (ties,
+    and the values the sign flip maps to either end)."""
+    info = np.iinfo(dtype)
+    x = np.random.default_rng(seed).integers(info.min, info.max, size=shape, dtype=dtype,
+                                             endpoint=True)
+    x[..., :3, :3] = info.max
+    x[..., -4:, -4:] = info.min
+    x[..., 5, :] = 0
+    return x
+
+
+@pytest.mark.parametrize("dtype", list(PARTNERS))
+@pytest.mark.parametrize("k, s, p", [(3, 2, 1), (3, 1, 1), (2, 2, 0), (3, 3, 0), (4, 3, 2)])
+def test_max_of_a_sign_flipped_dtype_is_the_brute_force_scan(dtype, k, s, p):
+    x = _extreme(dtype, (2, 3, 13, 11), seed=k * 10 + s)
+    want_v, want_i = _brute_max2d(x, k, s, p)
+    v, i = F.max_pool2d(x, k, s, p, return_indices=True)
+    assert v.dtype == dtype and i.dtype == np.int64
+    np.testing.assert_array_equal(v, want_v)
+    np.testing.assert_array_equal(i, want_i)
+    np.testing.assert_array_equal(F.max_pool2d(x, k, s, p), want_v)
+    # min pooling flips the input first (~x), then takes the partner's max
+    lo, lo_i = poolnd.min_pool(x, (k, k), (s, s), padding=p, return_indices=True)
+    want_v, want_i = _brute_max2d(x, k, s, p, sign=-1)
+    np.testing.assert_array_equal(lo, want_v)
+    np.testing.assert_array_equal(lo_i, want_i)
+
+
+@pytest.mark.parametrize("dtype", list(PARTNERS))
+def test_channels_last_3d_through_the_partner(dtype):
+    x = _extreme(dtype, (2, 5, 7, 9, 4), seed=3)  # (N, D, H, W, C): the depth fold
+    args = dict(kernel_size=(2, 3, 3, 1), stride=(2, 2, 2, 1), padding=(0, 1, 1, 0))
+    v, i = poolnd.max_pool(x, return_indices=True, **args)
+    first = F.max_pool3d(np.ascontiguousarray(np.moveaxis(x, -1, 1)), (2, 3, 3), (2, 2, 2),
+                         (0, 1, 1))  # channels first: the row kernel
+    np.testing.assert_array_equal(np.moveaxis(v, -1, 1), first)
+    if dtype != np.uint64:  # every value of the others is exact in float64
+        wv, wi = poolnd.max_pool(x.astype(np.float64), return_indices=True, **args)
+        np.testing.assert_array_equal(v.astype(np.float64), wv)
+        np.testing.assert_array_equal(i, wi)
+
+
+def test_no_sign_flipped_dtype_compiles_a_max_kernel_of_its_own():
+    for dtype in PARTNERS:
+        x = _extreme(dtype, (2, 3, 13, 12), seed=1)
+        F.max_pool2d(x, 3, 2, 1)
+        F.max_pool2d(x, 3, 2, 1, return_indices=True)
+        F.max_pool2d(x, 2, 2, return_indices=True)
+        F.max_pool2d(x, 3, 3, return_indices=True)
+        F.max_pool2d(x, 3)
+    rows = kernels("poolnd._kernels.sliding.numba_rows")
+    tiles = kernels("poolnd._kernels.sliding.numba_tiles")
+    bodies = [rows.MAX_ROWS, rows.ARGMAX_ROWS, tiles.BLOCK_MAX, tiles.BLOCK_MAX2,
+              tiles.BLOCK_ARGMAX, tiles.BLOCK_ARGMAX2, tiles.FOLD_DEPTH]
+    compiled = {str(sig[0].dtype) for form in bodies for sig in form.body.signatures}
+    assert not compiled & {np.dtype(d).name for d in PARTNERS}, compiled
+    assert {np.dtype(d).name for d in PARTNERS.values()} <= compiled
