@@ -2,7 +2,9 @@
 answer with the NumPy forms (the same bits) while the kernel compiles on a thread of its own;
 later calls run the compiled kernel; the interpreter's exit lets a compilation in flight
 finish and save its cache file. On a warm cache the first call loads the kernel and runs it.
-Processes sharing a cache compile a signature once between them (`compiler.compile_shared`)."""
+Processes sharing a cache compile a signature once between them (`compiler.compile_shared`).
+The scripts use the 2-wide tile kernels, the quickest to compile (about a second each, against
+six or seven for the row and phase kernels): the mechanism is the same for every kernel."""
 
 from __future__ import annotations
 
@@ -23,24 +25,24 @@ sys.path.insert(0, {src!r})
 import numpy as np
 import poolnd
 from poolnd._kernels import compiler
-from poolnd._kernels.sliding import _row_kernels
+from poolnd._kernels.sliding import _tile_kernels
 
 assert poolnd.get_compile_mode() == "background"
 x = np.random.default_rng(0).standard_normal((2, 3, 500), dtype=np.float32)
-first = poolnd.functional.max_pool1d(x, 3, 1, 1)
+first = poolnd.functional.max_pool1d(x, 2)
 queued = compiler._worker is not None  # the kernel was not ready: a compile is under way
 compiler.drain()
-form = _row_kernels().MAX_ROWS
+form = _tile_kernels().BLOCK_MAX2
 compiled_before = len(form.body.overloads)
-second = poolnd.functional.max_pool1d(x, 3, 1, 1)
+second = poolnd.functional.max_pool1d(x, 2)
 poolnd.set_compile_mode("wait")
-third = poolnd.functional.max_pool1d(x, 3, 1, 1)
+third = poolnd.functional.max_pool1d(x, 2)
 same = first.tobytes() == second.tobytes() == third.tobytes()
 print("ok", queued, compiled_before, same)
 # a second kernel, whose compilation is under way as the script ends: the exit waits for it
 poolnd.set_compile_mode("background")
-poolnd.functional.avg_pool1d(x, 3, 1, 1)
-time.sleep(0.2)  # the compiling thread has taken it from the queue (it takes seconds)
+poolnd.functional.avg_pool1d(x, 2)
+time.sleep(0.2)  # the compiling thread has taken it from the queue (it takes a second)
 """
 
 
@@ -50,11 +52,11 @@ sys.path.insert(0, {src!r})
 import numpy as np
 import poolnd
 from poolnd._kernels import compiler
-from poolnd._kernels.sliding import _row_kernels
+from poolnd._kernels.sliding import _tile_kernels
 
 x = np.random.default_rng(0).standard_normal((2, 3, 500), dtype=np.float32)
-poolnd.functional.max_pool1d(x, 3, 1, 1)
-body = _row_kernels().MAX_ROWS.body
+poolnd.functional.max_pool1d(x, 2)
+body = _tile_kernels().BLOCK_MAX2.body
 print("ok", compiler._worker is None, len(body.overloads), sum(body.stats.cache_hits.values()))
 """
 
@@ -72,8 +74,8 @@ def test_a_cold_first_call_answers_from_numpy_while_the_kernel_compiles(tmp_path
     assert done.stdout.split() == ["ok", "True", "1", "True"]
     # the exit let the compilation in flight finish: the sum kernel's cache file is there
     saved = {p.name.split("-")[0] for p in tmp_path.rglob("*.nbi")}
-    assert "numba_rows._max_rows_chunk" in saved
-    assert "numba_phases._sum_phases_chunk" in saved
+    assert "numba_tiles._block_max2_chunk" in saved
+    assert "numba_tiles._block_sum_chunk" in saved  # (250-wide output rows: the general sum)
     # a new process on that cache: the first call loads the kernel and runs it, no compile
     warm = _run(tmp_path, _WARM_SCRIPT)
     assert warm.returncode == 0, warm.stderr[-3000:]
