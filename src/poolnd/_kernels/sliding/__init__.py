@@ -270,6 +270,7 @@ def _max_by_partner(
             return None
         values[part] = _sign_flipped(got[0], x.dtype)
         if indices is not None:
+            assert got[1] is not None  # asked for with_indices
             indices[part] = got[1]
     shape = lead + win.out_shape
     return values.reshape(shape), None if indices is None else indices.reshape(shape)
