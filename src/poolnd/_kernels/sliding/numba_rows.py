@@ -131,6 +131,13 @@ def _split(src, buf, s):  # pragma: no cover - compiled
 # offsets, valid by construction.
 _U = nb.types.uint64
 
+# Integer averages divide in float64 where that is exact: for integers |a| < 2**53 and
+# 0 < |d| < 2**53, ``trunc(fl(a / d))`` is ``a / d`` truncated toward zero (the quotient is
+# at least ``1 / |d|`` from the next integer, more than float64 rounding moves it), and a
+# float64 division costs a tenth of a 64-bit integer one (measured in Numba on the AMD EPYC:
+# 3.5 against 35 ms for 2 million). Rows outside those bounds take the integer division.
+_EXACT = 1 << 53
+
 # ---- max values. A window's input rows are folded elementwise into a *padded row* (cell
 # ``i`` is input column ``i - pw``; cells outside the input hold the lowest value, which no
 # cell is taken over), then its columns are folded from that row into the output row: at
@@ -415,9 +422,17 @@ def _divide(acc, out, floating, div_d, div_h, div_w, div_scale, start):  # pragm
             for ow in range(out_w):  # + 0: PyTorch adds into a zeroed output (no -0.0)
                 dst[ow] = a[ow] / divisor[ow] + 0
         else:
+            exact = True  # (`_EXACT`)
             for ow in range(out_w):
-                q = abs(a[ow]) // abs(divisor[ow])
-                dst[ow] = -q if (a[ow] < 0) != (divisor[ow] < 0) else q
+                exact &= (-_EXACT < a[ow] < _EXACT) & (divisor[ow] != 0) & \
+                    (-_EXACT < divisor[ow] < _EXACT)
+            if exact:
+                for ow in range(out_w):
+                    dst[ow] = np.int64(a[ow] / divisor[ow])
+            else:
+                for ow in range(out_w):
+                    q = abs(a[ow]) // abs(divisor[ow])
+                    dst[ow] = -q if (a[ow] < 0) != (divisor[ow] < 0) else q
 
 
 @nb.njit(**SERIAL)
@@ -448,6 +463,9 @@ def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
     divisor = np.empty(out_w, zero.dtype)
     have, last = False, 0  # whether ``divisor`` holds the row of scale ``last``
     flat, of, z = x.reshape(-1), out.reshape(-1), zero[0]
+    # integer sums of nine cells of at most 32 bits are below 2**53: `_EXACT` holds where
+    # the divisors are nonzero and below 2**53 too
+    narrow, exact = x.itemsize <= 4, False
     for r in range(start, stop):
         p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
         id_, ih = od * sd - pd, oh * sh - ph
@@ -464,8 +482,10 @@ def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
                     held[2 * slot], held[2 * slot + 1] = p, id_ * in_h + h
         scale = div_d[od] * div_h[oh] * div_scale
         if not have or scale != last:
+            exact = narrow
             for ow in range(out_w):
                 divisor[ow] = scale * div_w[ow]
+                exact &= (divisor[ow] != 0) & (-_EXACT < divisor[ow] < _EXACT)
             have, last = True, scale
         a0, a1, a2, o = at[0], at[1], at[2], r * out_w
         if sw == 1 and floating:
@@ -482,6 +502,13 @@ def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
                     + pad[_U(a1 + 2 * j)] + pad[_U(a1 + 2 * j + 1)] + pad[_U(a1 + 2 * j + 2)]
                     + pad[_U(a2 + 2 * j)] + pad[_U(a2 + 2 * j + 1)] + pad[_U(a2 + 2 * j + 2)]
                 ) / divisor[_U(j)] + 0
+        elif exact:  # integers truncate toward zero, by float64 division (`_EXACT`)
+            for j in range(out_w):
+                i = j * sw
+                s = (z + pad[_U(a0 + i)] + pad[_U(a0 + i + 1)] + pad[_U(a0 + i + 2)]
+                     + pad[_U(a1 + i)] + pad[_U(a1 + i + 1)] + pad[_U(a1 + i + 2)]
+                     + pad[_U(a2 + i)] + pad[_U(a2 + i + 1)] + pad[_U(a2 + i + 2)])
+                of[_U(o + j)] = np.int64(s / divisor[_U(j)])
         else:  # integers truncate toward zero
             for j in range(out_w):
                 i = j * sw

@@ -20,6 +20,7 @@ import numpy as np
 from ..._threads import ACC_CELLS
 from ..jit import SERIAL
 from ..launch import Form
+from .numba_rows import _EXACT
 
 __all__ = [
     "BLOCK_ARGMAX",
@@ -315,9 +316,16 @@ def _block_sum_chunk(  # pragma: no cover - compiled
             for j in range(n_out):  # + 0: PyTorch adds into a zeroed output (no -0.0)
                 dst[j] = acc[j] / div + 0
         else:
+            exact = div != 0 and -_EXACT < div < _EXACT  # float64 division where exact
             for j in range(n_out):
-                q = abs(acc[j]) // abs(div)
-                dst[j] = -q if (acc[j] < 0) != (div < 0) else q
+                exact &= -_EXACT < acc[j] < _EXACT
+            if exact:
+                for j in range(n_out):
+                    dst[j] = np.int64(acc[j] / div)
+            else:
+                for j in range(n_out):
+                    q = abs(acc[j]) // abs(div)
+                    dst[j] = -q if (acc[j] < 0) != (div < 0) else q
 
 
 # ---- tiles two cells wide (``max_pool2d(x, 2)`` and kin): kernels of their own, with no
@@ -387,9 +395,16 @@ def _divide_rows(acc, out, floating, div, start):  # pragma: no cover - compiled
         for j in range(flat.shape[0]):  # + 0: PyTorch adds into a zeroed output (no -0.0)
             flat[j] = a[j] / div + 0
     else:
+        exact = div != 0 and -_EXACT < div < _EXACT  # float64 division where exact
         for j in range(flat.shape[0]):
-            q = abs(a[j]) // abs(div)
-            flat[j] = -q if (a[j] < 0) != (div < 0) else q
+            exact &= -_EXACT < a[j] < _EXACT
+        if exact:
+            for j in range(flat.shape[0]):
+                flat[j] = np.int64(a[j] / div)
+        else:
+            for j in range(flat.shape[0]):
+                q = abs(a[j]) // abs(div)
+                flat[j] = -q if (a[j] < 0) != (div < 0) else q
 
 
 @nb.njit(**SERIAL)
