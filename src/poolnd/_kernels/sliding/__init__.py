@@ -8,6 +8,7 @@ passes (`strided`), which serve any rank and dtype. Both give identical results.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -240,8 +241,8 @@ def max_forward(
 # compiling across its forms): flipping the top bit maps int8 onto uint8 (x + 128), int16
 # onto uint16, uint32 onto int32 and uint64 onto int64 preserving order, so the maxima map
 # back to the same values and the first maximum of each window is at the same index. One
-# more pass over the input, a few planes at a time; the partners, the dtypes images come
-# in (uint8, uint16) and PyTorch's int64 keep their own kernels.
+# more pass over the input, a few planes at a time (`_max_of_mapped`); the partners, the
+# dtypes images come in (uint8, uint16) and PyTorch's int64 keep their own kernels.
 _ORDER_PARTNERS = {np.dtype(a): np.dtype(b) for a, b in (
     (np.int8, np.uint8), (np.int16, np.uint16), (np.uint32, np.int32), (np.uint64, np.int64))}
 
@@ -252,11 +253,17 @@ def _sign_flipped(a: np.ndarray, to: np.dtype) -> np.ndarray:
     return np.bitwise_xor(a.view(bits), bits.type(1 << (8 * bits.itemsize - 1))).view(to)
 
 
-def _max_by_partner(
-    x: np.ndarray, win: Window, with_indices: bool, partner: np.dtype
-) -> tuple[np.ndarray, np.ndarray | None] | None:
-    """`_max_compiled` of ``x`` over its `_ORDER_PARTNERS` dtype ``partner``, flipped a few
-    planes at a time (extra memory about the output's size, as `min_forward`'s)."""
+_Pooled = tuple[np.ndarray, np.ndarray | None]
+
+
+def _max_of_mapped(
+    x: np.ndarray, win: Window, with_indices: bool,
+    mapped: Callable[[np.ndarray], np.ndarray], back: Callable[[np.ndarray], np.ndarray],
+    forward: Callable[[np.ndarray, Window, bool], _Pooled | None],
+) -> _Pooled | None:
+    """``back`` of the max (``forward``) of ``mapped(x)``, an order-preserving or -reversing
+    map, made a few planes at a time, so that extra memory stays about the output's size;
+    None if ``forward`` gives None for any part."""
     lead = x.shape[: x.ndim - win.ndim]
     planes = math.prod(lead)
     flat = x.reshape((planes, *x.shape[len(lead):]))
@@ -265,10 +272,10 @@ def _max_by_partner(
     step = max(1, max(tuning.FLIP_BUDGET, values.nbytes) // max(1, flat[:1].nbytes))
     for start in range(0, planes, step):
         part = slice(start, min(start + step, planes))
-        got = _max_compiled(_sign_flipped(flat[part], partner), win, with_indices)
+        got = forward(mapped(flat[part]), win, with_indices)
         if got is None:
             return None
-        values[part] = _sign_flipped(got[0], x.dtype)
+        values[part] = back(got[0])
         if indices is not None:
             assert got[1] is not None  # asked for with_indices
             indices[part] = got[1]
@@ -286,7 +293,8 @@ def _max_compiled(
     if partner is not None:
         if tiles is None and not _lanes_last(win, partner) and not _compiled(win, partner):
             return None
-        return _max_by_partner(x, win, with_indices, partner)
+        return _max_of_mapped(x, win, with_indices, lambda a: _sign_flipped(a, partner),
+                              lambda a: _sign_flipped(a, x.dtype), _max_compiled)
     if tiles is None and _lanes_last(win, x.dtype):
         return _max_by_depth(np.ascontiguousarray(x), win, with_indices)
     if tiles is not None and x.dtype in _COMPILED_DTYPES:
@@ -335,22 +343,9 @@ def min_forward(
     if x.dtype == np.bool_:
         values, indices = min_forward(x.view(np.uint8), win, with_indices)
         return values.view(np.bool_), indices
-    lead = x.shape[: x.ndim - win.ndim]
-    planes = math.prod(lead)
-    flat = x.reshape((planes, *x.shape[len(lead):]))
-    values = np.empty((planes, *win.out_shape), dtype=x.dtype)
-    indices = np.empty(values.shape, dtype=np.int64) if with_indices else None
-    plane_bytes = max(1, flat[:1].nbytes)
-    step = max(1, max(tuning.FLIP_BUDGET, values.nbytes) // plane_bytes)
-    for start in range(0, planes, step):
-        part = slice(start, min(start + step, planes))
-        v, i = max_forward(_flip(flat[part]), win, with_indices)
-        values[part] = _flip(v)
-        if indices is not None:
-            assert i is not None  # asked for with_indices
-            indices[part] = i
-    shape = lead + win.out_shape
-    return values.reshape(shape), None if indices is None else indices.reshape(shape)
+    got = _max_of_mapped(x, win, with_indices, _flip, _flip, max_forward)
+    assert got is not None  # max_forward always answers
+    return got
 
 
 def ufunc_forward(x: np.ndarray, win: Window, ufunc: np.ufunc) -> np.ndarray:
