@@ -47,6 +47,8 @@ __all__ = [
     "SCATTER_WINDOWS",
     "SUM_ROWS_3X3",
     "SUM_STRIDED",
+    "next_row",
+    "row_before",
     "window_rows",
 ]
 
@@ -83,6 +85,28 @@ def window_rows(od, oh, geom, in_d, in_h, rows):  # pragma: no cover - compiled
             rows[n, 1] = ih
             n += 1
     return n
+
+
+@nb.njit(**SERIAL)
+def row_before(start, out_d, out_h):  # pragma: no cover - compiled
+    """``(plane, od, oh)`` of output row ``start``, less one ``oh``: the first `next_row`
+    call gives row ``start``."""
+    return start // (out_d * out_h), (start // out_h) % out_d, start % out_h - 1
+
+
+@nb.njit(**SERIAL)
+def next_row(p, od, oh, out_d, out_h):  # pragma: no cover - compiled
+    """``(plane, od, oh)`` of the output row after ``(p, od, oh)``, counted rather than
+    divided out of the row number: three 64-bit divisions a row cost 14-20% of the 3x3 max
+    on 28- and 56-wide planes (single-threaded, AMD EPYC)."""
+    oh += 1
+    if oh == out_h:
+        oh = 0
+        od += 1
+        if od == out_d:
+            od = 0
+            p += 1
+    return p, od, oh
 
 
 @nb.njit(**SERIAL)
@@ -185,8 +209,9 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
         off[c] = c * dw if sw == 1 else ph0 + (c * dw % sw) * plen + c * dw // sw
     bases = np.empty(min(kd, in_d) * min(kh, in_h), np.int64)
     flat, of = x.reshape(-1), out.reshape(-1)
+    p, od, oh = row_before(start, out_d, out_h)
     for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         o = r * out_w
         n_rows = 0  # the window's input rows, in row-major order (as `window_rows`)
         for a in range(kd):
@@ -329,8 +354,9 @@ def _fix_ties(x, out, geom, lowest, rows, start, stop):  # pragma: no cover - co
         ties += 0 if abs(flat[i]) > 0 else 1  # zero or NaN
     if ties == 0:
         return
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+    p, od, oh = row_before(start, out_d, out_h)
+    for _ in range(start, stop):
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         n_rows = window_rows(od, oh, geom, x.shape[1], x.shape[2], rows)
         dst = out[p, od, oh]
         for ow in range(out_w):
@@ -366,8 +392,9 @@ def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no co
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
     phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+    p, od, oh = row_before(start, out_d, out_h)
+    for _ in range(start, stop):
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
         acc, arg = out[p, od, oh], idx[p, od, oh]
         acc[:] = lowest
@@ -409,9 +436,10 @@ def _divide(acc, out, floating, div_d, div_h, div_w, div_scale, start):  # pragm
     divisor = np.empty(out_w, acc.dtype)
     flat = out.reshape((-1, out_w))
     held, last = False, 0  # whether ``divisor`` holds the row of scale ``last``
+    _, od, oh = row_before(start, out_d, out_h)
     for k in range(acc.shape[0]):
         r = start + k
-        od, oh = (r // out_h) % out_d, r % out_h
+        _, od, oh = next_row(0, od, oh, out_d, out_h)
         scale = div_d[od] * div_h[oh] * div_scale
         if not held or scale != last:
             for ow in range(out_w):
@@ -466,8 +494,9 @@ def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
     # integer sums of nine cells of at most 32 bits are below 2**53: `_EXACT` holds where
     # the divisors are nonzero and below 2**53 too
     narrow, exact = x.itemsize <= 4, False
+    p, od, oh = row_before(start, out_d, out_h)
     for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         id_, ih = od * sd - pd, oh * sh - ph
         for t in range(3):
             h = ih + t
@@ -551,8 +580,9 @@ def _sum_strided_chunk(  # pragma: no cover - compiled
     divisor = np.empty(out_w, zero.dtype)
     have, last = False, 0  # whether ``divisor`` holds the row of scale ``last``
     flat, of, z = x.reshape(-1), out.reshape(-1), zero[0]
+    p, od, oh = row_before(start, out_d, out_h)
     for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         for j in range(out_w):
             acc[_U(j)] = z
         for a in range(kd):

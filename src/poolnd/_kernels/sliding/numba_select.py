@@ -34,6 +34,7 @@ import numpy as np
 
 from ..jit import SERIAL
 from ..launch import Form
+from .numba_rows import next_row, row_before
 
 __all__ = ["MEDIAN_ROWS"]
 
@@ -120,8 +121,9 @@ def _median_rows_chunk(x, out, geom, fill, lanes, start, stop):  # pragma: no co
     nan = np.empty(lanes, x.dtype)  # per lane: a NaN of its window, else 0
     zero = np.zeros(1, out.dtype)[0]
     rows = np.empty((kd * kh, 2), np.int64)  # the window's input rows (id, ih); -1 outside
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+    p, od, oh = row_before(start, out_d, out_h)
+    for _ in range(start, stop):
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         t = 0
         for i in range(kd):
             id_ = od * geom[1, 0] - geom[2, 0] + i * geom[3, 0]

@@ -20,7 +20,7 @@ import numpy as np
 from ..._threads import ACC_CELLS
 from ..jit import SERIAL
 from ..launch import Form
-from .numba_rows import _EXACT
+from .numba_rows import _EXACT, next_row, row_before
 
 __all__ = [
     "BLOCK_ARGMAX",
@@ -131,8 +131,9 @@ def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cove
 
     Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3] // lanes
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+    p, od, oh = row_before(start, out_d, out_h)
+    for _ in range(start, stop):
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         dst = out[p, od, oh]
         for a in range(kd):
             for b in range(kh):
@@ -240,8 +241,9 @@ def _block_argmax_chunk(  # pragma: no cover - compiled
     Work items: output rows ``start .. stop - 1``."""
     in_h, in_w = x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3] // lanes
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+    p, od, oh = row_before(start, out_d, out_h)
+    for _ in range(start, stop):
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         dst, arg = out[p, od, oh], idx[p, od, oh]
         for a in range(kd):
             for b in range(kh):
@@ -301,8 +303,9 @@ def _block_sum_chunk(  # pragma: no cover - compiled
     out_d, out_h, n_out = out.shape[1], out.shape[2], out.shape[3]
     acc = zero.repeat(n_out)
     div = divisor[0]
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+    p, od, oh = row_before(start, out_d, out_h)
+    for _ in range(start, stop):
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         acc[:] = zero[0]
         for a in range(kd):
             for b in range(kh):
@@ -341,8 +344,9 @@ def _block_max2_chunk(x, out, kd, kh, start, stop):  # pragma: no cover - compil
 
     Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+    p, od, oh = row_before(start, out_d, out_h)
+    for _ in range(start, stop):
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         dst = out[p, od, oh]
         src = x[p, od * kd, oh * kh]
         for j in range(out_w):
@@ -363,8 +367,9 @@ def _block_argmax2_chunk(x, out, idx, kd, kh, start, stop):  # pragma: no cover 
     Work items: output rows ``start .. stop - 1``."""
     in_h, in_w = x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+    p, od, oh = row_before(start, out_d, out_h)
+    for _ in range(start, stop):
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         dst, arg = out[p, od, oh], idx[p, od, oh]
         id_, ih = od * kd, oh * kh
         src, base = x[p, id_, ih], (id_ * in_h + ih) * in_w
@@ -418,10 +423,11 @@ def _block_sum2_chunk(  # pragma: no cover - compiled
     block = max(1, ACC_CELLS // out_w)
     acc = np.empty((min(block, stop - start), out_w), zero.dtype)
     z = zero[0]  # a local: a load from ``zero`` may alias the stores, and stop vectorising
+    p, od, oh = row_before(start, out_d, out_h)
     for b0 in range(start, stop, block):
         b1 = min(b0 + block, stop)
         for r in range(b0, b1):
-            p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+            p, od, oh = next_row(p, od, oh, out_d, out_h)
             row = acc[r - b0]
             src = x[p, od * kd, oh * kh]
             for j in range(out_w):
@@ -471,8 +477,9 @@ def _block_spread_chunk(  # pragma: no cover - compiled
     Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w = grad_out.shape[1], grad_out.shape[2], grad_out.shape[3]
     delta = zero.repeat(out_w)
-    for r in range(start, stop):
-        p, od, oh = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
+    p, od, oh = row_before(start, out_d, out_h)
+    for _ in range(start, stop):
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
         g = grad_out[p, od, oh]
         for j in range(out_w):
             delta[j] = g[j] / divisor[0] + zero[0]
