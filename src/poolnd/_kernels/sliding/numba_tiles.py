@@ -339,6 +339,13 @@ def _block_sum_chunk(  # pragma: no cover - compiled
 
 
 @nb.njit(**SERIAL)
+def _next_tile_row(a, b, kh):  # pragma: no cover - compiled
+    """The input row after row ``b`` of depth slice ``a`` of a tile ``kh`` rows high,
+    counted: a division by ``kh`` per row costs more than a 2-wide tile row's arithmetic."""
+    return (a, b + 1) if b + 1 < kh else (a + 1, 0)
+
+
+@nb.njit(**SERIAL)
 def _block_max2_chunk(x, out, kd, kh, start, stop):  # pragma: no cover - compiled
     """`block_max` for ``kd x kh x 2`` tiles without lanes.
 
@@ -352,8 +359,10 @@ def _block_max2_chunk(x, out, kd, kh, start, stop):  # pragma: no cover - compil
         for j in range(out_w):
             v0, v1 = src[2 * j], src[2 * j + 1]
             dst[j] = v1 if _take(v1, v0) else v0
-        for q in range(1, kd * kh):
-            src = x[p, od * kd + q // kh, oh * kh + q % kh]
+        a, b = 0, 0
+        for _ in range(1, kd * kh):
+            a, b = _next_tile_row(a, b, kh)
+            src = x[p, od * kd + a, oh * kh + b]
             for j in range(out_w):
                 v0, v1, m = src[2 * j], src[2 * j + 1], dst[j]
                 m = v0 if _take(v0, m) else m
@@ -378,8 +387,10 @@ def _block_argmax2_chunk(x, out, idx, kd, kh, start, stop):  # pragma: no cover 
             t = _take(v1, v0)
             dst[j] = v1 if t else v0
             arg[j] = base + 2 * j + 1 if t else base + 2 * j
-        for q in range(1, kd * kh):
-            id_, ih = od * kd + q // kh, oh * kh + q % kh
+        a, b = 0, 0
+        for _ in range(1, kd * kh):
+            a, b = _next_tile_row(a, b, kh)
+            id_, ih = od * kd + a, oh * kh + b
             src, base = x[p, id_, ih], (id_ * in_h + ih) * in_w
             for j in range(out_w):
                 v0, v1, m, i = src[2 * j], src[2 * j + 1], dst[j], arg[j]
@@ -432,8 +443,10 @@ def _block_sum2_chunk(  # pragma: no cover - compiled
             src = x[p, od * kd, oh * kh]
             for j in range(out_w):
                 row[j] = z + src[2 * j] + src[2 * j + 1]
-            for q in range(1, kd * kh):
-                src = x[p, od * kd + q // kh, oh * kh + q % kh]
+            a, b = 0, 0
+            for _ in range(1, kd * kh):
+                a, b = _next_tile_row(a, b, kh)
+                src = x[p, od * kd + a, oh * kh + b]
                 for j in range(out_w):
                     row[j] = row[j] + src[2 * j] + src[2 * j + 1]
         _divide_rows(acc[:b1 - b0], out, floating, divisor[0], b0)
