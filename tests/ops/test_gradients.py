@@ -185,6 +185,20 @@ def test_vjp_return_indices_pullback_takes_values_grad(rng):
     assert check_max(x, 2, MaxArgs(2), return_indices=True, grad=True) == "torch"
 
 
+def test_returned_indices_do_not_steer_the_pullback(rng):
+    """The pullback keeps its own indices: overwriting the returned ones changes nothing."""
+    for fn, args in ((F.max_pool2d, (2,)), (F.adaptive_max_pool2d, (3,)),
+                     (F.fractional_max_pool2d, (2,))):
+        x = rng.standard_normal((2, 3, 6, 6)).astype(np.float32)
+        kwargs = {"output_size": 3, "_random_samples": np.full((2, 3, 2), 0.5, np.float32)} \
+            if fn is F.fractional_max_pool2d else {}
+        (values, indices), pullback = poolnd.vjp(fn, x, *args, return_indices=True, **kwargs)
+        g = rng.standard_normal(values.shape).astype(np.float32)
+        before = pullback(g)
+        indices[...] = 0
+        assert_identical(pullback(g), before)
+
+
 def test_vjp_positional_and_keyword_arguments_agree(rng):
     x = rng.standard_normal((1, 2, 7, 7)).astype(np.float32)
     pos_out, pos_pb = poolnd.vjp(F.avg_pool2d, x, 3, 2, 1, True, False, None)
