@@ -141,6 +141,28 @@ def test_max_of_a_padded_row_past_twice_the_input_comes_from_the_argmax_kernel(
     assert np.isfinite(got).sum() > 0 and np.isneginf(got).sum() > 0
 
 
+def test_windows_of_more_rows_than_the_argmax_codes_hold_take_the_numpy_passes(
+    rng, monkeypatch
+):
+    """`argmax_rows` codes a cell as (window row << 16 | column) in an int32: windows of
+    ARGMAX_MAX_ROWS input rows or more take the NumPy passes, with torch's values and
+    indices; one row fewer runs the kernel."""
+    x = rng.integers(-5, 6, size=(1, 2, 8, 6, 7)).astype(np.float32)
+    calls = []
+    real = K.launch
+    monkeypatch.setattr(K, "launch", lambda form, *a, **k: calls.append(form) or real(
+        form, *a, **k))
+    rows = poolnd._kernels.sliding.numba_rows
+    for limit, kernel_runs in ((8 * 5 + 1, True), (8 * 5, False)):
+        calls.clear()
+        monkeypatch.setattr(rows, "ARGMAX_MAX_ROWS", limit)
+        got = F.max_pool3d(x, (8, 5, 3), 1, (0, 0, 1), return_indices=True)
+        want = tF.max_pool3d(to_torch(x), (8, 5, 3), 1, (0, 0, 1), return_indices=True)
+        assert_identical(got[0], want[0].numpy())
+        assert_identical(got[1], want[1].numpy())
+        assert (rows.ARGMAX_ROWS in calls) == kernel_runs
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.int32])
 @pytest.mark.parametrize(("form", "width", "k", "s", "p", "d"),

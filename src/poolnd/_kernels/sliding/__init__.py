@@ -310,11 +310,15 @@ def _max_compiled(
     if not _compiled(win, x.dtype):
         return None
     rows_kernels = _row_kernels()
+    argmax = with_indices or not _padded_row_fits(win)
+    if argmax and math.prod(min(k, i) for k, i in zip(win.kernel[:-1], win.in_shape[:-1])) \
+            >= rows_kernels.ARGMAX_MAX_ROWS:  # more window rows than its cell codes hold
+        return None
     lead = x.shape[: x.ndim - win.ndim]
     values = np.empty(lead + win.out_shape, dtype=x.dtype)
     src, dst = _planes(x, win.in_shape), _planes(values, win.out_shape)
     work, rows = _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
-    if with_indices or not _padded_row_fits(win):
+    if argmax:
         indices = np.empty(values.shape, dtype=np.int64)
         ran = launch(rows_kernels.ARGMAX_ROWS, work, rows, src, dst,
                      _planes(indices, win.out_shape), _geometry(win), lowest(x.dtype))

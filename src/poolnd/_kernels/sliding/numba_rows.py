@@ -41,6 +41,7 @@ from ..jit import SERIAL
 from ..launch import Form
 
 __all__ = [
+    "ARGMAX_MAX_ROWS",
     "ARGMAX_ROWS",
     "MAX_ROWS",
     "SCATTER_ARGMAX",
@@ -381,48 +382,104 @@ def _refold(plane, dst, geom, lowest, ow, rows, n_rows):  # pragma: no cover - c
     dst[ow] = best
 
 
+# `argmax_rows` records the winning cell of each output as an int32 code, ``(t << 16) | c``
+# for kernel column ``c`` of the window's ``t``-th input row: the selector keeps windows of
+# ``ARGMAX_MAX_ROWS`` input rows or more (and kernels wider than 2**16) from it.
+ARGMAX_MAX_ROWS = 1 << 15
+
+
 @nb.njit(**SERIAL)
 def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no cover - compiled
     """Max values and plane-flat argmax indices (-1: a window reading no input cell).
 
-    Work items: output rows ``start .. stop - 1``."""
+    Work items: output rows ``start .. stop - 1``.
+
+    Each kernel cell of the window (row-major order) is one pass over the output row from
+    one pair of scratch rows (values, int32 cell codes) into the other, written out in the
+    kernel rather than through helpers or row views (each of those costs reference counts
+    a pass); the codes become plane-flat indices once per output row. Single-threaded on
+    512 planes of 56x56, 3x3 windows at stride 1: 18 ms, against 33 for the row-view form
+    that wrote back into the output under the take rule."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
     col_first, col_count = _column_ranges(out_w, in_w, kw, sw, pw, dw)
     rows = np.empty((min(geom[0, 0], in_d) * min(geom[0, 1], in_h), 2), np.int64)
     phases = np.empty((min(sw, in_w), in_w // sw + 1), x.dtype)
+    ph, plen = phases.reshape(-1), phases.shape[1]
+    m_a, m_b = np.empty(out_w, x.dtype), np.empty(out_w, x.dtype)  # the scratch rows
+    q_a, q_b = np.empty(out_w, np.int32), np.empty(out_w, np.int32)
+    flat, of, ix = x.reshape(-1), out.reshape(-1), idx.reshape(-1)
     p, od, oh = row_before(start, out_d, out_h)
-    for _ in range(start, stop):
+    for r in range(start, stop):
         p, od, oh = next_row(p, od, oh, out_d, out_h)
         n_rows = window_rows(od, oh, geom, in_d, in_h, rows)
-        acc, arg = out[p, od, oh], idx[p, od, oh]
-        acc[:] = lowest
-        arg[:] = -1
+        for j in range(out_w):
+            m_a[_U(j)], q_a[_U(j)] = lowest, -1
+        cur = 0  # 0: the running maxima are in m_a / q_a
         for t in range(n_rows):
-            src = x[p, rows[t, 0], rows[t, 1]]
+            row = ((p * in_d + rows[t, 0]) * in_h + rows[t, 1]) * in_w
             if sw > 1:
-                _split(src, phases, sw)
+                _split(x[p, rows[t, 0], rows[t, 1]], phases, sw)
             for c in range(kw):
-                f, n = col_first[c], col_count[c]
+                # a column reading only padding may start past the row (count 0)
+                f, n = min(col_first[c], out_w), col_count[c]
+                code = np.int32((t << 16) | c)
                 start_i = f * sw + c * dw - pw
-                first = (rows[t, 0] * in_h + rows[t, 1]) * in_w + start_i
-                # stride > 1: read the row's phase of this column, contiguous
-                a = src[start_i:] if sw == 1 else phases[start_i % sw, start_i // sw:]
-                d, g = acc[f:], arg[f:]
-                for j in range(n):
-                    v = a[j]
-                    take = (v > d[j]) | (v != v)
-                    d[j] = v if take else d[j]
-                    g[j] = first + j * sw if take else g[j]
-        if n_rows > 0:
-            for ow in range(out_w):
-                if arg[ow] < 0:  # every cell equals the lowest value: PyTorch's scan keeps
-                    for c in range(kw):  # the first in-bounds cell; none: index -1
-                        i = ow * sw + c * dw - pw
-                        if 0 <= i < in_w:
-                            arg[ow] = (rows[0, 0] * in_h + rows[0, 1]) * in_w + i
+                # output j (f <= j < f + n) reads flat[e + j] at stride 1, else ph[e + j]
+                e = row + start_i - f if sw == 1 else \
+                    (start_i % sw) * plen + start_i // sw - f
+                if cur == 0:
+                    for j in range(f):
+                        m_b[_U(j)], q_b[_U(j)] = m_a[_U(j)], q_a[_U(j)]
+                    for j in range(f + n, out_w):
+                        m_b[_U(j)], q_b[_U(j)] = m_a[_U(j)], q_a[_U(j)]
+                    if sw == 1:
+                        for j in range(f, f + n):
+                            v, m, q = flat[_U(e + j)], m_a[_U(j)], q_a[_U(j)]
+                            take = (v > m) | (v != v)
+                            m_b[_U(j)] = v if take else m
+                            q_b[_U(j)] = code if take else q
+                    else:
+                        for j in range(f, f + n):
+                            v, m, q = ph[_U(e + j)], m_a[_U(j)], q_a[_U(j)]
+                            take = (v > m) | (v != v)
+                            m_b[_U(j)] = v if take else m
+                            q_b[_U(j)] = code if take else q
+                else:
+                    for j in range(f):
+                        m_a[_U(j)], q_a[_U(j)] = m_b[_U(j)], q_b[_U(j)]
+                    for j in range(f + n, out_w):
+                        m_a[_U(j)], q_a[_U(j)] = m_b[_U(j)], q_b[_U(j)]
+                    if sw == 1:
+                        for j in range(f, f + n):
+                            v, m, q = flat[_U(e + j)], m_b[_U(j)], q_b[_U(j)]
+                            take = (v > m) | (v != v)
+                            m_a[_U(j)] = v if take else m
+                            q_a[_U(j)] = code if take else q
+                    else:
+                        for j in range(f, f + n):
+                            v, m, q = ph[_U(e + j)], m_b[_U(j)], q_b[_U(j)]
+                            take = (v > m) | (v != v)
+                            m_a[_U(j)] = v if take else m
+                            q_a[_U(j)] = code if take else q
+                cur = 1 - cur
+        o = r * out_w
+        for j in range(out_w):
+            m, q = (m_a[_U(j)], q_a[_U(j)]) if cur == 0 else (m_b[_U(j)], q_b[_U(j)])
+            of[_U(o + j)] = m
+            if q < 0:  # every cell equals the lowest value: PyTorch's scan keeps the
+                i = -1  # first in-bounds cell; none: index -1
+                if n_rows > 0:
+                    for c in range(kw):
+                        k = j * sw + c * dw - pw
+                        if 0 <= k < in_w:
+                            i = (rows[0, 0] * in_h + rows[0, 1]) * in_w + k
                             break
+                ix[_U(o + j)] = i
+            else:
+                t, c = q >> 16, q & 0xFFFF
+                ix[_U(o + j)] = (rows[t, 0] * in_h + rows[t, 1]) * in_w + j * sw + c * dw - pw
 
 
 # Window sums divided into output rows (`numba_phases`' kernel divides by blocks of rows).
