@@ -137,12 +137,12 @@ def _split(src, buf, s):  # pragma: no cover - compiled
         buf[m - n * s, n] = src[m]
 
 
-# Per-chunk buffers of `argmax_rows` hold one input row (or less), never a size set by the
-# window parameters: a window has at most ``min(k, in)`` in-bounds positions per dimension
-# (`window_rows`' list), and `_split` of a row narrower than the stride needs one phase per
-# cell, so a stride of 10**9 costs no memory (kernels wider than 2**16, whose column tables
-# would grow, run on the NumPy passes). A kernel column reading only padding (count 0) may
-# form an empty view past the phase buffer; its loop reads nothing. `max_rows`' padded row
+# Per-chunk buffers of `argmax_rows` hold one input row (or less) and four of one output
+# row (its scratch rows), never a size set by the window parameters alone: a window has at
+# most ``min(k, in)`` in-bounds positions per dimension (`window_rows`' list), and `_split`
+# of a row narrower than the stride needs one phase per cell, so a stride of 10**9 costs no
+# memory (kernels wider than 2**16, whose column tables would grow, run on the NumPy
+# passes). A kernel column reading only padding (count 0) reads nothing. `max_rows`' padded row
 # is bounded by the selector (`_padded_row_fits`): beyond twice the input row, the argmax
 # kernel gives the values.
 #
