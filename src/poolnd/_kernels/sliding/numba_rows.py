@@ -397,9 +397,9 @@ def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no co
     Each kernel cell of the window (row-major order) is one pass over the output row from
     one pair of scratch rows (values, int32 cell codes) into the other, written out in the
     kernel rather than through helpers or row views (each of those costs reference counts
-    a pass); the codes become plane-flat indices once per output row. Single-threaded on
-    512 planes of 56x56, 3x3 windows at stride 1: 18 ms, against 33 for the row-view form
-    that wrote back into the output under the take rule."""
+    a pass); the codes become plane-flat indices once per output row. Single-threaded,
+    ``max_pool2d(x, 3, 1, 1, return_indices=True)`` on (8, 64, 56, 56): 20.5 ms, against
+    38.4 for the row-view form that wrote back into the output under the take rule."""
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3]
     kw, sw, pw, dw = geom[0, 2], geom[1, 2], geom[2, 2], geom[3, 2]
