@@ -39,6 +39,7 @@ import numpy as np
 
 from ..jit import SERIAL
 from ..launch import Form
+from ..raster import next_row, row_before
 
 __all__ = [
     "ARGMAX_MAX_ROWS",
@@ -48,8 +49,6 @@ __all__ = [
     "SCATTER_WINDOWS",
     "SUM_ROWS_3X3",
     "SUM_STRIDED",
-    "next_row",
-    "row_before",
     "window_rows",
 ]
 
@@ -86,28 +85,6 @@ def window_rows(od, oh, geom, in_d, in_h, rows):  # pragma: no cover - compiled
             rows[n, 1] = ih
             n += 1
     return n
-
-
-@nb.njit(**SERIAL)
-def row_before(start, out_d, out_h):  # pragma: no cover - compiled
-    """``(plane, od, oh)`` of output row ``start``, less one ``oh``: the first `next_row`
-    call gives row ``start``."""
-    return start // (out_d * out_h), (start // out_h) % out_d, start % out_h - 1
-
-
-@nb.njit(**SERIAL)
-def next_row(p, od, oh, out_d, out_h):  # pragma: no cover - compiled
-    """``(plane, od, oh)`` of the output row after ``(p, od, oh)``, counted rather than
-    divided out of the row number: three 64-bit divisions a row cost 14-20% of the 3x3 max
-    on 28- and 56-wide planes (single-threaded, AMD EPYC)."""
-    oh += 1
-    if oh == out_h:
-        oh = 0
-        od += 1
-        if od == out_d:
-            od = 0
-            p += 1
-    return p, od, oh
 
 
 @nb.njit(**SERIAL)

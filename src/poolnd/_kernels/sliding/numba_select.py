@@ -34,7 +34,7 @@ import numpy as np
 
 from ..jit import SERIAL
 from ..launch import Form
-from .numba_rows import next_row, row_before
+from ..raster import next_row, row_before
 
 __all__ = ["MEDIAN_ROWS"]
 

@@ -20,7 +20,8 @@ import numpy as np
 from ..._threads import ACC_CELLS
 from ..jit import SERIAL
 from ..launch import Form
-from .numba_rows import _EXACT, _U, next_row, row_before
+from ..raster import next_row, row_before
+from .numba_rows import _EXACT, _U
 
 __all__ = [
     "BLOCK_ARGMAX",

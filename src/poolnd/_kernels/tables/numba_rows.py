@@ -19,6 +19,7 @@ import numpy as np
 
 from ..jit import SERIAL
 from ..launch import Form
+from ..raster import next_row
 
 __all__ = [
     "LANES_AVG",
@@ -28,19 +29,6 @@ __all__ = [
     "TABLE_MAX",
     "TABLE_SCATTER",
 ]
-
-
-@nb.njit(**SERIAL)
-def _next_row(p, od, oh, out_d, out_h):  # pragma: no cover - compiled
-    """The output row after ``(p, od, oh)`` in raster order (no integer division per row)."""
-    oh += 1
-    if oh == out_h:
-        oh = 0
-        od += 1
-        if od == out_d:
-            od = 0
-            p += 1
-    return p, od, oh
 
 
 @nb.njit(**SERIAL)
@@ -83,7 +71,7 @@ def _table_max_chunk(  # pragma: no cover - compiled
                             v = row[c]
                             best = v if (v > best) | (v != v) else best
             out[p, od, oh, ow] = best
-        p, od, oh = _next_row(p, od, oh, out_d, out_h)
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
 
 
 @nb.njit(**SERIAL)
@@ -127,7 +115,7 @@ def _table_avg_chunk(  # pragma: no cover - compiled
                         total += cells[c]
                     acc[ow] = total
         _divide_row(acc, fd[0, od], fh[0, oh], w_div, out[p, od, oh])
-        p, od, oh = _next_row(p, od, oh, out_d, out_h)
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
 
 
 @nb.njit(**SERIAL)
