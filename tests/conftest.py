@@ -8,6 +8,7 @@ conformance, cli); the helpers and slow references they share are in ``support/`
 from __future__ import annotations
 
 import contextlib
+import gc
 import os
 import sys
 import warnings
@@ -56,6 +57,20 @@ settings.register_profile(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
 )
 settings.load_profile("poolnd")
+
+
+# Python's cyclic garbage collector walks every tracked object on each full collection, and
+# a test process holds many long-lived ones: every compiled kernel signature leaves tens of
+# thousands (Numba's typing and lowering records), besides torch, Hypothesis and the test
+# modules. Late in a cold run a full collection took 0.3-0.5 s, and they added up to 15-55 s
+# per test worker. After each test file, its garbage is collected and what survives is
+# frozen (`gc.freeze`: still freed by reference counting, no longer walked by collections),
+# so each later collection walks only what later files made.
+@pytest.fixture(scope="module", autouse=True)
+def _freeze_survivors():
+    yield
+    gc.collect()
+    gc.freeze()
 
 
 @pytest.fixture

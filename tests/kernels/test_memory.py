@@ -24,9 +24,13 @@ FACTOR = 6
 
 
 def _measure(fn):
-    """(result, peak bytes newly allocated while fn ran)."""
+    """(result, peak bytes newly allocated while fn ran).
+
+    The collector is off while tracing: garbage fn makes counts until fn returns, and no
+    collection runs inside the measurement (a full one is slow in a long test process)."""
     fn()  # warm-up: compiled kernels load / compile now, not while tracing
-    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
@@ -34,6 +38,8 @@ def _measure(fn):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+        if was_enabled:
+            gc.enable()
     return result, peak - base
 
 

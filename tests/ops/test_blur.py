@@ -396,7 +396,8 @@ def test_pullback_checks_its_cotangent(rng):
 
 def _peak(fn):
     fn()
-    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()  # no collection inside the measurement: fn's garbage counts until it returns
     tracemalloc.start()
     try:
         base = tracemalloc.get_traced_memory()[0]
@@ -404,6 +405,8 @@ def _peak(fn):
         peak = tracemalloc.get_traced_memory()[1]
     finally:
         tracemalloc.stop()
+        if was_enabled:
+            gc.enable()
     return result, peak - base
 
 
