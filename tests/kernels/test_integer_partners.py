@@ -1,7 +1,9 @@
 """Max pooling of int8, int16, uint32 and uint64 runs the compiled kernels of their
 sign-flipped partners (uint8, uint16, int32, int64): values and indices are the ones a
 brute-force scan gives, every kernel form included (row max, argmax, tiles, the 2-wide
-tiles, channels-last 3d), and none of those four dtypes gets a max kernel of its own."""
+tiles, channels-last 3d, windows reading only padding), and none of those four dtypes gets
+a max kernel of its own. Average and sum pooling of int8 run the int16 kernels, of int32
+and uint32 the int64 ones (widened): the exact integers, and no sum kernel of their own."""
 
 from __future__ import annotations
 
@@ -92,3 +94,79 @@ def test_no_sign_flipped_dtype_compiles_a_max_kernel_of_its_own():
     compiled = {str(sig[0].dtype) for form in bodies for sig in form.body.signatures}
     assert not compiled & {np.dtype(d).name for d in PARTNERS}, compiled
     assert {np.dtype(d).name for d in PARTNERS.values()} <= compiled
+
+
+@pytest.mark.parametrize("dtype", [np.int32, np.uint32])
+@pytest.mark.parametrize(("kernel", "stride", "padding"), [
+    ((2, 2), 2, ((0, 0), (0, 4))),  # width 6 padded by 4: windows 3 and 4 read only padding
+    ((2, 3), (2, 3), ((0, 3), (0, 9))),  # and rows past the input's end (height 7)
+])
+def test_windows_reading_only_padding_give_the_dtypes_lowest(dtype, kernel, stride, padding):
+    x = _extreme(dtype, (1, 2, 7, 6), seed=4)
+    v, i = poolnd.max_pool(x, kernel, stride, padding, return_indices=True)
+    assert v.dtype == dtype
+    empty = i == -1
+    assert empty.any() and (v[empty] == np.iinfo(dtype).min).all()
+    # every value is exact in float64, whose windows in padding give -inf
+    wv, wi = poolnd.max_pool(x.astype(np.float64), kernel, stride, padding, return_indices=True)
+    np.testing.assert_array_equal(i, wi)
+    np.testing.assert_array_equal(v[~empty].astype(np.float64), wv[~empty])
+    assert np.isneginf(wv[empty]).all()
+    np.testing.assert_array_equal(poolnd.max_pool(x, kernel, stride, padding), v)
+    lo = poolnd.min_pool(x, kernel, stride, padding)  # the flipped input's max
+    assert (lo[empty] == np.iinfo(dtype).max).all()
+    np.testing.assert_array_equal(lo[~empty].astype(np.float64),
+                                  -poolnd.max_pool(-x.astype(np.float64), kernel, stride,
+                                                   padding)[~empty])
+
+
+SUM_WIDENED = (np.int8, np.int32, np.uint32)
+
+
+def _brute_sums(x, k, s, p):
+    """Each window's sum of in-bounds cells and count of them, as int64 (exact here)."""
+    wide = np.pad(x.astype(np.int64), ((0, 0), (0, 0), (p, p), (p, p)))
+    ones = np.pad(np.ones(x.shape[2:], np.int64), p)
+    win = np.lib.stride_tricks.sliding_window_view(wide, (k, k), axis=(2, 3))[:, :, ::s, ::s]
+    cnt = np.lib.stride_tricks.sliding_window_view(ones, (k, k))[::s, ::s]
+    return win.sum(axis=(-2, -1)), cnt.sum(axis=(-2, -1))
+
+
+def _truncated(total, divisor):
+    quotient = np.abs(total) // divisor
+    return np.where(total < 0, -quotient, quotient)
+
+
+@pytest.mark.parametrize("dtype", SUM_WIDENED)
+@pytest.mark.parametrize("k, s, p", [(3, 2, 1), (2, 2, 0), (3, 1, 1), (4, 3, 2), (5, 1, 2)])
+def test_sums_of_a_widened_dtype_are_the_exact_integers(dtype, k, s, p):
+    x = _extreme(dtype, (2, 3, 13, 11), seed=k * 10 + s)
+    total, count = _brute_sums(x, k, s, p)
+    for include_pad, divisor in ((True, k * k), (False, count)):
+        got = F.avg_pool2d(x, k, s, p, count_include_pad=include_pad)
+        assert got.dtype == dtype
+        np.testing.assert_array_equal(got, _truncated(total, divisor).astype(dtype))
+    # divisor 1 and 2: the quotient leaves the dtype's range, and keeps its low bits
+    for override in (1, 2):
+        got = F.avg_pool2d(x, k, s, p, divisor_override=override)
+        np.testing.assert_array_equal(got, _truncated(total, override).astype(dtype))
+    sums = poolnd.sum_pool(x, (k, k), s, p)
+    assert sums.dtype == (np.uint64 if np.dtype(dtype).kind == "u" else np.int64)
+    np.testing.assert_array_equal(sums, total.astype(sums.dtype))
+
+
+def test_no_widened_dtype_compiles_a_sum_kernel_of_its_own():
+    for dtype in SUM_WIDENED:
+        x = _extreme(dtype, (2, 3, 13, 12), seed=2)
+        for k, s, p in ((3, 2, 1), (3, 1, 1), (2, 2, 0), (3, 3, 0), (4, 3, 2)):
+            F.avg_pool2d(x, k, s, p)
+            poolnd.sum_pool(x, (k, k), s, p)
+        F.avg_pool3d(x[None], (1, 3, 3), 1, (0, 1, 1))
+    rows = kernels("poolnd._kernels.sliding.numba_rows")
+    tiles = kernels("poolnd._kernels.sliding.numba_tiles")
+    phases = kernels("poolnd._kernels.sliding.numba_phases")
+    bodies = [rows.SUM_ROWS_3X3, rows.SUM_STRIDED, phases.SUM_PHASES, tiles.BLOCK_SUM,
+              tiles.BLOCK_SUM2]
+    compiled = {str(sig[0].dtype) for form in bodies for sig in form.body.signatures}
+    assert not compiled & {np.dtype(d).name for d in SUM_WIDENED}, compiled
+    assert {"int16", "int64"} <= compiled

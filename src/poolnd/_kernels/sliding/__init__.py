@@ -512,6 +512,41 @@ def lp2_forward(x: np.ndarray, win: Window) -> np.ndarray | None:
     return out if ran else None
 
 
+# The integer dtypes whose window sums are taken in a wider one, so that the sum kernels are
+# compiled for five integer dtypes, not eight (each input dtype costs about 10 s of
+# compiling across its forms, and as much again with a widened output): int8 widens to
+# int16, int32 and uint32 to int64, a few planes at a time (`_sum_of_widened`). The sums
+# are the same integers (every sum is taken in int64 anyway), and the quotient is cast to
+# the output dtype the same way (keeping its low bits, as the kernels' own cast).
+_SUM_WIDER = {np.dtype(a): np.dtype(b) for a, b in (
+    (np.int8, np.int16), (np.int32, np.int64), (np.uint32, np.int64))}
+
+
+def _sum_of_widened(
+    x: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int, dtype: np.dtype
+) -> np.ndarray:
+    """`sum_forward` of ``x`` (a `_SUM_WIDER` dtype) in ``dtype``, each few planes widened
+    first, so that extra memory stays about the output's size."""
+    wide = _SUM_WIDER[x.dtype]
+    # the kernel writes the wide dtype for an output in the input's dtype, else int64 (an
+    # unsigned sum's uint64 holds the same bits)
+    kernel_dtype = wide if dtype == x.dtype else np.dtype(np.int64)
+    lead = x.shape[: x.ndim - win.ndim]
+    planes = math.prod(lead)
+    out_bytes = planes * math.prod(win.out_shape) * dtype.itemsize
+    step = max(1, max(tuning.FLIP_BUDGET, out_bytes) // max(1, x.nbytes // planes))
+    if step >= planes:  # one part: no copy of the output
+        whole = sum_forward(x.astype(wide), win, divisors, scale, kernel_dtype)
+        return whole.view(dtype) if dtype.itemsize == 8 else whole.astype(dtype)
+    flat = x.reshape((planes, *x.shape[len(lead):]))
+    out = np.empty((planes, *win.out_shape), dtype=dtype)
+    for start in range(0, planes, step):
+        part = slice(start, min(start + step, planes))
+        np.copyto(out[part], sum_forward(flat[part].astype(wide), win, divisors, scale,
+                                         kernel_dtype), casting="unsafe")
+    return out.reshape(lead + win.out_shape)
+
+
 def sum_forward(
     x: np.ndarray,
     win: Window,
@@ -524,8 +559,10 @@ def sum_forward(
     counted without padding) gives NaN for floats and 0 for integers."""
     if x.dtype == np.bool_:
         x = x.view(np.uint8)
-    acc = _sum_dtype(x.dtype)
     dtype = x.dtype if out_dtype is None else np.dtype(out_dtype)
+    if x.dtype in _SUM_WIDER and dtype.kind in "iu" and x.size:
+        return _sum_of_widened(x, win, divisors, scale, dtype)
+    acc = _sum_dtype(x.dtype)
     tiled = _tile_sum(x, win, divisors, scale, dtype, acc)
     if tiled is not None:
         return tiled
