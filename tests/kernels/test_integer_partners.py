@@ -170,3 +170,17 @@ def test_no_widened_dtype_compiles_a_sum_kernel_of_its_own():
     compiled = {str(sig[0].dtype) for form in bodies for sig in form.body.signatures}
     assert not compiled & {np.dtype(d).name for d in SUM_WIDENED}, compiled
     assert {"int16", "int64"} <= compiled
+
+
+@pytest.mark.parametrize("dtype", SUM_WIDENED)
+def test_widened_sums_in_several_parts_are_the_same(dtype, monkeypatch):
+    x = _extreme(dtype, (3, 5, 13, 11), seed=9)
+    whole = (F.avg_pool2d(x, 3, 2, 1), poolnd.sum_pool(x, (3, 3), 2, 1))
+    # the smallest budget: each part holds as many planes as the output's bytes allow
+    monkeypatch.setattr(poolnd._threads, "FLIP_BUDGET", 1)
+    parts = (F.avg_pool2d(x, 3, 2, 1), poolnd.sum_pool(x, (3, 3), 2, 1))
+    for got, want in zip(parts, whole):
+        assert got.dtype == want.dtype
+        np.testing.assert_array_equal(got, want)
+    total, _ = _brute_sums(x.reshape(15, 1, 13, 11), 3, 2, 1)
+    np.testing.assert_array_equal(parts[1], total.reshape(parts[1].shape))
