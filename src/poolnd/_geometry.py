@@ -110,6 +110,32 @@ def window_bounds(
     return first, count, first * stride + shift
 
 
+def output_band(
+    first: int, stop: int, in_len: int, kernel: int, stride: int, pad_lo: int, dilation: int
+) -> tuple[int, int, int, int] | None:
+    """The input span that outputs ``first .. stop - 1`` read, as a pooling of its own.
+
+    Returns ``(in_start, in_stop, band_lo, band_hi)``: pooling input positions
+    ``in_start .. in_stop - 1`` with padding ``(band_lo, band_hi)`` (and the same kernel,
+    stride and dilation, without ceil mode) gives exactly those ``stop - first`` windows over
+    the same cells, ``band_lo`` never more than ``pad_lo``. None when the windows' span holds
+    no input position (a band of padding alone).
+
+    Examples
+    --------
+    >>> output_band(0, 2, in_len=9, kernel=3, stride=2, pad_lo=1, dilation=1)
+    (0, 4, 1, 0)
+    >>> output_band(2, 5, in_len=9, kernel=3, stride=2, pad_lo=1, dilation=1)
+    (3, 9, 0, 1)
+    """
+    start = first * stride - pad_lo
+    end = (stop - 1) * stride - pad_lo + effective_kernel(kernel, dilation)
+    in_start, in_stop = max(0, start), min(in_len, end)
+    if in_stop <= in_start:
+        return None
+    return in_start, in_stop, in_start - start, end - in_stop
+
+
 @functools.lru_cache(maxsize=256)
 def window_sizes(
     out_len: int,

@@ -184,3 +184,47 @@ def test_widened_sums_in_several_parts_are_the_same(dtype, monkeypatch):
         np.testing.assert_array_equal(got, want)
     total, _ = _brute_sums(x.reshape(15, 1, 13, 11), 3, 2, 1)
     np.testing.assert_array_equal(parts[1], total.reshape(parts[1].shape))
+
+
+# One plane larger than the budget is mapped a band of output rows at a time (the input
+# rows those outputs read, with the band's own padding), so that the mapped copy stays about
+# the output's size: the values and indices of every band are the whole plane's, checked
+# against the float64 kernels (exact for these dtypes, and never mapped). Geometries: (input
+# (C, H, W) or (C, D, H, W), kernel, stride, padding, dilation, ceil_mode).
+BANDED = [
+    ((1, 40, 11), (3, 3), (2, 2), (1, 1), (1, 1), False),
+    ((1, 41, 12), (2, 2), (2, 2), (0, 0), (1, 1), True),
+    ((1, 37, 9), (3, 2), (1, 2), (1, 0), (2, 1), False),
+    ((1, 45, 10), (5, 3), (3, 1), ((2, 4), (1, 1)), (1, 1), True),
+    ((1, 23, 6, 7), (2, 3, 3), (2, 1, 2), (1, 1, 0), (1, 1, 1), False),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.int8, np.int16, np.uint32, np.float32])
+@pytest.mark.parametrize(("shape", "kernel", "stride", "padding", "dilation", "ceil"), BANDED)
+def test_a_plane_over_the_budget_is_mapped_band_by_band(dtype, shape, kernel, stride, padding,
+                                                        dilation, ceil, monkeypatch):
+    x = _extreme(dtype, shape, seed=5) if np.dtype(dtype).kind in "iu" else \
+        np.random.default_rng(5).standard_normal(shape).astype(dtype)
+    ref = x.astype(np.float64)
+    want = poolnd.max_pool(ref, kernel, stride, padding, dilation, ceil, return_indices=True)
+    want_min = poolnd.min_pool(ref, kernel, stride, padding, dilation, ceil,
+                               return_indices=True)
+    monkeypatch.setattr(poolnd._threads, "FLIP_BUDGET", 1)  # the budget: the output's bytes
+    got = poolnd.max_pool(x, kernel, stride, padding, dilation, ceil, return_indices=True)
+    got_min = poolnd.min_pool(x, kernel, stride, padding, dilation, ceil, return_indices=True)
+    for (v, i), (wv, wi) in ((got, want), (got_min, want_min)):
+        assert v.dtype == dtype
+        np.testing.assert_array_equal(i, wi)
+        inside = wi >= 0
+        np.testing.assert_array_equal(v[inside].astype(np.float64), wv[inside])
+    if np.dtype(dtype).kind in "iu" and dtype != np.int16:  # int8, uint32: widened sums
+        for include_pad in (True, False):
+            total = poolnd.avg_pool(x, kernel, stride, padding, ceil_mode=ceil,
+                                    count_include_pad=include_pad)
+            exact = poolnd.avg_pool(x.astype(np.int64), kernel, stride, padding,
+                                    ceil_mode=ceil, count_include_pad=include_pad)
+            np.testing.assert_array_equal(total, exact.astype(dtype))
+        sums = poolnd.sum_pool(x, kernel, stride, padding, dilation, ceil)
+        np.testing.assert_array_equal(sums, poolnd.sum_pool(ref, kernel, stride, padding,
+                                                            dilation, ceil).astype(sums.dtype))

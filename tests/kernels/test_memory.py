@@ -123,6 +123,11 @@ def big():
         "cl": np.ascontiguousarray(np.moveaxis(x, 1, -1)),
         "pooled": (values, indices),
         "samples": np.full((4, 16, 2), 0.5, np.float32),
+        # one plane of 64 MiB: min pooling, the sign-flipped max of int16 and the widened
+        # sums of int8 map it a band of rows at a time, not whole
+        "plane-f32": rng.standard_normal((1, 1, 4096, 4096)).astype(np.float32),
+        "plane-i16": rng.integers(-3000, 3000, (1, 1, 4096, 8192), dtype=np.int16),
+        "plane-i8": rng.integers(-100, 100, (1, 1, 8192, 8192), dtype=np.int8),
     }
 
 
@@ -151,6 +156,10 @@ FAMILIES = [
     ("channels-last-lp", "cl", lambda x: F.lp_pool2d(x, 2, 4, channels_last=True)),
     ("max-float16", "f16", lambda x: F.max_pool2d(x, 2, 2)),
     ("avg-float16", "f16", lambda x: F.avg_pool2d(x, 2, 2)),
+    ("one-plane-min", "plane-f32", lambda x: poolnd.min_pool(x, (8, 8))),
+    ("one-plane-max-int16", "plane-i16", lambda x: F.max_pool2d(x, 8, return_indices=True)),
+    ("one-plane-avg-int8", "plane-i8", lambda x: F.avg_pool2d(x, 8)),
+    ("one-plane-sum-int8", "plane-i8", lambda x: poolnd.sum_pool(x, (8, 8))),
 ]
 
 

@@ -16,7 +16,7 @@ import poolnd
 from poolnd import pooled_length
 
 # private units tested directly: the window helpers behind pooled_length and the kernels
-from poolnd._geometry import effective_kernel, window_bounds, window_sizes
+from poolnd._geometry import effective_kernel, output_band, window_bounds, window_sizes
 
 
 def _torch_len(length, k, s, p, d, ceil, op="max"):
@@ -121,6 +121,36 @@ def test_window_bounds_matches_brute_force(in_len, stride, pad_lo, dilation, off
         assert first == reads[0]
         assert in_start == reads[0] * stride - pad_lo + offset * dilation
         assert 0 <= in_start < in_len
+
+
+@settings(max_examples=300)
+@given(
+    in_len=st.integers(1, 20), kernel=st.integers(1, 5), stride=st.integers(1, 4),
+    pad_lo=st.integers(0, 8), pad_hi=st.integers(0, 8), dilation=st.integers(1, 3),
+    ceil=st.booleans(), data=st.data(),
+)
+def test_output_band_reads_the_same_cells_as_the_whole(in_len, kernel, stride, pad_lo, pad_hi,
+                                                       dilation, ceil, data):
+    out_len = out_len_ref(in_len, kernel, stride, pad_lo, pad_hi, dilation, ceil)
+    if out_len < 1:
+        return
+    first = data.draw(st.integers(0, out_len - 1))
+    stop = data.draw(st.integers(first + 1, out_len))
+
+    def cells(o, n, lo):  # input positions output o's window reads, in window order
+        return [o * stride - lo + c * dilation for c in range(kernel)
+                if 0 <= o * stride - lo + c * dilation < n]
+
+    whole = [cells(o, in_len, pad_lo) for o in range(first, stop)]
+    band = output_band(first, stop, in_len, kernel, stride, pad_lo, dilation)
+    if band is None:  # only when no window of the band reads an input cell
+        assert not any(whole)
+        return
+    start, end, lo, hi = band
+    assert 0 <= start < end <= in_len and 0 <= lo <= pad_lo and hi >= 0
+    assert out_len_ref(end - start, kernel, stride, lo, hi, dilation, False) == stop - first
+    got = [[start + i for i in cells(o, end - start, lo)] for o in range(stop - first)]
+    assert got == whole
 
 
 @settings(max_examples=300)

@@ -7,6 +7,7 @@ passes (`strided`), which serve any rank and dtype. Both give identical results.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import Any
@@ -15,6 +16,7 @@ import numpy as np
 
 from ... import _threads as tuning
 from ..._args import Window, is_bfloat16
+from ..._geometry import output_band
 from ..launch import Form, kernels, launch, read_only
 from . import numpy_passes
 from .numpy_passes import lowest
@@ -254,6 +256,35 @@ def _sign_flipped(a: np.ndarray, to: np.dtype) -> np.ndarray:
 
 
 _Pooled = tuple[np.ndarray, np.ndarray | None]
+_Band = tuple[slice, slice, Window]
+
+
+def _bands(win: Window, budget: int, row_bytes: int) -> list[_Band] | None:
+    """Bands of output rows along the first spatial axis whose input spans hold about
+    ``budget`` bytes (``row_bytes`` an input row's), each as ``(input rows, output rows,
+    its window)``; None when a band would read padding alone."""
+    k, s, d, (lo, _) = win.kernel[0], win.stride[0], win.dilation[0], win.pad[0]
+    rows = max(1, budget // max(1, s * row_bytes))
+    bands = []
+    for first in range(0, win.out_shape[0], rows):
+        stop = min(first + rows, win.out_shape[0])
+        span = output_band(first, stop, win.in_shape[0], k, s, lo, d)
+        if span is None:
+            return None
+        start, end, band_lo, band_hi = span
+        bands.append((slice(start, end), slice(first, stop), dataclasses.replace(
+            win, pad=((band_lo, band_hi), *win.pad[1:]), in_shape=(end - start,
+            *win.in_shape[1:]), out_shape=(stop - first, *win.out_shape[1:]))))
+    return bands
+
+
+def _banded(win: Window, budget: int, item_bytes: int) -> list[_Band] | None:
+    """`_bands` of a plane worked on in ``item_bytes`` a cell when it holds more than
+    ``budget`` bytes, else None (whole planes)."""
+    cells = math.prod(win.in_shape)
+    if cells * item_bytes <= budget:
+        return None
+    return _bands(win, budget, cells // max(1, win.in_shape[0]) * item_bytes)
 
 
 def _max_of_mapped(
@@ -262,23 +293,34 @@ def _max_of_mapped(
     forward: Callable[[np.ndarray, Window, bool], _Pooled | None],
 ) -> _Pooled | None:
     """``back`` of the max (``forward``) of ``mapped(x)``, an order-preserving or -reversing
-    map, made a few planes at a time, so that extra memory stays about the output's size;
+    map, made a few planes at a time (a plane larger than the budget a band of output rows
+    at a time), so that extra memory stays about the output's size;
     None if ``forward`` gives None for any part."""
     lead = x.shape[: x.ndim - win.ndim]
     planes = math.prod(lead)
     flat = x.reshape((planes, *x.shape[len(lead):]))
     values = np.empty((planes, *win.out_shape), dtype=x.dtype)
     indices = np.empty(values.shape, dtype=np.int64) if with_indices else None
-    step = max(1, max(tuning.FLIP_BUDGET, values.nbytes) // max(1, flat[:1].nbytes))
-    for start in range(0, planes, step):
-        part = slice(start, min(start + step, planes))
-        got = forward(mapped(flat[part]), win, with_indices)
+    budget = max(tuning.FLIP_BUDGET, values.nbytes)
+    step = max(1, budget // max(1, flat[:1].nbytes))
+    bands = _banded(win, budget, x.dtype.itemsize)
+    # parts: a few whole planes at a time, or one plane a band of rows at a time (a plane
+    # larger than the budget: its indices then count from the band's first input row)
+    parts = [(slice(p, p + 1), rows_in, rows_out, band) for p in range(planes)
+             for rows_in, rows_out, band in bands] if bands is not None else \
+        [(slice(start, min(start + step, planes)), slice(None), slice(None), win)
+         for start in range(0, planes, step)]
+    shift = math.prod(win.in_shape[1:])
+    for part, rows_in, rows_out, band in parts:
+        got = forward(mapped(flat[part, rows_in]), band, with_indices)
         if got is None:
             return None
-        values[part] = back(got[0])
+        values[part, rows_out] = back(got[0])
         if indices is not None:
             assert got[1] is not None  # asked for with_indices
-            indices[part] = got[1]
+            first = (rows_in.start or 0) * shift
+            indices[part, rows_out] = got[1] if not first else \
+                np.where(got[1] >= 0, got[1] + first, got[1])
     shape = lead + win.out_shape
     return values.reshape(shape), None if indices is None else indices.reshape(shape)
 
@@ -341,8 +383,8 @@ def min_forward(
 
     The first minimum wins ties and NaN propagates, as for max; a window reading no input
     cell gives ``+inf`` (the dtype's maximum for integers) and index -1. The flipped copy is
-    made a few planes at a time, so extra memory stays about the output's size. A bool ``x``
-    is read as uint8 (the min is the logical and).
+    made a few planes (or rows of one large plane) at a time, so extra memory stays about
+    the output's size. A bool ``x`` is read as uint8 (the min is the logical and).
     """
     if x.dtype == np.bool_:
         values, indices = min_forward(x.view(np.uint8), win, with_indices)
@@ -534,16 +576,24 @@ def _sum_of_widened(
     lead = x.shape[: x.ndim - win.ndim]
     planes = math.prod(lead)
     out_bytes = planes * math.prod(win.out_shape) * dtype.itemsize
-    step = max(1, max(tuning.FLIP_BUDGET, out_bytes) // max(1, x.nbytes // planes))
-    if step >= planes:  # one part: no copy of the output
+    budget = max(tuning.FLIP_BUDGET, out_bytes)
+    step = max(1, budget // max(1, x.nbytes // planes))
+    flat = x.reshape((planes, *x.shape[len(lead):]))
+    bands = _banded(win, budget, wide.itemsize)
+    if bands is None and step >= planes:  # one part: no copy of the output
         whole = sum_forward(x.astype(wide), win, divisors, scale, kernel_dtype)
         return whole.view(dtype) if dtype.itemsize == 8 else whole.astype(dtype)
-    flat = x.reshape((planes, *x.shape[len(lead):]))
     out = np.empty((planes, *win.out_shape), dtype=dtype)
-    for start in range(0, planes, step):
-        part = slice(start, min(start + step, planes))
-        np.copyto(out[part], sum_forward(flat[part].astype(wide), win, divisors, scale,
-                                         kernel_dtype), casting="unsafe")
+    # parts as in `_max_of_mapped`: a few whole planes, or one plane a band of rows at a time
+    parts = [(slice(p, p + 1), rows_in, rows_out, band) for p in range(planes)
+             for rows_in, rows_out, band in bands] if bands is not None else \
+        [(slice(start, min(start + step, planes)), slice(None), slice(None), win)
+         for start in range(0, planes, step)]
+    for part, rows_in, rows_out, band in parts:
+        band_divisors = [divisors[0][rows_out], *divisors[1:]]
+        np.copyto(out[part, rows_out], sum_forward(flat[part, rows_in].astype(wide), band,
+                                                   band_divisors, scale, kernel_dtype),
+                  casting="unsafe")
     return out.reshape(lead + win.out_shape)
 
 
