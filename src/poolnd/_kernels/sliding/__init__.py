@@ -287,6 +287,20 @@ def _banded(win: Window, budget: int, item_bytes: int) -> list[_Band] | None:
     return _bands(win, budget, cells // max(1, win.in_shape[0]) * item_bytes)
 
 
+_Part = tuple[slice, slice, slice, Window]
+
+
+def _parts(planes: int, step: int, bands: list[_Band] | None, win: Window) -> list[_Part]:
+    """The parts a mapped copy is made in, each ``(planes, input rows, output rows, its
+    window)``: ``step`` whole planes at a time, or with ``bands`` one plane a band of rows
+    at a time."""
+    if bands is not None:
+        return [(slice(p, p + 1), rows_in, rows_out, band) for p in range(planes)
+                for rows_in, rows_out, band in bands]
+    return [(slice(start, min(start + step, planes)), slice(None), slice(None), win)
+            for start in range(0, planes, step)]
+
+
 def _max_of_mapped(
     x: np.ndarray, win: Window, with_indices: bool,
     mapped: Callable[[np.ndarray], np.ndarray], back: Callable[[np.ndarray], np.ndarray],
@@ -303,14 +317,8 @@ def _max_of_mapped(
     indices = np.empty(values.shape, dtype=np.int64) if with_indices else None
     budget = max(tuning.FLIP_BUDGET, values.nbytes)
     step = max(1, budget // max(1, flat[:1].nbytes))
-    bands = _banded(win, budget, x.dtype.itemsize)
-    # parts: a few whole planes at a time, or one plane a band of rows at a time (a plane
-    # larger than the budget: its indices then count from the band's first input row)
-    parts = [(slice(p, p + 1), rows_in, rows_out, band) for p in range(planes)
-             for rows_in, rows_out, band in bands] if bands is not None else \
-        [(slice(start, min(start + step, planes)), slice(None), slice(None), win)
-         for start in range(0, planes, step)]
-    shift = math.prod(win.in_shape[1:])
+    parts = _parts(planes, step, _banded(win, budget, x.dtype.itemsize), win)
+    shift = math.prod(win.in_shape[1:])  # a band's indices count from its first input row
     for part, rows_in, rows_out, band in parts:
         got = forward(mapped(flat[part, rows_in]), band, with_indices)
         if got is None:
@@ -555,9 +563,10 @@ def lp2_forward(x: np.ndarray, win: Window) -> np.ndarray | None:
 
 
 # The integer dtypes whose window sums are taken in a wider one, so that the sum kernels are
-# compiled for five integer dtypes, not eight (each input dtype costs about 10 s of
-# compiling across its forms, and as much again with a widened output): int8 widens to
-# int16, int32 and uint32 to int64, a few planes at a time (`_sum_of_widened`). The sums
+# compiled for four integer input dtypes (uint8, uint16, int16, int64), not seven (uint64
+# sums take the NumPy passes; each input dtype costs about 10 s of compiling across its
+# forms, and a few more with a widened output): int8 widens to int16, int32 and uint32 to
+# int64, a few planes at a time (`_sum_of_widened`). The sums
 # are the same integers (every sum is taken in int64 anyway), and the quotient is cast to
 # the output dtype the same way (keeping its low bits, as the kernels' own cast).
 _SUM_WIDER = {np.dtype(a): np.dtype(b) for a, b in (
@@ -584,12 +593,7 @@ def _sum_of_widened(
         whole = sum_forward(x.astype(wide), win, divisors, scale, kernel_dtype)
         return whole.view(dtype) if dtype.itemsize == 8 else whole.astype(dtype)
     out = np.empty((planes, *win.out_shape), dtype=dtype)
-    # parts as in `_max_of_mapped`: a few whole planes, or one plane a band of rows at a time
-    parts = [(slice(p, p + 1), rows_in, rows_out, band) for p in range(planes)
-             for rows_in, rows_out, band in bands] if bands is not None else \
-        [(slice(start, min(start + step, planes)), slice(None), slice(None), win)
-         for start in range(0, planes, step)]
-    for part, rows_in, rows_out, band in parts:
+    for part, rows_in, rows_out, band in _parts(planes, step, bands, win):
         band_divisors = [divisors[0][rows_out], *divisors[1:]]
         np.copyto(out[part, rows_out], sum_forward(flat[part, rows_in].astype(wide), band,
                                                    band_divisors, scale, kernel_dtype),
