@@ -42,6 +42,18 @@ COMPILE_IN_BACKGROUND = os.environ.get("POOLND_COMPILE", "background") != "wait"
 # 112x112 pooling: 1 << 18 makes 3/2 max 0.61 -> 0.54 ms, average 0.79 -> 0.63 ms, 5/3 max
 # 0.85 -> 0.64 ms; the 0.4-3 ms benchmark cases are unchanged or up to 6% faster.)
 SERIAL_WORK = 1 << 18
+# How long, in time-stamp counter ticks (about 3 GHz), a launch's threads wait for each other
+# by spinning without the GIL (`poolnd._kernels.spin`) before they sleep: a helper thread
+# waits this long for the next launch after running a chunk (then it sleeps until a launch
+# wakes it), and for this long more once a launch came, so that the launching thread is in
+# its own chunk, not holding the GIL, when the helper needs it; the launching thread waits
+# this long for the last chunk to end.
+HELPER_SPIN_TICKS = 300_000
+HELPER_GRACE_TICKS = 15_000
+CALLER_SPIN_TICKS = 6_000_000
+# Parallel launches after which a process compiling in the background queues those waits for
+# compiling (before, and until they are compiled, its launches use blocking waits only).
+SPIN_AFTER_LAUNCHES = 16
 # The max kernel folds each window's rows into a padded row of ``(out_w - 1) * sw +
 # (kw - 1) * dw + 1`` cells (`_kernels/sliding/numba_rows.py`); where that is more than
 # twice the input row plus this many cells (padding pairs or a dilation far wider than the

@@ -96,9 +96,9 @@ def test_parallel_launches_take_four_to_sixteen_chunks_a_thread(monkeypatch, res
     made: list[int] = []
     real = launch._Launch.__init__
 
-    def recording(self, body, args, chunks, total):
+    def recording(self, body, args, chunks, total, helpers):
         made.append(chunks)
-        real(self, body, args, chunks, total)
+        real(self, body, args, chunks, total, helpers)
 
     monkeypatch.setattr(launch._Launch, "__init__", recording)
     poolnd.set_num_threads(2)

@@ -1,0 +1,148 @@
+"""The spinning waits of a parallel launch (`poolnd._kernels.spin`) and the launch protocol
+around them: helpers that spin for the next launch or sleep until one hands itself over,
+the caller waiting for the last chunk, and the blocking fallback."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import poolnd
+import poolnd.functional as F
+from poolnd._kernels import launch
+
+spin = launch.kernels("poolnd._kernels.spin")
+_MS = 3_000_000  # time-stamp counter ticks: about a millisecond
+
+
+def _later(seconds: float, action) -> threading.Thread:
+    def run() -> None:
+        time.sleep(seconds)
+        action()
+
+    thread = threading.Thread(target=run)
+    thread.start()
+    return thread
+
+
+def test_wait_set_sees_a_flag_set_by_another_thread_and_gives_up_on_its_limit():
+    flag = np.zeros(1, np.int64)
+    start = time.perf_counter()
+    assert not spin.WAIT_SET(flag, 3 * _MS)  # nobody sets it: the limit ends the wait
+    assert 1e-4 < time.perf_counter() - start < 0.5
+    setter = _later(0.02, lambda: flag.__setitem__(0, 1))
+    start = time.perf_counter()
+    assert spin.WAIT_SET(flag, 3000 * _MS)  # within about 3 s; set after 20 ms
+    waited = time.perf_counter() - start
+    setter.join()
+    assert 0.015 < waited < 2.5
+    assert spin.WAIT_SET(flag, 0)  # already set: at once
+
+
+def test_signal_wait_sets_the_flag_then_returns_the_new_counter():
+    flag, state = np.zeros(1, np.int64), np.full(1, 7, np.int64)
+    assert spin.SIGNAL_WAIT(flag, state, 7, _MS // 10, 0) == 7  # no change: the limit
+    assert flag[0] == 1
+    assert spin.SIGNAL_WAIT(np.zeros(0, np.int64), state, 6, _MS, 0) == 7  # changed already
+    bump = _later(0.02, lambda: state.__setitem__(0, 8))
+    start = time.perf_counter()
+    assert spin.SIGNAL_WAIT(np.zeros(0, np.int64), state, 7, 3000 * _MS, _MS // 10) == 8
+    bump.join()
+    assert time.perf_counter() - start > 0.015
+
+
+def _chunk_log(chunks: int, seconds: float) -> tuple[launch._Launch, list[tuple[str, int]]]:
+    """A launch whose chunks sleep ``seconds`` (releasing the GIL) and log their thread."""
+    log: list[tuple[str, int]] = []
+
+    def body(start: int, stop: int) -> None:
+        time.sleep(seconds)
+        log.append((threading.current_thread().name, start))
+
+    return launch._Launch(body, (), chunks, chunks, 1), log
+
+
+def _run(job: launch._Launch) -> None:
+    """What `launch` does with a job once its chunks are chosen."""
+    launch._ensure_helpers(1)
+    launch._publish(job)
+    if not job.run() and not (launch._spin and launch._spin.WAIT_SET(job.flag, 3000 * _MS)):
+        assert job.done.wait(5)
+
+
+@pytest.mark.parametrize("pause", [0.0, 0.01])
+def test_helpers_take_chunks_whether_spinning_or_asleep(pause):
+    """Back to back (``pause`` 0) the helper is still spinning when the next launch comes;
+    after 10 ms it sleeps and the launch hands itself over. Either way every chunk runs
+    exactly once, the helper runs some, and the launch is done when `_run` returns."""
+    launch._load_spin()
+    assert launch._spin is not None  # the tests compile as they go: ready at once
+    helped = 0
+    for _ in range(6):
+        time.sleep(pause)
+        job, log = _chunk_log(8, 0.002)
+        _run(job)
+        assert sorted(start for _, start in log) == list(range(8))
+        assert job.done.is_set() and job.args == ()
+        helped += sum(name == "poolnd-kernel" for name, _ in log)
+    assert helped > 0
+
+
+def test_a_launch_seen_late_by_a_helper_runs_nothing_twice():
+    """A helper meeting a launch whose chunks are all taken runs none of them, and a
+    launch never takes more helpers than it asked for."""
+    job, log = _chunk_log(3, 0.0)
+    assert job.run() and len(log) == 3
+    assert not job.run() and len(log) == 3
+    assert [job.join() for _ in range(3)] == [0, 1, 2]  # only join 0 is below helpers (1)
+
+
+def test_launches_keep_to_blocking_waits_where_the_spin_waits_failed(monkeypatch,
+                                                                      kernel_threads):
+    kernel_threads(2)
+    x = np.random.default_rng(3).standard_normal((2, 8, 40, 40)).astype(np.float32)
+    want = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+
+    def broken(name):
+        raise RuntimeError("no such intrinsic")
+
+    monkeypatch.setattr(launch, "_spin", None)
+    monkeypatch.setattr(launch, "_spin_failed", False)
+    monkeypatch.setattr(launch, "kernels", broken)
+    launch._load_spin()
+    assert launch._spin_failed and launch._spin is None
+    for _ in range(3):
+        got = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+        assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+
+
+def test_a_process_compiling_in_background_queues_the_spin_waits_after_its_first_launches(
+        monkeypatch):
+    """Not before `SPIN_AFTER_LAUNCHES` parallel launches (a process's first calls do not
+    wait for their load), then queued, and taken once compiled."""
+    import types
+
+    def fake(name: str) -> types.SimpleNamespace:
+        return types.SimpleNamespace(__name__=name, overloads={}, typeof_pyval=type)
+
+    module = types.SimpleNamespace(SIGNAL_WAIT=fake("signal_wait"), WAIT_SET=fake("wait_set"))
+    requested: list[str] = []
+    monkeypatch.setattr(poolnd._threads, "COMPILE_IN_BACKGROUND", True)
+    monkeypatch.setattr(launch, "_spin", None)
+    monkeypatch.setattr(launch, "_parallel_launches", 0)
+    monkeypatch.setattr(launch, "kernels", lambda name: module)
+    monkeypatch.setattr(launch.compiler, "request",
+                        lambda body, signature: requested.append(body.__name__) or True)
+    for _ in range(poolnd._threads.SPIN_AFTER_LAUNCHES - 1):
+        launch._load_spin()
+    assert requested == [] and launch._spin is None
+    launch._load_spin()
+    assert requested == ["signal_wait", "wait_set"] and launch._spin is None
+    for body in (module.SIGNAL_WAIT, module.WAIT_SET):  # the background compiler is done
+        body.overloads[(np.ndarray, np.ndarray, int, int, int)] = None
+        body.overloads[(np.ndarray, int)] = None
+    launch._load_spin()
+    assert launch._spin is module and not launch._spin_failed
