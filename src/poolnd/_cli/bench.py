@@ -855,6 +855,13 @@ def _set_threads(libs: _Libs, threads: int) -> dict[str, Any]:
     # every timed round runs the compiled kernels (poolnd.set_compile_mode)
     if hasattr(poolnd, "set_compile_mode"):
         poolnd.set_compile_mode("wait")
+    # poolnd's helper threads spin for about 0.1 ms for the next launch before they sleep
+    # (poolnd._kernels.spin); the other pools are told not to spin (onnxruntime's session,
+    # OMP_WAIT_POLICY for torch), so here they sleep at once too, and the next competitor
+    # in a round has both cores. The caller's own spin, waiting for its last chunk, stays.
+    tuning = getattr(poolnd, "_threads", None)
+    if tuning is not None and hasattr(tuning, "HELPER_SPIN_TICKS"):
+        tuning.HELPER_SPIN_TICKS = 0
     if libs.torch is not None:
         libs.torch.set_num_threads(threads)
         info["torch"] = libs.torch.get_num_threads()
