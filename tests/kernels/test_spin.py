@@ -146,3 +146,19 @@ def test_a_process_compiling_in_background_queues_the_spin_waits_after_its_first
         body.overloads[(np.ndarray, int)] = None
     launch._load_spin()
     assert launch._spin is module and not launch._spin_failed
+
+
+def test_machines_other_than_x86_keep_to_blocking_waits(monkeypatch, kernel_threads):
+    """The waits read x86's time-stamp counter; elsewhere (where reading the cycle counter
+    may trap) they are never compiled, and parallel launches still give the same results."""
+    kernel_threads(2)
+    x = np.random.default_rng(5).standard_normal((2, 8, 40, 40)).astype(np.float32)
+    want = F.avg_pool2d(x, 3, 2, 1)
+    monkeypatch.setattr(launch.platform, "machine", lambda: "aarch64")
+    monkeypatch.setattr(launch, "_spin", None)
+    monkeypatch.setattr(launch, "_spin_failed", False)
+    monkeypatch.setattr(launch, "kernels", lambda name: pytest.fail("compiled the waits"))
+    launch._load_spin()
+    assert launch._spin_failed and launch._spin is None
+    for _ in range(3):
+        assert np.array_equal(F.avg_pool2d(x, 3, 2, 1), want)

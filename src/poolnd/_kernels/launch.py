@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import itertools
 import os
+import platform
 import queue
 import threading
 from collections.abc import Callable
@@ -112,6 +113,7 @@ _current: _Launch | None = None
 _NO_FLAG = np.zeros(0, np.int64)
 _spin: ModuleType | None = None  # `poolnd._kernels.spin` once its two waits are compiled
 _spin_failed = False
+_X86 = ("x86_64", "amd64", "i386", "i686")
 _parallel_launches = 0
 
 
@@ -280,6 +282,9 @@ def _load_spin() -> None:
     taken once compiled. Where they fail to compile, launches keep to their blocking waits.
     """
     global _spin, _spin_failed, _parallel_launches
+    if platform.machine().lower() not in _X86:  # the waits read x86's time-stamp counter
+        _spin_failed = True
+        return
     _parallel_launches += 1
     background = tuning.COMPILE_IN_BACKGROUND
     if background and _parallel_launches < tuning.SPIN_AFTER_LAUNCHES:

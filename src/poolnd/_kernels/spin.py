@@ -9,8 +9,10 @@ most a given number of time-stamp counter ticks, with the GIL released: `launch`
 for the caller waiting for its last chunk and for a helper thread waiting a short while for
 the next launch, and falls back to its blocking waits when the time is up.
 
-Imported only by `launch`, on the first parallel launch, so ``import poolnd`` never loads
-Numba. Each function has one signature; both are cached on disk like the kernels.
+Imported only by `launch`, on the first parallel launch of an x86 machine (elsewhere the
+cycle counter may be closed to user code, and launches keep to blocking waits), so
+``import poolnd`` never loads Numba. Each function has one signature; both are cached on
+disk like the kernels.
 """
 
 from __future__ import annotations
