@@ -370,3 +370,64 @@ def test_strided_sums_take_the_strides_and_widths_they_were_measured_faster_on()
     assert not _strided_sums(win(57, 3, 3, d=2))
     assert _row_kernel("sum", win(57, 4, 3), True).name == "sum_strided"
     assert _row_kernel("sum", win(57, 4, 3), False).name == "sum_phases"
+
+
+# `max_plane_3x3`: 3x3 windows at stride 1 with padding 1 take whole planes a loop. Heights
+# and widths from the least it takes (3) up, odd and even, one row wide enough for several
+# vector bodies; the row ends, the first and last rows and `_fix_ties` (signed zeros, NaN of
+# different payloads, -inf beside padding) are where it could differ from `max_rows`.
+PLANES_3X3 = [(3, 3), (3, 4), (4, 3), (5, 7), (9, 40), (17, 3), (3, 67), (56, 56)]
+
+
+def _plane_input(rng, shape, dtype):
+    x = rng.integers(-3, 4, size=(3, 5, *shape)).astype(dtype)  # many ties
+    if x.dtype.kind == "f":
+        x[rng.random(x.shape) < 0.2] = -0.0
+        x[rng.random(x.shape) < 0.05] = -np.inf
+        nan = rng.random(x.shape) < 0.03
+        payloads = (0x7FC00000 | rng.integers(1, 1 << 20, size=nan.sum())).astype(np.uint32)
+        x[nan] = payloads.view(np.float32).astype(x.dtype)  # NaN whose payloads differ
+    return x
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int32, np.int16])
+@pytest.mark.parametrize("shape", PLANES_3X3, ids=["x".join(map(str, s)) for s in PLANES_3X3])
+def test_max_plane_3x3_matches_torch_and_the_row_kernel(shape, dtype, threads, rng,
+                                                       kernel_threads, monkeypatch):
+    kernel_threads(threads)
+    x = _plane_input(rng, shape, dtype)
+    win = make_window("max_pool2d", shape, (3, 3), (1, 1), Padding("pairs", ((1, 1), (1, 1))),
+                      (1, 1), False)
+    assert K._plane_3x3(win)
+    launched = []
+    real = K.launch
+    monkeypatch.setattr(K, "launch", lambda form, *a, **k: launched.append(form.name)
+                        or real(form, *a, **k))
+    got = F.max_pool2d(x, 3, 1, 1)
+    assert launched == ["max_plane_3x3"] or dtype == np.int16  # int16: its partner's kernel
+    t = to_torch(x if x.dtype.kind == "f" else x.astype(np.float64))
+    assert_identical(got, tF.max_pool2d(t, 3, 1, 1).numpy().astype(x.dtype))
+    monkeypatch.setattr(K, "_plane_3x3", lambda win: False)  # the row kernel, bit for bit
+    assert np.ascontiguousarray(F.max_pool2d(x, 3, 1, 1)).tobytes() == \
+        np.ascontiguousarray(got).tobytes()
+
+
+@pytest.mark.parametrize(("spatial", "kernel", "stride", "padding", "dilation", "ceil"), [
+    ((2, 9), 3, 1, 1, 1, False),  # a plane under 3 rows
+    ((9, 2), 3, 1, 1, 1, False),
+    ((9, 9), 3, 1, 0, 1, False),  # no padding
+    ((9, 9), 3, 2, 1, 1, False),
+    ((9, 9), 3, 1, 1, 2, False),
+    ((9, 9), (3, 2), 1, 1, 1, False),
+    ((9, 9), 3, 1, (1, 0), 1, False),
+])
+def test_other_windows_keep_the_row_kernel(spatial, kernel, stride, padding, dilation, ceil):
+    def pairs(v):
+        v = (v, v) if isinstance(v, int) else v
+        return Padding("pairs", tuple((p, p) for p in v))
+
+    k = (kernel, kernel) if isinstance(kernel, int) else kernel
+    win = make_window("max_pool2d", spatial, k, (stride, stride), pairs(padding),
+                      (dilation, dilation), ceil)
+    assert not K._plane_3x3(win)

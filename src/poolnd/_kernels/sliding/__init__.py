@@ -373,9 +373,21 @@ def _max_compiled(
         ran = launch(rows_kernels.ARGMAX_ROWS, work, rows, src, dst,
                      _planes(indices, win.out_shape), _geometry(win), lowest(x.dtype))
         return (values, indices if with_indices else None) if ran else None
+    if _plane_3x3(win):  # whole planes a loop (`max_plane_3x3`)
+        ran = launch(rows_kernels.MAX_PLANE_3X3, work, src.shape[0], src, dst, _geometry(win),
+                     lowest(x.dtype), x.dtype.kind == "f")
+        return (values, None) if ran else None
     ran = launch(_row_kernel("max", win), work, rows, src, dst, _geometry(win), lowest(x.dtype),
                  x.dtype.kind == "f")
     return (values, None) if ran else None
+
+
+def _plane_3x3(win: Window) -> bool:
+    """Whether max values of ``win`` take `max_plane_3x3`: 2d 3x3 windows at stride 1 with
+    padding 1 on every side, undilated, on planes of at least 3x3 cells."""
+    return win.ndim == 2 and win.kernel == (3, 3) and win.stride == (1, 1) and \
+        win.dilation == (1, 1) and win.pad == ((1, 1), (1, 1)) and min(win.in_shape) >= 3 and \
+        win.out_shape == win.in_shape
 
 
 def _flip(a: np.ndarray) -> np.ndarray:

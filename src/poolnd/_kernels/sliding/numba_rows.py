@@ -26,10 +26,12 @@ associative, and row-major order is what PyTorch scans, so:
 
 `max_rows` serves every stride (its column reads: in place at stride 1, by triples for
 windows 3 cells wide at stride 2 or 3, by pairs for 2 wide at stride 2, by phase
-otherwise). Sums over 3x3 windows at column stride 1 (floating) and 2 take
-``sum_rows_3x3``, all nine cells of an output at once; floating sums at column stride 2 or
-3 where `poolnd._kernels.sliding._strided_sums` says take ``sum_strided``, reading the
-input rows at the stride; every other sum runs over phase planes (`numba_phases`).
+otherwise). 2d 3x3 windows at stride 1 with padding 1 take `max_plane_3x3`, the same folds
+a whole plane a loop (its work items are planes, not rows). Sums over 3x3 windows at column
+stride 1 (floating) and 2 take ``sum_rows_3x3``, all nine cells of an output at once;
+floating sums at column stride 2 or 3 where `poolnd._kernels.sliding._strided_sums` says
+take ``sum_strided``, reading the input rows at the stride; every other sum runs over phase
+planes (`numba_phases`).
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ from ..raster import next_row, row_before
 __all__ = [
     "ARGMAX_MAX_ROWS",
     "ARGMAX_ROWS",
+    "MAX_PLANE_3X3",
     "MAX_ROWS",
     "SCATTER_ARGMAX",
     "SCATTER_WINDOWS",
@@ -318,6 +321,52 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
     if floating:
         _fix_ties(x, out, geom, lowest,
                   np.empty((min(kd, in_d) * min(kh, in_h), 2), np.int64), start, stop)
+
+
+@nb.njit(**SERIAL)
+def _max_plane_3x3_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no cover
+    """`max_rows` for 3x3 windows at stride 1 with padding 1 on planes of at least 3x3
+    cells (``x`` and ``out`` (planes, 1, H, W)): the same folds (each column's rows top to
+    bottom, then the columns left to right, then `_fix_ties`), a whole plane a loop.
+
+    Work items: planes ``start .. stop - 1``.
+
+    The row kernel's loops run over one 56-cell row at a time on a 56x56 plane, and a row's
+    loop set-up and scalar tail cost as much as its vector body; here the columns are folded
+    in one loop over the plane (the first and last rows apart) and the rows in another, the
+    two cells at each row's ends fixed after. Single-threaded on planes in cache: 0.42 ns an
+    output against 1.02 (the row kernel, 56-wide rows) and 0.74 (448-wide)."""
+    h, w = x.shape[2], x.shape[3]
+    n = h * w
+    v = np.empty(n + 2, x.dtype)  # column folds, with a cell before and after
+    rows = np.empty((3, 2), np.int64)
+    flat, of = x.reshape(-1), out.reshape(-1)
+    for p in range(start, stop):
+        b = p * n
+        for i in range(w):  # the first row: rows 0 and 1
+            m, u = flat[_U(b + i)], flat[_U(b + w + i)]
+            v[_U(1 + i)] = u if (u > m) | (u != u) else m
+        for i in range(n - 2 * w):  # the rows between: rows r - 1, r, r + 1
+            m, u, t = flat[_U(b + i)], flat[_U(b + w + i)], flat[_U(b + 2 * w + i)]
+            m = u if (u > m) | (u != u) else m
+            v[_U(1 + w + i)] = t if (t > m) | (t != t) else m
+        for i in range(n - w, n):  # the last row: rows h - 2 and h - 1
+            m, u = flat[_U(b + i - w)], flat[_U(b + i)]
+            v[_U(1 + i)] = u if (u > m) | (u != u) else m
+        for i in range(n):  # columns j - 1, j, j + 1 (across row ends: fixed below)
+            m, u, t = v[_U(i)], v[_U(i + 1)], v[_U(i + 2)]
+            m = u if (u > m) | (u != u) else m
+            of[_U(b + i)] = t if (t > m) | (t != t) else m
+        for r in range(h):
+            i = r * w  # the first column: the padding cell, columns 0 and 1
+            m, u, t = lowest, v[_U(i + 1)], v[_U(i + 2)]
+            m = u if (u > m) | (u != u) else m
+            of[_U(b + i)] = t if (t > m) | (t != t) else m
+            i += w - 1  # the last column: columns w - 2 and w - 1, the padding cell
+            m, u = v[_U(i)], v[_U(i + 1)]
+            of[_U(b + i)] = u if (u > m) | (u != u) else m
+        if floating:  # the plane's zeros and NaN, while its outputs are in cache
+            _fix_ties(x, out, geom, lowest, rows, p * h, (p + 1) * h)
 
 
 @nb.njit(**SERIAL)
@@ -786,6 +835,7 @@ def _scatter_windows_chunk(  # pragma: no cover - compiled
 # the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
 ARGMAX_ROWS = Form(_argmax_rows_chunk)
 MAX_ROWS = Form(_max_rows_chunk)
+MAX_PLANE_3X3 = Form(_max_plane_3x3_chunk)
 SCATTER_ARGMAX = Form(_scatter_argmax_chunk, reads=2)
 SCATTER_WINDOWS = Form(_scatter_windows_chunk)
 SUM_ROWS_3X3 = Form(_sum_rows_3x3_chunk)
