@@ -125,10 +125,21 @@ def test_a_process_compiling_in_background_queues_the_spin_waits_after_its_first
     wait for their load), then queued, and taken once compiled."""
     import types
 
-    def fake(name: str) -> types.SimpleNamespace:
-        return types.SimpleNamespace(__name__=name, overloads={}, typeof_pyval=type)
+    class Uncompiled:
+        """A wait whose signatures are not compiled yet; called (by a helper thread that
+        sees it once it is taken), it runs the real wait."""
 
-    module = types.SimpleNamespace(SIGNAL_WAIT=fake("signal_wait"), WAIT_SET=fake("wait_set"))
+        def __init__(self, real) -> None:
+            self.real, self.__name__, self.overloads = real, real.__name__, {}
+
+        def typeof_pyval(self, value):
+            return type(value)
+
+        def __call__(self, *args):
+            return self.real(*args)
+
+    module = types.SimpleNamespace(SIGNAL_WAIT=Uncompiled(spin.SIGNAL_WAIT),
+                                   WAIT_SET=Uncompiled(spin.WAIT_SET))
     requested: list[str] = []
     monkeypatch.setattr(poolnd._threads, "COMPILE_IN_BACKGROUND", True)
     monkeypatch.setattr(launch, "_spin", None)
@@ -140,7 +151,7 @@ def test_a_process_compiling_in_background_queues_the_spin_waits_after_its_first
         launch._load_spin()
     assert requested == [] and launch._spin is None
     launch._load_spin()
-    assert requested == ["signal_wait", "wait_set"] and launch._spin is None
+    assert requested == ["_signal_wait", "_wait_set"] and launch._spin is None
     for body in (module.SIGNAL_WAIT, module.WAIT_SET):  # the background compiler is done
         body.overloads[(np.ndarray, np.ndarray, int, int, int)] = None
         body.overloads[(np.ndarray, int)] = None
