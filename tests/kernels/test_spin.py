@@ -173,3 +173,30 @@ def test_machines_other_than_x86_keep_to_blocking_waits(monkeypatch, kernel_thre
     assert launch._spin_failed and launch._spin is None
     for _ in range(3):
         assert np.array_equal(F.avg_pool2d(x, 3, 2, 1), want)
+
+
+def test_no_thread_spins_with_more_threads_than_cpus(monkeypatch, kernel_threads):
+    """With more threads than CPUs (NUMBA_NUM_THREADS above them) a spinning thread would
+    take a CPU from one with work: helpers and callers keep to blocking waits, and the
+    launches give the same results."""
+    kernel_threads(2)
+    x = np.random.default_rng(6).standard_normal((2, 8, 40, 40)).astype(np.float32)
+    want = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+    launch._load_spin()
+    assert launch._spin is not None
+    monkeypatch.setattr(launch, "_CPUS", 1)
+    calls = []
+    real = launch._spin
+
+    class Counting:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(real, name)
+
+    monkeypatch.setattr(launch, "_spin", Counting())
+    time.sleep(0.01)  # helpers that were spinning have stopped (0.1 ms)
+    calls.clear()
+    for _ in range(5):
+        got = F.max_pool2d(x, 3, 2, 1, return_indices=True)
+        assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
+    assert calls == []
