@@ -16,8 +16,8 @@ sleeps until a launch hands itself over), and the caller spins until the helper 
 the last chunk sets the launch's flag. Both fall back to blocking waits when the time is up,
 and nothing spins where the threads outnumber the CPUs (a spinning thread would then hold a
 CPU that a thread with work needs).
-On this project's two-core machines this took a batch-1 max pooling's pullback from 0.32 to
-0.22 ms when called back to back.
+On this project's two-core machines this took a batch-1 max pooling's pullback from 0.30 to
+0.23 ms when called back to back (`benchmarks/back_to_back.py`).
 
 Why Python threads and not Numba's ``prange``: a ``parallel=True`` wrapper is a second
 function to compile per kernel and dtype, and Numba's parallel compilation costs more than
@@ -285,7 +285,8 @@ def _load_spin() -> None:
     Otherwise they are queued for the background compiler after `poolnd._threads.
     SPIN_AFTER_LAUNCHES` parallel launches (loading them takes a tenth of a second, which a
     process's first calls should not wait for, nor its first kernels queue behind), and
-    taken once compiled. Where they fail to compile, launches keep to their blocking waits.
+    taken once compiled. Where they fail to compile, or on CPUs other than x86 (whose cycle
+    counter user code may not be allowed to read), launches keep to their blocking waits.
     """
     global _spin, _spin_failed, _parallel_launches
     if platform.machine().lower() not in _X86:  # the waits read x86's time-stamp counter
