@@ -1,0 +1,139 @@
+"""Int32 indices for the pullback's own use: a max (or min) pooling differentiated without
+``return_indices`` has its forward write int32 plane indices, which the pullback's scatter
+reads. The int32 indices are the int64 ones on every kernel path (rows, the 2-wide and
+general tiles, channels-last 3d, the sign-flipped integer partners, min, bool, the NumPy
+passes), the pullback receives int32, and calls returning indices still give (and
+differentiate through) int64 ones."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import poolnd
+from poolnd._args import Window
+from poolnd._kernels import sliding
+from poolnd._ops import pooling
+
+F = poolnd.functional
+
+
+def _win(in_shape, k, s, p):
+    out = tuple((n + 2 * p - k) // s + 1 for n in in_shape)
+    return Window(kernel=(k,) * len(in_shape), stride=(s,) * len(in_shape),
+                  dilation=(1,) * len(in_shape), pad=((p, p),) * len(in_shape),
+                  in_shape=tuple(in_shape), out_shape=out)
+
+
+def _input(shape, dtype, rng):
+    if dtype == np.bool_:
+        return rng.random(shape) < 0.3
+    if np.dtype(dtype).kind in "iu":
+        info = np.iinfo(dtype)
+        return rng.integers(max(info.min, -4), min(info.max, 4), size=shape, dtype=dtype,
+                            endpoint=True)
+    x = rng.standard_normal(shape).astype(dtype)
+    x[..., 0, :2] = np.nan  # NaN and signed zeros: the tie rules
+    x[..., 1, :3] = -0.0
+    x[..., 2, :3] = 0.0
+    return x
+
+
+# (input shape, spatial rank, kernel, stride, padding): row kernels (overlapping windows),
+# 2-wide tiles, general tiles, 1d, 3d, a window wholly in padding is impossible here
+CASES = [
+    ((2, 3, 13, 11), 2, 3, 2, 1),
+    ((2, 3, 12, 10), 2, 2, 2, 0),
+    ((2, 3, 12, 12), 2, 3, 3, 0),
+    ((2, 3, 9, 10), 2, 3, 1, 1),
+    ((2, 3, 20), 1, 4, 4, 0),
+    ((2, 2, 6, 8, 8), 3, 2, 2, 0),
+    ((1, 2, 5, 7, 6), 3, 3, 2, 1),
+]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16, np.uint8, np.int8,
+                                   np.int64, np.bool_])
+@pytest.mark.parametrize("shape, nd, k, s, p", CASES)
+@pytest.mark.parametrize("forward", ["max_forward", "min_forward"])
+def test_int32_indices_are_the_int64_ones(rng, dtype, shape, nd, k, s, p, forward):
+    x = _input(shape, dtype, rng)
+    win = _win(shape[-nd:], k, s, p)
+    fn = getattr(sliding, forward)
+    v64, i64 = fn(x, win, True)
+    v32, i32 = fn(x, win, True, np.int32)
+    assert i64.dtype == np.int64 and i32.dtype == np.int32
+    np.testing.assert_array_equal(i32, i64)
+    np.testing.assert_array_equal(v32.view(np.uint8), v64.view(np.uint8))
+
+
+def test_int32_indices_on_the_numpy_passes_and_channels_last(rng, monkeypatch):
+    """The NumPy passes (kernels not compiled) and the channels-last 3d path give int64
+    indices of their own, cast."""
+    x = _input((2, 6, 7, 5, 3), np.float32, rng)  # (N, D, H, W, C)
+    win = Window(kernel=(2, 2, 2, 1), stride=(2, 2, 2, 1), dilation=(1,) * 4,
+                 pad=((0, 0),) * 4, in_shape=(6, 7, 5, 3), out_shape=(3, 3, 2, 3))
+    want = sliding.max_forward(x, win, True)[1]
+    got = sliding.max_forward(x, win, True, np.int32)[1]
+    assert got.dtype == np.int32
+    np.testing.assert_array_equal(got, want)
+    y = _input((2, 3, 9, 8), np.float32, rng)
+    win2 = _win((9, 8), 3, 2, 1)
+    want2 = sliding.max_forward(y, win2, True)[1]
+    monkeypatch.setattr(sliding, "_max_compiled", lambda *a: None)  # the NumPy passes
+    got2 = sliding.max_forward(y, win2, True, np.int32)[1]
+    assert got2.dtype == np.int32
+    np.testing.assert_array_equal(got2, want2)
+
+
+def _scattered(monkeypatch):
+    """Record the index dtype each max pullback hands to the scatter."""
+    seen: list[np.dtype] = []
+    real = sliding.max_backward
+
+    def spy(g, indices, win):
+        seen.append(indices.dtype)
+        return real(g, indices, win)
+
+    monkeypatch.setattr(pooling.kernels, "max_backward", spy)
+    return seen
+
+
+@pytest.mark.parametrize("minimum", [False, True])
+def test_the_pullback_scatters_int32_indices_unless_they_are_returned(rng, monkeypatch,
+                                                                       minimum):
+    seen = _scattered(monkeypatch)
+    x = rng.standard_normal((2, 3, 10, 9)).astype(np.float32)
+    pool = poolnd.min_pool if minimum else poolnd.max_pool
+    out, pullback = poolnd.vjp(pool, x, (3, 3), 2, 1)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    grad = pullback(g)
+    assert seen == [np.dtype(np.int32)]
+    (values, indices), pullback_i = poolnd.vjp(pool, x, (3, 3), 2, 1, return_indices=True)
+    assert indices.dtype == np.int64
+    np.testing.assert_array_equal(values, out)
+    np.testing.assert_array_equal(pullback_i(g), grad)
+    assert seen == [np.dtype(np.int32), np.dtype(np.int64)]
+
+
+def test_a_plane_too_large_for_int32_keeps_int64(monkeypatch):
+    """Planes of 2**31 cells or more keep int64 indices (checked on the window alone: the
+    input is never made)."""
+    seen: list[object] = []
+
+    def forward(x, win, with_indices, index_dtype=np.int64):
+        seen.append(index_dtype)
+        raise RuntimeError("stop")
+
+    monkeypatch.setattr(pooling.kernels, "max_forward", forward)
+    big = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), (1, 1, 1 << 16, 1 << 15),
+                                          (0, 0, 0, 0))
+    with pytest.raises(RuntimeError, match="stop"):
+        pooling.max_pool_impl(big, 2, op="max_pool2d", ndim=2, grad=True)
+    small = np.zeros((1, 1, 4, 4), np.float32)
+    with pytest.raises(RuntimeError, match="stop"):
+        pooling.max_pool_impl(small, 2, op="max_pool2d", ndim=2, grad=True)
+    with pytest.raises(RuntimeError, match="stop"):
+        pooling.max_pool_impl(small, 2, return_indices=True, op="max_pool2d", ndim=2,
+                              grad=True)
+    assert seen == [np.int64, np.int32, np.int64]
