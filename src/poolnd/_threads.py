@@ -71,6 +71,12 @@ SUM2_MAX_WIDTH = 32
 # rows the windowed scatter is faster (single-threaded: 1.3-2.2x faster at 112 and 8192
 # wide, 0.7-0.9x at 28 and 56).
 SPREAD_MIN_WIDTH = 64
+# The max backward at stride 1 gathers (`_kernels/sliding/numba_rows.py`, gather_argmax):
+# one pass over the plane per window cell (3x3 windows: all nine in one loop), so only for
+# windows of at most this many cells; the scatter's time does not grow with the window.
+# (8, 256, 56, 56), 3x3 at stride 1, the pullback, medians of 30: one thread 15.0-15.5 ms
+# -> 10.2-10.5, two threads 6.4-6.9 -> 4.8-5.7.
+GATHER_MAX_CELLS = 16
 # Wider kernels run on the NumPy passes, which visit only the kernel offsets that read the
 # input: the compiled kernels keep a table entry per kernel column and scan every kernel
 # offset of a window, which for a kernel of 10**9 (with padding pairs) is memory and time

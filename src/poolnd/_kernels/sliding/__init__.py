@@ -8,6 +8,7 @@ passes (`strided`), which serve any rank and dtype. Both give identical results.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 from collections.abc import Callable
 from typing import Any
@@ -30,6 +31,7 @@ __all__ = [
     "median_forward",
     "min_forward",
     "nan_forward",
+    "scatter_argmax",
     "sum_backward",
     "sum_forward",
     "ufunc_forward",
@@ -674,10 +676,31 @@ def _zero_tails(grad: np.ndarray, win: Window) -> None:
 
 
 def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
-    """Scatter-add each output gradient to the input cell its index names (-1: nowhere)."""
-    lead = g.shape[: g.ndim - win.ndim]
-    if g.dtype in _COMPILED_DTYPES and g.size:  # the scatter is flat: any rank
+    """Add each output gradient of a max pooling over ``win`` to the input cell its index
+    names (-1: nowhere), in output raster order: at stride 1 as a gather over each cell's
+    windows (`_gather_offsets`), else as `scatter_argmax`."""
+    offsets = _gather_offsets(win)
+    if offsets is not None and g.dtype in _COMPILED_DTYPES and g.size:
+        lead = g.shape[: g.ndim - win.ndim]
         grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
+        planes = math.prod(lead)
+        idx = np.ascontiguousarray(indices).reshape(planes, -1)
+        # work: each input cell visited once an offset
+        if launch(_row_kernels().GATHER_ARGMAX, grad.size * len(offsets), planes,
+                  np.ascontiguousarray(g).reshape(planes, -1), idx, grad.reshape(planes, -1),
+                  np.zeros(1, g.dtype), offsets,
+                  np.arange(grad.size // planes, dtype=idx.dtype)):
+            return grad
+    return scatter_argmax(g, indices, win.in_shape)
+
+
+def scatter_argmax(g: np.ndarray, indices: np.ndarray, in_shape: tuple[int, ...]) -> np.ndarray:
+    """Scatter-add each output gradient to the input cell its plane-flat index names (-1:
+    nowhere), in output raster order, whatever windows chose the indices (adaptive and
+    fractional max pooling use it too): ``(*lead, *in_shape)`` zeros, then the additions."""
+    lead = g.shape[: g.ndim - len(in_shape)]
+    if g.dtype in _COMPILED_DTYPES and g.size:  # the scatter is flat: any rank
+        grad = np.empty(lead + tuple(in_shape), dtype=g.dtype)  # the kernel zeroes each plane
         planes = math.prod(lead)
         # work: the outputs scattered and the input cells zeroed
         if launch(_row_kernels().SCATTER_ARGMAX, g.size + grad.size, planes,
@@ -685,7 +708,25 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
                   np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1)):
             return grad
     with np.errstate(all="ignore"):
-        return numpy_passes.scatter_indices(g, indices, win.in_shape)
+        return numpy_passes.scatter_indices(g, indices, tuple(in_shape))
+
+
+def _gather_offsets(win: Window) -> np.ndarray | None:
+    """The plane-flat offsets ``d`` (ascending) from an input cell ``c`` to the outputs
+    ``c + d`` whose windows may hold it, where the max backward gathers
+    (`numba_rows.gather_argmax`): stride 1 and no dilation, output sizes equal to the
+    input's after the first spatial axis (so outputs and cells share a grid), kernels no
+    wider than the input there, and at most `poolnd._threads.GATHER_MAX_CELLS` cells a
+    window; else None (the scatter)."""
+    if set(win.stride) != {1} or set(win.dilation) != {1} or \
+            win.out_shape[1:] != win.in_shape[1:] or \
+            any(k > n for k, n in zip(win.kernel[1:], win.in_shape[1:])) or \
+            math.prod(win.kernel) > tuning.GATHER_MAX_CELLS:
+        return None
+    steps = [math.prod(win.in_shape[i + 1:]) for i in range(win.ndim)]
+    offsets = [sum((lo - a) * step for a, (lo, _), step in zip(cell, win.pad, steps))
+               for cell in itertools.product(*(range(k - 1, -1, -1) for k in win.kernel))]
+    return np.array(offsets, dtype=np.int64)
 
 
 def sum_backward(

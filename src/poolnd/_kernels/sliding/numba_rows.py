@@ -46,6 +46,7 @@ from ..raster import next_row, row_before
 __all__ = [
     "ARGMAX_MAX_ROWS",
     "ARGMAX_ROWS",
+    "GATHER_ARGMAX",
     "MAX_PLANE_3X3",
     "MAX_ROWS",
     "SCATTER_ARGMAX",
@@ -748,6 +749,68 @@ def _scatter_argmax_chunk(grad_out, idx, grad_in, start, stop):  # pragma: no co
 
 
 @nb.njit(**SERIAL)
+def _gather_argmax_chunk(  # pragma: no cover - compiled
+    grad_out, idx, grad_in, zero, offsets, cells, start, stop
+):
+    """`_scatter_argmax_chunk` as a gather, for windows at stride 1 whose outputs lie on
+    the input's grid after the first spatial axis (`poolnd._kernels.sliding.
+    _gather_offsets`): the outputs whose windows hold input cell ``c`` are ``c + d`` for
+    the plane-flat ``offsets`` ``d`` (ascending, so in raster order), and ``c`` receives
+    ``grad_out[c + d]`` where ``idx[c + d] == c``, else ``+0``, which adds nothing (the
+    running sum starts at ``+0`` and so is never ``-0``). An output past a row's end names
+    a cell of another row, never ``c``. One loop over the plane per offset, which LLVM
+    vectorises, where the scatter adds one output at a time and waits, at stride 1, for
+    the addition before to the same cell. ``cells`` is ``arange(plane size)`` in the
+    indices' dtype: compared with it, int32 indices are compared as int32 (eight a vector
+    on AVX2 instead of four).
+
+    Work items: planes ``start .. stop - 1``."""
+    n_out, n_in = grad_out.shape[1], grad_in.shape[1]
+    g, ix, gi = grad_out.reshape(-1), idx.reshape(-1), grad_in.reshape(-1)
+    z = zero[0]  # a local: a load from ``zero`` may alias the stores, and stop vectorising
+    n = offsets.shape[0]
+    # nine offsets (3x3 windows): the cells all nine reach take their nine terms in one loop
+    mid_lo = max(0, -offsets[0]) if n == 9 else 0
+    mid_hi = max(mid_lo, min(n_in, n_out - offsets[n - 1])) if n == 9 else 0
+    for p in range(start, stop):
+        b, o = p * n_in, p * n_out
+        for c in range(n_in):
+            gi[_U(b + c)] = z
+        for k in range(n):  # one loop per offset, outside the nine-term loop's cells
+            d = offsets[k]
+            lo, hi = max(0, -d), min(n_in, n_out - d)
+            for c in range(lo, min(hi, mid_lo)):
+                j = o + c + d
+                t = g[_U(j)] if ix[_U(j)] == cells[_U(c)] else z
+                gi[_U(b + c)] = gi[_U(b + c)] + t
+            for c in range(max(lo, mid_hi), hi):
+                j = o + c + d
+                t = g[_U(j)] if ix[_U(j)] == cells[_U(c)] else z
+                gi[_U(b + c)] = gi[_U(b + c)] + t
+        if mid_hi > mid_lo:
+            _gather9(g, ix, gi, z, offsets, cells, b, o, mid_lo, mid_hi)
+
+
+@nb.njit(**SERIAL)
+def _gather9(g, ix, gi, z, offsets, cells, b, o, lo, hi):  # pragma: no cover - compiled
+    """`_gather_argmax_chunk`'s nine terms of cells ``lo .. hi - 1`` of one plane in one
+    loop, added in the offsets' order."""
+    d0, d1, d2, d3, d4 = offsets[0], offsets[1], offsets[2], offsets[3], offsets[4]
+    d5, d6, d7, d8 = offsets[5], offsets[6], offsets[7], offsets[8]
+    for c in range(lo, hi):
+        j, cc = o + c, cells[_U(c)]
+        acc = z + (g[_U(j + d0)] if ix[_U(j + d0)] == cc else z)
+        acc = acc + (g[_U(j + d1)] if ix[_U(j + d1)] == cc else z)
+        acc = acc + (g[_U(j + d2)] if ix[_U(j + d2)] == cc else z)
+        acc = acc + (g[_U(j + d3)] if ix[_U(j + d3)] == cc else z)
+        acc = acc + (g[_U(j + d4)] if ix[_U(j + d4)] == cc else z)
+        acc = acc + (g[_U(j + d5)] if ix[_U(j + d5)] == cc else z)
+        acc = acc + (g[_U(j + d6)] if ix[_U(j + d6)] == cc else z)
+        acc = acc + (g[_U(j + d7)] if ix[_U(j + d7)] == cc else z)
+        gi[_U(b + c)] = acc + (g[_U(j + d8)] if ix[_U(j + d8)] == cc else z)
+
+
+@nb.njit(**SERIAL)
 def _spread_s2(dst, e, out_w, in_w, kw, pw):  # pragma: no cover - compiled
     """``dst[ow * 2 + c - pw] += e[ow]`` for every output column ``ow`` and kernel column
     ``c < kw`` (``kw`` 2 or 3, stride 2, no dilation) whose cell is inside the row, each
@@ -836,6 +899,7 @@ def _scatter_windows_chunk(  # pragma: no cover - compiled
 ARGMAX_ROWS = Form(_argmax_rows_chunk)
 MAX_ROWS = Form(_max_rows_chunk)
 MAX_PLANE_3X3 = Form(_max_plane_3x3_chunk)
+GATHER_ARGMAX = Form(_gather_argmax_chunk, reads=2)
 SCATTER_ARGMAX = Form(_scatter_argmax_chunk, reads=2)
 SCATTER_WINDOWS = Form(_scatter_windows_chunk)
 SUM_ROWS_3X3 = Form(_sum_rows_3x3_chunk)

@@ -26,8 +26,8 @@ from typing import Any
 import numpy as np
 
 from ... import _threads as tuning
-from ..._args import Window
 from ..launch import kernels, launch
+from ..sliding import scatter_argmax
 from ..sliding.numpy_passes import lowest
 from .numpy_passes import (
     Table,
@@ -212,14 +212,7 @@ def avg_backward(g: np.ndarray, tables: Sequence[Table]) -> np.ndarray:
 def max_backward(g: np.ndarray, indices: np.ndarray, in_shape: tuple[int, ...]) -> np.ndarray:
     """Add each output gradient to the input cell its plane-flat index names, in output
     raster order (the strided kernels' index scatter, which ignores window geometry)."""
-    from ..sliding import max_backward as scatter_argmax
-
-    nd = len(in_shape)
-    unit = Window(
-        kernel=(1,) * nd, stride=(1,) * nd, dilation=(1,) * nd, pad=((0, 0),) * nd,
-        in_shape=tuple(in_shape), out_shape=tuple(g.shape[g.ndim - nd:]),
-    )
-    return scatter_argmax(g, indices, unit)
+    return scatter_argmax(g, indices, tuple(in_shape))
 
 
 def mean_forward(x: np.ndarray, nd: int, acc: np.dtype) -> np.ndarray:
