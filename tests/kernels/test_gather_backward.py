@@ -110,3 +110,18 @@ def test_gather_cells_limit_follows_the_tuning(monkeypatch):
     win = _win((3, 3), (1, 1), ((1, 1), (1, 1)), (1, 1), (5, 7), (5, 7))
     monkeypatch.setattr(tuning, "GATHER_MAX_CELLS", 8)
     assert sliding._gather_offsets(win) is None
+
+
+def test_gather_serves_channels_last_windows(rng, kernels_used):
+    """Channels-last windows carry the channels as a last axis of kernel 1: the offsets
+    step over them, and the gradient is PyTorch's on the NCHW tensor."""
+    x = _input((2, 9, 11, 5), np.float32, rng)  # (N, H, W, C)
+    out, pullback = poolnd.vjp(poolnd.max_pool, x, (3, 3), 1, 1, channels_last=True)
+    g = rng.standard_normal(out.shape).astype(np.float32)
+    grad = pullback(g)
+    xt = torch.from_numpy(np.ascontiguousarray(x.transpose(0, 3, 1, 2))).requires_grad_()
+    torch.nn.functional.max_pool2d(xt, 3, 1, 1).backward(
+        torch.from_numpy(np.ascontiguousarray(g.transpose(0, 3, 1, 2))))
+    np.testing.assert_array_equal(np.ascontiguousarray(grad.transpose(0, 3, 1, 2)).view(np.uint8),
+                                  xt.grad.numpy().view(np.uint8))
+    assert "gather_argmax" in kernels_used
