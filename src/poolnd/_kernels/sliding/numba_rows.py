@@ -779,16 +779,19 @@ def _gather_argmax_chunk(  # pragma: no cover - compiled
         for k in range(n):  # one loop per offset, outside the nine-term loop's cells
             d = offsets[k]
             lo, hi = max(0, -d), min(n_in, n_out - d)
-            for c in range(lo, min(hi, mid_lo)):
-                j = o + c + d
-                t = g[_U(j)] if ix[_U(j)] == cells[_U(c)] else z
-                gi[_U(b + c)] = gi[_U(b + c)] + t
-            for c in range(max(lo, mid_hi), hi):
-                j = o + c + d
-                t = g[_U(j)] if ix[_U(j)] == cells[_U(c)] else z
-                gi[_U(b + c)] = gi[_U(b + c)] + t
+            _gather_term(g, ix, gi, z, cells, b, o, d, lo, min(hi, mid_lo))
+            _gather_term(g, ix, gi, z, cells, b, o, d, max(lo, mid_hi), hi)
         if mid_hi > mid_lo:
             _gather9(g, ix, gi, z, offsets, cells, b, o, mid_lo, mid_hi)
+
+
+@nb.njit(**SERIAL)
+def _gather_term(g, ix, gi, z, cells, b, o, d, lo, hi):  # pragma: no cover - compiled
+    """`_gather_argmax_chunk`'s term of offset ``d`` added to cells ``lo .. hi - 1``."""
+    for c in range(lo, hi):
+        j = o + c + d
+        t = g[_U(j)] if ix[_U(j)] == cells[_U(c)] else z
+        gi[_U(b + c)] = gi[_U(b + c)] + t
 
 
 @nb.njit(**SERIAL)
