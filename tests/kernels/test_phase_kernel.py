@@ -135,3 +135,59 @@ def test_phase_slots_are_the_sorted_distinct_phases():
     w = v.copy()
     _sort(w)
     np.testing.assert_array_equal(w, np.sort(v))
+
+
+def test_column_plan_lists_every_input_cell_outside_the_dealt_groups():
+    """`_columns` against a cell-by-cell account: when every column phase is used at stride
+    2 or 3, the phase-row cells ``lo .. hi - 1`` are whole groups inside the input, and
+    ``edges`` lists exactly the other cells that read an input column (with that column);
+    else nothing is dealt and ``spans`` bounds each phase's cells inside the input."""
+    from poolnd._kernels.sliding.numba_phases import _columns, _phases
+
+    plane_cells = 1000
+    for in_w, k, s, pad in itertools.product((1, 2, 3, 4, 5, 8, 11, 57), (1, 2, 3, 4, 5, 7),
+                                             (1, 2, 3, 4), (0, 1, 2, 3)):
+        if pad > k // 2 or in_w + 2 * pad < k:
+            continue
+        out_w = (in_w + 2 * pad - k) // s + 1
+        _, _, phase = _phases(k, s, 1)
+        wq = out_w + (k - 1) // s
+        dealt, lo, hi, spans, edges = _columns(wq, in_w, phase, s, pad, plane_cells)
+        assert dealt == (len(phase) == s and s in (2, 3))
+        source = {(cs, m): m * s + phase[cs] - pad for cs in range(len(phase))
+                  for m in range(wq)}
+        if dealt:
+            inside = {(cs, m) for cs, m in source if lo <= m < hi}
+            assert all(0 <= source[c] < in_w for c in inside)
+            want = sorted((cs * plane_cells + m, c) for (cs, m), c in source.items()
+                          if (cs, m) not in inside and 0 <= c < in_w)
+            assert sorted(zip(*edges.tolist())) == want
+        else:
+            for cs in range(len(phase)):
+                first, last = spans[2 * cs], spans[2 * cs + 1]
+                assert [m for m in range(wq) if 0 <= source[(cs, m)] < in_w] == \
+                    list(range(first, last))
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("stride", [2, 3])
+def test_dealt_rows_with_edge_cells_are_torch_bits(stride, threads, rng, kernel_threads,
+                                                   monkeypatch):
+    """Dealt phase rows (every column phase used) whose edges hold input cells on the
+    left (padding wider than the stride) and on the right (widths of every remainder),
+    forced onto the phase planes, against torch bit for bit; the zeros of the edges are
+    never written, so bands of a plane and planes after one another must not leave values
+    in them (the plane whose band starts inside the padding comes after a full one)."""
+    kernel_threads(threads)
+    monkeypatch.setattr(K, "_row_kernel", lambda *_: K._phase_kernels().SUM_PHASES)
+    for width in range(2 * stride + 1, 3 * stride + 3):
+        for kernel in range(stride, 8):
+            for pad in range(kernel // 2 + 1):
+                for ceil in (False, True):
+                    if width + 2 * pad < kernel:
+                        continue
+                    x = _floats(rng, (2, 3, 9, width))
+                    t = torch.from_numpy(x)
+                    got = F.avg_pool2d(x, (3, kernel), (2, stride), (1, pad), ceil, True)
+                    want = tF.avg_pool2d(t, (3, kernel), (2, stride), (1, pad), ceil, True)
+                    assert_identical(got, want.numpy())

@@ -88,25 +88,49 @@ def _phases(k, s, d):  # pragma: no cover - compiled
 # phases itself rather than calling `numba_rows._split`, which writes through row slices:
 # the slice form was measured 2-3x slower here, where every input row of a band is dealt.
 @nb.njit(**SERIAL)
+def _columns(wq, in_w, col_phase, sw, pw, plane_cells):  # pragma: no cover - compiled
+    """Where each phase row's cells come from, the same for every row: ``(dealt, lo, hi,
+    spans, edges)``. ``dealt``: every column phase is used at stride 2 or 3, so that the
+    cells ``lo .. hi - 1`` of the phase rows are whole groups of ``sw`` input cells, dealt
+    out at once. Then ``edges`` (``(2, e)``) lists the cells outside those groups that hold
+    an input cell, as offsets from their phase row's first cell (``cs * plane_cells + m``)
+    and input columns; the others are zeros, which `_fill` never writes (the buffer starts
+    zeroed, and a row outside the input writes zeros). Else ``spans`` holds, per column
+    phase, its cells inside the input (``m`` in ``first .. last - 1``)."""
+    n_cs = col_phase.shape[0]
+    dealt = n_cs == sw and 1 < sw <= 3
+    lo = min(wq, (pw + sw - 1) // sw) if dealt else 0  # m of the first whole group inside
+    hi = max(lo, min(wq, (in_w + pw) // sw)) if dealt else 0  # past the last one
+    spans = np.empty(2 * n_cs, np.int64)
+    edges = np.empty((2, n_cs * (wq - hi + lo)), np.int64)
+    e = 0
+    for cs in range(n_cs):
+        off = col_phase[cs] - pw
+        spans[2 * cs] = min(wq, max(0, (sw - 1 - off) // sw))
+        spans[2 * cs + 1] = max(spans[2 * cs], min(wq, (in_w - 1 - off) // sw + 1))
+        for m in range(wq):
+            c = m * sw + off
+            if (m < lo or m >= hi) and 0 <= c < in_w:
+                edges[0, e], edges[1, e] = cs * plane_cells + m, c
+                e += 1
+    return dealt, lo, hi, spans, edges[:, :e].copy()
+
+
+@nb.njit(**SERIAL)
 def _fill(  # pragma: no cover - compiled
-    flat, plane_cells, wq, src, in_h, in_w, first, rows, row_phase, col_phase, sh, sw, ph, pw
+    flat, plane_cells, wq, src, in_h, in_w, first, rows, row_phase, col_phase, sh, sw, ph, pw,
+    columns,
 ):
     """Phase rows ``0 .. rows - 1`` of every phase plane of the band starting at phase row
     ``first`` (planes ``plane_cells`` apart in ``flat``, rows ``wq`` cells) from the input
     plane ``src`` (flat, ``in_h`` rows of ``in_w``): cell ``m`` of slot ``(rs, cs)``'s row
     ``i`` is input cell ``((first + i) * sh + row_phase[rs] - ph, m * sw + col_phase[cs] -
-    pw)``, zero outside the input. When every column phase is used, a row's groups of
-    ``sw`` cells inside the input are dealt out at once (strides 2 and 3 by name, which
-    LLVM turns into shuffles); else each phase is read at the stride."""
+    pw)``, zero outside the input. ``columns`` is `_columns`' plan: when every column phase
+    is used, a row's groups of ``sw`` cells inside the input are dealt out at once (strides
+    2 and 3 by name, which LLVM turns into shuffles) and its few other input cells copied
+    one by one; else each phase is read at the stride."""
+    dealt, lo, hi, spans, edges = columns
     n_cs = col_phase.shape[0]
-    dealt = n_cs == sw and 1 < sw <= 3
-    lo = min(wq, (pw + sw - 1) // sw) if dealt else 0  # m of the first whole group inside
-    hi = max(lo, min(wq, (in_w + pw) // sw)) if dealt else 0  # past the last one
-    spans = np.empty(2 * n_cs, np.int64)  # per column phase: its cells m inside the input
-    for cs in range(n_cs):  # (m in first .. last - 1), once per call: a division per row
-        off = col_phase[cs] - pw  # costs more than a short row's copy
-        spans[2 * cs] = min(wq, max(0, (sw - 1 - off) // sw))
-        spans[2 * cs + 1] = max(spans[2 * cs], min(wq, (in_w - 1 - off) // sw + 1))
     for rs in range(row_phase.shape[0]):
         for i in range(rows):
             ih = (first + i) * sh + row_phase[rs] - ph
@@ -117,9 +141,9 @@ def _fill(  # pragma: no cover - compiled
                         flat[_U(at + cs * plane_cells + m)] = 0
                 continue
             row = ih * in_w
-            for cs in range(n_cs):
-                a, off = at + cs * plane_cells, col_phase[cs] - pw
-                if not dealt:  # this phase's cells inside the row: m in first .. last - 1
+            if not dealt:
+                for cs in range(n_cs):  # this phase's cells inside the row: first .. last - 1
+                    a, off = at + cs * plane_cells, col_phase[cs] - pw
                     first_m, last_m = spans[2 * cs], spans[2 * cs + 1]
                     for m in range(first_m):
                         flat[_U(a + m)] = 0
@@ -132,20 +156,16 @@ def _fill(  # pragma: no cover - compiled
                             flat[_U(a + m)] = src[_U(b + m * sw)]
                     for m in range(last_m, wq):
                         flat[_U(a + m)] = 0
-                    continue
-                for m in range(lo):  # the cells of groups not wholly inside
-                    c = m * sw + off
-                    flat[_U(a + m)] = src[_U(row + c)] if 0 <= c < in_w else 0
-                for m in range(hi, wq):
-                    c = m * sw + off
-                    flat[_U(a + m)] = src[_U(row + c)] if 0 <= c < in_w else 0
+                continue
+            for e in range(edges.shape[1]):
+                flat[_U(at + edges[0, e])] = src[_U(row + edges[1, e])]
             g, n = row + lo * sw - pw, hi - lo
-            if sw == 2 and dealt:
+            if sw == 2:
                 a0, a1 = at + lo, at + plane_cells + lo
                 for j in range(n):
                     flat[_U(a0 + j)] = src[_U(g + 2 * j)]
                     flat[_U(a1 + j)] = src[_U(g + 2 * j + 1)]
-            elif sw == 3 and dealt:
+            else:
                 a0, a1, a2 = at + lo, at + plane_cells + lo, at + 2 * plane_cells + lo
                 for j in range(n):
                     flat[_U(a0 + j)] = src[_U(g + 3 * j)]
@@ -185,6 +205,7 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
             cells[a * kw + c] = (row_slot[a] * n_cs + col_slot[c]) * plane_cells \
                 + row_shift[a] * wq + col_shift[c]
     acc = np.empty(band * wq + (kw - 1) * dw // sw + 1, zero.dtype)
+    columns = _columns(wq, in_w, col_phase, sw, pw, plane_cells)
     r = start
     while r < stop:
         p, od, oh0 = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
@@ -196,7 +217,7 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
             if id_ < 0 or id_ >= in_d:
                 continue  # cells outside the input add +0: nothing
             _fill(flat, plane_cells, wq, x[p, id_].reshape(-1), in_h, in_w, oh0, rows + extra,
-                  row_phase, col_phase, sh, sw, ph, pw)
+                  row_phase, col_phase, sh, sw, ph, pw, columns)
             t = 0  # kernel cells in row-major order, up to three a pass over the band
             while t < cells.shape[0]:
                 b0 = cells[t]
