@@ -35,6 +35,7 @@ GRID_2D = [  # (shape, kernel, stride, padding, ceil_mode)
     ((1, 2, 40, 1500), (5, 6), (2, 3), (2, 3), False),  # several bands per plane
     ((3, 2, 7, 5), (6, 5), (1, 4), (3, 2), True),  # windows wider than the rows
     ((4, 16, 12, 57), (4, 4), (2, 2), (1, 1), False),
+    ((2, 3, 23, 29), (5, 4), (2, 2), (2, 0), False),  # divisors varying down a band only
 ]
 
 

@@ -206,6 +206,7 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
                 + row_shift[a] * wq + col_shift[c]
     acc = np.empty(band * wq + (kw - 1) * dw // sw + 1, zero.dtype)
     columns = _columns(wq, in_w, col_phase, sw, pw, plane_cells)
+    same_w = _same(div_w, 0, out_w)  # (then a band of rows with one divisor each row shares it)
     r = start
     while r < stop:
         p, od, oh0 = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
@@ -236,8 +237,36 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
                     for m in range(n):
                         acc[_U(m)] = acc[_U(m)] + flat[_U(b0 + m)]
                     t += 1
-        _divide(acc[:n].reshape((rows, wq)), out, floating, div_d, div_h, div_w, div_scale, r)
+        d = div_d[od] * div_h[oh0] * div_w[0] * div_scale
+        if floating and same_w and _same(div_h, oh0, oh0 + rows):
+            _divide_band(acc, n, rows, wq, out.reshape(-1), r * out_w, out_w, zero.dtype.type(d))
+        else:
+            _divide(acc[:n].reshape((rows, wq)), out, floating, div_d, div_h, div_w, div_scale, r)
         r += rows
+
+
+@nb.njit(**SERIAL)
+def _same(v, lo, hi):  # pragma: no cover - compiled
+    """Whether ``v[lo .. hi - 1]`` are all equal (a loop: Numba compiles no generator
+    argument to ``all``)."""
+    same = True
+    for i in range(lo + 1, hi):
+        same &= v[i] == v[lo]
+    return same
+
+
+@nb.njit(**SERIAL)
+def _divide_band(acc, n, rows, wq, out, o, out_w, d):  # pragma: no cover - compiled
+    """A band's float sums (``rows`` rows of ``wq`` in ``acc``) divided by the one divisor
+    ``d`` of all its outputs into ``out`` from flat offset ``o`` (rows of ``out_w``): one long
+    loop over the band, then the rows copied, where `_divide` runs a short loop per row.
+    ``+ 0`` as there."""
+    for m in range(n):
+        acc[_U(m)] = acc[_U(m)] / d + 0
+    for i in range(rows):
+        a, b = i * wq, o + i * out_w
+        for j in range(out_w):
+            out[_U(b + j)] = acc[_U(a + j)]
 
 
 # the kernels as the selectors launch them (`poolnd._kernels.launch.Form`)
