@@ -36,12 +36,20 @@ _local = threading.local()  # .serial: depth of `serial` blocks on this thread
 # Compile kernels in the background while the NumPy forms answer (`poolnd._kernels.compiler`);
 # ``POOLND_COMPILE=wait`` compiles in the calling thread instead.
 COMPILE_IN_BACKGROUND = os.environ.get("POOLND_COMPILE", "background") != "wait"
-# Below this many cell visits a parallel launch costs more than it saves; no chunk of a
-# parallel launch is smaller, where that leaves at least four a thread. (1 << 16 before the
+# Below this many cell visits a parallel launch costs more than it saves. (1 << 16 before the
 # row kernels lost their per-row overheads; measured on the AMD EPYC, 2 threads, batch-1
 # 112x112 pooling: 1 << 18 makes 3/2 max 0.61 -> 0.54 ms, average 0.79 -> 0.63 ms, 5/3 max
 # 0.85 -> 0.64 ms; the 0.4-3 ms benchmark cases are unchanged or up to 6% faster.)
 SERIAL_WORK = 1 << 18
+# No chunk of a parallel launch holds fewer cell visits, where that leaves at least four a
+# thread. Each chunk's end takes the GIL to claim the next, and where the other thread holds
+# it the claimant sleeps and is woken, tens of microseconds on a virtual machine: fewer,
+# longer chunks meet less often. (Was SERIAL_WORK. Measured on the Intel Xeon, 2 threads,
+# helpers not spinning, poolnd/onnxruntime in interleaved rounds, two runs alternated:
+# 8x64x57x57 5/2 max 1.32 -> 1.23, average 1.24 -> 1.13; 6/3 p3 1.29 -> 1.23 and 1.47 ->
+# 1.37; batch-1 112x112 7/2 p3 1.25 -> 1.06 and 1.53 -> 1.30; the benchmark's large cases
+# unchanged; 1 << 22 no better than 1 << 20.)
+CHUNK_WORK = 1 << 20
 # How long, in time-stamp counter ticks (about 3 GHz), a launch's threads wait for each other
 # by spinning without the GIL (`poolnd._kernels.spin`) before they sleep: a helper thread
 # waits this long for the next launch after running a chunk (then it sleeps until a launch

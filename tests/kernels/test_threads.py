@@ -89,8 +89,8 @@ def test_dask_tasks_run_their_kernels_serially_after_set_num_threads(monkeypatch
 
 def test_parallel_launches_take_four_to_sixteen_chunks_a_thread(monkeypatch, restore_threads):
     """A launch runs in 4 to 16 chunks per thread: as many as keep each chunk at least
-    `SERIAL_WORK` cell visits (a chunk is a call through Numba's dispatcher), never fewer
-    than 4 a thread (dynamic balance) nor more than the work items."""
+    `CHUNK_WORK` cell visits (a chunk's end takes the GIL), never fewer than 4 a thread
+    (dynamic balance) nor more than the work items."""
     from poolnd._kernels import launch
 
     made: list[int] = []
@@ -105,9 +105,10 @@ def test_parallel_launches_take_four_to_sixteen_chunks_a_thread(monkeypatch, res
     x = np.random.default_rng(0).standard_normal((2, 64, 96, 96)).astype(np.float32)
     g = np.ones((2, 64, 48, 48), np.float32)
     pullback = poolnd.vjp(F.max_pool2d, x, 3, 2, 1)[1]
-    for serial_work, want in ((1 << 18, 8), (1 << 16, 22), (1 << 12, 32), (1, 32)):
-        monkeypatch.setattr("poolnd._threads.SERIAL_WORK", serial_work)
+    for chunk_work, want in ((1 << 20, 8), (1 << 18, 8), (1 << 16, 22), (1 << 12, 32),
+                             (1, 32)):
+        monkeypatch.setattr("poolnd._threads.CHUNK_WORK", chunk_work)
         made.clear()
         pullback(g)  # one launch over 128 planes: 2 * 64 * 48 * 48 = 294912 outputs
         # scattered and 2 * 64 * 96 * 96 = 1179648 input cells zeroed, 1474560 visits
-        assert made == [want], (serial_work, made)
+        assert made == [want], (chunk_work, made)

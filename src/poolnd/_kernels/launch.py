@@ -229,7 +229,7 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
     Small jobs (``work`` cell visits below `poolnd._threads.SERIAL_WORK`), and every job
     inside `poolnd._threads.serial`, run the body on the calling thread in one piece. Larger
     ones run in ``4 * threads`` to ``16 * threads`` chunks (as many as keep each at least
-    `poolnd._threads.SERIAL_WORK` visits) on the calling thread and ``threads - 1`` helper
+    `poolnd._threads.CHUNK_WORK` visits) on the calling thread and ``threads - 1`` helper
     threads, scheduled dynamically. An exception raised by a chunk is raised here
     once every chunk has ended.
     """
@@ -246,10 +246,10 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
     if work < tuning.SERIAL_WORK or threads == 1 or total <= 1:
         form.body(*args, 0, total)
         return True
-    # up to 16 chunks a thread for dynamic balance, but none smaller than SERIAL_WORK cell
+    # up to 16 chunks a thread for dynamic balance, but none smaller than CHUNK_WORK cell
     # visits where that leaves at least 4 a thread: each chunk is a call through Numba's
     # dispatcher, taking the GIL, which costs more than it balances on small jobs
-    chunks = min(total, 16 * threads, max(4 * threads, work // max(1, tuning.SERIAL_WORK)))
+    chunks = min(total, 16 * threads, max(4 * threads, work // max(1, tuning.CHUNK_WORK)))
     helpers = min(threads, chunks) - 1
     job = _Launch(form.body, args, chunks, total, helpers)
     _ensure_helpers(threads - 1)
