@@ -73,7 +73,7 @@ def make_input(path: str, size_gib: float, chunk: int, channels: int) -> tuple[i
     z = zarr.create_array(path, shape=shape, chunks=(1, chunk, chunk), dtype=np.float32,
                           overwrite=True)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
             distributed.Client(cluster):
         x = da.random.default_rng(0).standard_normal(shape, chunks=(1, chunk, chunk),
                                                       dtype=np.float32)
@@ -89,7 +89,7 @@ def run(src: str, dst: str, workers: int, memory_limit: str) -> dict[str, Any]:
 
     with distributed.LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                   memory_limit=memory_limit, host="127.0.0.1",
-                                  dashboard_address=None) as cluster, \
+                                  dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         client.run(lambda: __import__("poolnd").max_pool(np.zeros((1, 1, 8, 8)), (2, 2)))
         cpu_before = client.run(_cpu_seconds)

@@ -122,8 +122,10 @@ def test_pool_on_a_cluster_of_worker_processes(files, capsys, monkeypatch):
     import distributed
 
     monkeypatch.setattr(_files, "LAZY_BYTES", 1000)
+    # (the scheduler's HTTP server on a free port: with dashboard_address=None it takes
+    # 8787, which a cluster in another test worker may hold, and the warning is an error)
     with distributed.LocalCluster(n_workers=1, threads_per_worker=2, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
             distributed.Client(cluster):
         assert _run(capsys, "pool", "a.npy", "o.npy", "--op", "mean", "--kernel", "3,3",
                     "--padding", "1", "--chunk-mb", "1")[0] == 0

@@ -363,8 +363,10 @@ def test_bad_indices_values_raise_when_computed():
 def test_distributed_cluster_of_processes_matches_memory(rng):
     x = rng.standard_normal((2, 3, 40, 33)).astype(np.float32)
     d = da.from_array(x, chunks=(1, 2, 13, 10))
+    # (the scheduler's HTTP server on a free port: with dashboard_address=None it takes
+    # 8787, which a cluster in another test worker may hold, and the warning is an error)
     with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
-                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+                                  host="127.0.0.1", dashboard_address=":0") as cluster, \
             distributed.Client(cluster) as client:
         pids = set(client.run(lambda: __import__("os").getpid()).values())
         assert len(pids) == 2 and threading.get_native_id() not in pids
