@@ -687,15 +687,11 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
     windows (`_gather_offsets`), else as `scatter_argmax`."""
     offsets = _gather_offsets(win)
     if offsets is not None and g.dtype in _COMPILED_DTYPES and g.size:
-        lead = g.shape[: g.ndim - win.ndim]
-        grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
-        planes = math.prod(lead)
-        idx = np.ascontiguousarray(indices).reshape(planes, -1)
+        grad, g2, idx, grad2 = _selected_planes(g, indices, win.in_shape)
         # work: each input cell visited once an offset
-        if launch(_row_kernels().GATHER_ARGMAX, grad.size * len(offsets), planes,
-                  np.ascontiguousarray(g).reshape(planes, -1), idx, grad.reshape(planes, -1),
-                  np.zeros(1, g.dtype), offsets,
-                  np.arange(grad.size // planes, dtype=idx.dtype)):
+        if launch(_row_kernels().GATHER_ARGMAX, grad.size * len(offsets), g2.shape[0], g2,
+                  idx, grad2, np.zeros(1, g.dtype), offsets,
+                  np.arange(grad2.shape[1], dtype=idx.dtype)):
             return grad
     return scatter_argmax(g, indices, win.in_shape)
 
@@ -704,17 +700,27 @@ def scatter_argmax(g: np.ndarray, indices: np.ndarray, in_shape: tuple[int, ...]
     """Scatter-add each output gradient to the input cell its plane-flat index names (-1:
     nowhere), in output raster order, whatever windows chose the indices (adaptive and
     fractional max pooling use it too): ``(*lead, *in_shape)`` zeros, then the additions."""
-    lead = g.shape[: g.ndim - len(in_shape)]
     if g.dtype in _COMPILED_DTYPES and g.size:  # the scatter is flat: any rank
-        grad = np.empty(lead + tuple(in_shape), dtype=g.dtype)  # the kernel zeroes each plane
-        planes = math.prod(lead)
+        grad, g2, idx, grad2 = _selected_planes(g, indices, in_shape)
         # work: the outputs scattered and the input cells zeroed
-        if launch(_row_kernels().SCATTER_ARGMAX, g.size + grad.size, planes,
-                  np.ascontiguousarray(g).reshape(planes, -1),
-                  np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1)):
+        if launch(_row_kernels().SCATTER_ARGMAX, g.size + grad.size, g2.shape[0], g2, idx,
+                  grad2):
             return grad
     with np.errstate(all="ignore"):
         return numpy_passes.scatter_indices(g, indices, tuple(in_shape))
+
+
+def _selected_planes(
+    g: np.ndarray, indices: np.ndarray, in_shape: tuple[int, ...]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The operands of a selecting op's pullback kernel: ``(grad, g, indices, grad)``, the
+    input gradient ``(*lead, *in_shape)`` (uninitialised: the kernels zero each plane)
+    followed by ``g``, ``indices`` and that gradient as contiguous ``(planes, cells)``."""
+    lead = g.shape[: g.ndim - len(in_shape)]
+    planes = math.prod(lead)
+    grad = np.empty(lead + tuple(in_shape), dtype=g.dtype)
+    return (grad, np.ascontiguousarray(g).reshape(planes, -1),
+            np.ascontiguousarray(indices).reshape(planes, -1), grad.reshape(planes, -1))
 
 
 def _gather_offsets(win: Window) -> np.ndarray | None:
