@@ -1,9 +1,9 @@
-"""Int32 indices for the pullback's own use: a max (or min) pooling differentiated without
-``return_indices`` has its forward write int32 plane indices, which the pullback's scatter
-reads. The int32 indices are the int64 ones on every kernel path (rows, the 2-wide and
-general tiles, channels-last 3d, the sign-flipped integer partners, min, bool, the NumPy
-passes), the pullback receives int32, and calls returning indices still give (and
-differentiate through) int64 ones."""
+"""Compact indices for the pullback's own use: a max (or min) pooling differentiated without
+``return_indices`` has its forward write int16 plane indices (planes under 2**15 cells) or
+int32 ones (under 2**31), which the pullback reads. The compact indices are the int64 ones
+on every kernel path (rows, the 2-wide and general tiles, channels-last 3d, the
+sign-flipped integer partners, min, bool, the NumPy passes), the pullback receives them, and
+calls returning indices still give (and differentiate through) int64 ones."""
 
 from __future__ import annotations
 
@@ -67,23 +67,58 @@ def test_int32_indices_are_the_int64_ones(rng, dtype, shape, nd, k, s, p, forwar
     np.testing.assert_array_equal(v32.view(np.uint8), v64.view(np.uint8))
 
 
-def test_int32_indices_on_the_numpy_passes_and_channels_last(rng, monkeypatch):
+# int16 indices only ever serve a pullback, so only the differentiable dtypes (float16 is
+# pooled as float32) take them
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.float16])
+@pytest.mark.parametrize("shape, nd, k, s, p", CASES)
+@pytest.mark.parametrize("forward", ["max_forward", "min_forward"])
+def test_int16_indices_are_the_int64_ones(rng, dtype, shape, nd, k, s, p, forward):
+    x = _input(shape, dtype, rng)
+    win = _win(shape[-nd:], k, s, p)
+    fn = getattr(sliding, forward)
+    v64, i64 = fn(x, win, True)
+    v16, i16 = fn(x, win, True, np.int16)
+    assert i16.dtype == np.int16
+    np.testing.assert_array_equal(i16, i64)
+    np.testing.assert_array_equal(v16.view(np.uint8), v64.view(np.uint8))
+
+
+def test_int16_indices_reach_the_last_cell_of_the_largest_plane(rng):
+    """A plane of 2**15 - 1 cells: the largest index, 32766, fits int16 on the row kernels
+    and the tiles, and the pullback puts each gradient where the int64 indices say."""
+    for k, s, p in ((3, 1, 1), (1, 1, 0), (2, 2, 0), (3, 3, 1)):  # rows, 1x1, tiles, rows
+        x = rng.standard_normal((2, 2, 7, 4681)).astype(np.float32)  # 2**15 - 1 cells
+        x[..., -2:, -2:] = 100.0 + np.arange(4).reshape(2, 2)  # the last cell wins
+        win = _win((7, 4681), k, s, p)
+        assert sliding.pullback_index_dtype(win) == np.int16
+        v64, i64 = sliding.max_forward(x, win, True)
+        _, i16 = sliding.max_forward(x, win, True, np.int16)
+        assert int(i64.max()) == (2**15 - 2 if k != 2 else 6 * 4681 - 2)
+        np.testing.assert_array_equal(i16, i64)
+        g = rng.standard_normal(v64.shape).astype(np.float32)
+        np.testing.assert_array_equal(sliding.max_backward(g, i16, win),
+                                      sliding.max_backward(g, i64, win))
+
+
+def test_compact_indices_on_the_numpy_passes_and_channels_last(rng, monkeypatch):
     """The NumPy passes (kernels not compiled) and the channels-last 3d path give int64
-    indices of their own, cast."""
+    indices of their own, cast to int32 or int16."""
     x = _input((2, 6, 7, 5, 3), np.float32, rng)  # (N, D, H, W, C)
     win = Window(kernel=(2, 2, 2, 1), stride=(2, 2, 2, 1), dilation=(1,) * 4,
                  pad=((0, 0),) * 4, in_shape=(6, 7, 5, 3), out_shape=(3, 3, 2, 3))
     want = sliding.max_forward(x, win, True)[1]
-    got = sliding.max_forward(x, win, True, np.int32)[1]
-    assert got.dtype == np.int32
-    np.testing.assert_array_equal(got, want)
+    for compact in (np.int32, np.int16):
+        got = sliding.max_forward(x, win, True, compact)[1]
+        assert got.dtype == compact
+        np.testing.assert_array_equal(got, want)
     y = _input((2, 3, 9, 8), np.float32, rng)
     win2 = _win((9, 8), 3, 2, 1)
     want2 = sliding.max_forward(y, win2, True)[1]
     monkeypatch.setattr(sliding, "_max_compiled", lambda *a: None)  # the NumPy passes
-    got2 = sliding.max_forward(y, win2, True, np.int32)[1]
-    assert got2.dtype == np.int32
-    np.testing.assert_array_equal(got2, want2)
+    for compact in (np.int32, np.int16):
+        got2 = sliding.max_forward(y, win2, True, compact)[1]
+        assert got2.dtype == compact
+        np.testing.assert_array_equal(got2, want2)
 
 
 def _scattered(monkeypatch):
@@ -100,25 +135,25 @@ def _scattered(monkeypatch):
 
 
 @pytest.mark.parametrize("minimum", [False, True])
-def test_the_pullback_scatters_int32_indices_unless_they_are_returned(rng, monkeypatch,
-                                                                       minimum):
+def test_the_pullback_takes_compact_indices_unless_they_are_returned(rng, monkeypatch,
+                                                                      minimum):
     seen = _scattered(monkeypatch)
     x = rng.standard_normal((2, 3, 10, 9)).astype(np.float32)
     pool = poolnd.min_pool if minimum else poolnd.max_pool
     out, pullback = poolnd.vjp(pool, x, (3, 3), 2, 1)
     g = rng.standard_normal(out.shape).astype(np.float32)
     grad = pullback(g)
-    assert seen == [np.dtype(np.int32)]
+    assert seen == [np.dtype(np.int16)]
     (values, indices), pullback_i = poolnd.vjp(pool, x, (3, 3), 2, 1, return_indices=True)
     assert indices.dtype == np.int64
     np.testing.assert_array_equal(values, out)
     np.testing.assert_array_equal(pullback_i(g), grad)
-    assert seen == [np.dtype(np.int32), np.dtype(np.int64)]
+    assert seen == [np.dtype(np.int16), np.dtype(np.int64)]
 
 
-def test_a_plane_too_large_for_int32_keeps_int64(monkeypatch):
-    """Planes of 2**31 cells or more keep int64 indices (checked on the window alone: the
-    input is never made)."""
+def test_the_compact_dtype_follows_the_plane_size(monkeypatch):
+    """Planes under 2**15 cells take int16 indices, under 2**31 int32, larger ones int64
+    (checked on the window alone: the large inputs are never made)."""
     seen: list[object] = []
 
     def forward(x, win, with_indices, index_dtype=np.int64):
@@ -130,10 +165,13 @@ def test_a_plane_too_large_for_int32_keeps_int64(monkeypatch):
                                           (0, 0, 0, 0))
     with pytest.raises(RuntimeError, match="stop"):
         pooling.max_pool_impl(big, 2, op="max_pool2d", ndim=2, grad=True)
+    for cells in (2**15, 2**15 - 1, 16):
+        plane = np.lib.stride_tricks.as_strided(np.zeros(1, np.float32), (1, 1, 1, cells),
+                                                (0, 0, 0, 0))
+        with pytest.raises(RuntimeError, match="stop"):
+            pooling.max_pool_impl(plane, (1, 2), op="max_pool2d", ndim=2, grad=True)
     small = np.zeros((1, 1, 4, 4), np.float32)
-    with pytest.raises(RuntimeError, match="stop"):
-        pooling.max_pool_impl(small, 2, op="max_pool2d", ndim=2, grad=True)
     with pytest.raises(RuntimeError, match="stop"):
         pooling.max_pool_impl(small, 2, return_indices=True, op="max_pool2d", ndim=2,
                               grad=True)
-    assert seen == [np.int64, np.int32, np.int64]
+    assert seen == [np.int64, np.int32, np.int16, np.int16, np.int64]

@@ -7,7 +7,6 @@ generic windowed reduction of the kernel backend, and (when asked) return a pull
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -111,11 +110,9 @@ def max_pool_impl(
     if grad:
         _args.require_differentiable(op, x.dtype)
     forward = kernels.min_forward if minimum else kernels.max_forward
-    # indices only the pullback reads are int32 where a plane's index fits: half the bytes
-    # for the forward to write and the pullback to read
-    compact = grad and not want_indices and math.prod(win.in_shape) < 2**31
     values, indices = forward(widen(x), win, want_indices or grad,
-                              np.int32 if compact else np.int64)
+                              kernels.pullback_index_dtype(win) if grad and not want_indices
+                              else np.int64)
     return selection_result(
         op, narrow(values, x.dtype), indices, batched, want_indices, grad,
         lambda g, idx: kernels.max_backward(g, idx, win),
