@@ -195,3 +195,40 @@ def test_make_window_remembers_windows_and_still_checks_every_call():
                         (1, 1), False)
     unhashable = make_window("max_pool2d", (9, 11), (3, 3), (2, 2), [1, 1], (1, 1), False)
     assert unhashable == first and unhashable is not first
+
+
+def test_checked_arguments_are_remembered_by_exact_type_and_still_checked():
+    """`_prepare` remembers the checked window arguments of a call, keyed by their exact
+    types: a remembered ``kernel_size=2`` does not let ``True`` (a bool, which must raise)
+    or a float through, NumPy ints are checked each call and give the same result, an
+    invalid call raises every time, and the memory stays bounded."""
+    import numpy as np
+
+    from poolnd._ops import pooling
+
+    x = np.arange(2 * 3 * 6 * 6, dtype=np.float32).reshape(2, 3, 6, 6)
+    want = tF.max_pool2d(torch.from_numpy(x), 2).numpy()
+    pooling._CHECKED.clear()
+    for _ in range(2):
+        np.testing.assert_array_equal(poolnd.functional.max_pool2d(x, 2), want)
+    assert len(pooling._CHECKED) == 1
+    poolnd.functional.max_pool2d(x, 1)  # True == 1 and hashes alike: the key tells them apart
+    for _ in range(2):
+        with pytest.raises(TypeError, match=r"kernel_size must contain ints, not bools"):
+            poolnd.functional.max_pool2d(x, True)
+        with pytest.raises(TypeError, match=r"kernel_size"):
+            poolnd.functional.max_pool2d(x, 2.0)
+        with pytest.raises(ValueError, match=r"padding must be at most half"):
+            poolnd.functional.max_pool2d(x, 2, 2, 2)
+    np.testing.assert_array_equal(poolnd.functional.max_pool2d(x, np.int64(2)), want)
+    np.testing.assert_array_equal(poolnd.functional.max_pool2d(x, [2, 2]), want)
+    # kept: 2; 1; (2, 2, 2), whose padding only breaks the window's rule, which
+    # `make_window` checks against the kernel each call; [2, 2]. Not the bool, the float,
+    # the NumPy int.
+    assert len(pooling._CHECKED) == 4
+    assert pooling._exact((1, [2, True])) == (tuple, ((int, 1), (list, ((int, 2),
+                                                                         (bool, True)))))
+    assert pooling._exact((1, np.int64(2))) is None
+    for k in range(1, pooling._CHECKED_MAX + 10):
+        poolnd.max_pool(x, (1, k % 6 + 1), stride=(1, k))
+    assert len(pooling._CHECKED) <= pooling._CHECKED_MAX
