@@ -120,13 +120,21 @@ SCRATCH_CELLS = 1 << 13
 
 
 def thread_limit() -> int:
-    """The most threads a launch may use: ``NUMBA_NUM_THREADS`` when set (as Numba reads
-    it), else the CPUs this process may run on."""
-    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-    try:
-        return max(1, int(os.environ.get("NUMBA_NUM_THREADS", "") or (cpus or 1)))
-    except ValueError:
-        return max(1, cpus or 1)
+    """The most threads a launch may use: ``NUMBA_NUM_THREADS`` when set, else the CPUs
+    this process may run on; read once a process, as Numba reads it (every launch asks,
+    and the CPUs cost a system call)."""
+    global _limit
+    if _limit is None:
+        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+            os.cpu_count()
+        try:
+            _limit = max(1, int(os.environ.get("NUMBA_NUM_THREADS", "") or (cpus or 1)))
+        except ValueError:
+            _limit = max(1, cpus or 1)
+    return _limit
+
+
+_limit: int | None = None  # thread_limit's answer, once asked
 
 
 def kernel_threads() -> int:
