@@ -69,8 +69,13 @@ SPIN_AFTER_LAUNCHES = 16
 PADDED_ROW_SLACK = 256
 # Cells of one band of phase planes (`_kernels/sliding/numba_phases.py`): the input rows of a
 # band of output rows are copied by phase into a buffer of at most this many cells (or one
-# output row's), small enough to stay in a core's L2 cache beside its accumulator.
-PHASE_CELLS = 1 << 13
+# output row's), small enough to stay in a core's L1 cache beside its accumulator (float32:
+# 16 KiB each; 1 << 13 was L2-sized, and the kernel cells' passes over the band ran at L2's
+# rate. Intel Xeon, one thread, average pooling: 1x64x112x112 7x7 at stride 1 2.25-2.34 ->
+# 1.78-1.82 ms, 6x6 p3 1.81-1.97 -> 1.56-1.57, 2x16x224x224 5x5 p2 2.74-2.91 -> 2.26; at
+# stride 2 on 224-wide planes 0.92-1.03 -> 0.86-0.87; bands of whole 57-wide planes, which
+# fit either way, unchanged; 1 << 11 slower at strides 2 and 3).
+PHASE_CELLS = 1 << 12
 # Output rows at most this wide take the 2-wide tile sum (it divides blocks of rows at once);
 # on wider rows the general tile sum is faster (single-threaded, measured: 1.4-1.5x faster at
 # 14 to 32 outputs a row, 0.85-0.95x at 56 and 112).

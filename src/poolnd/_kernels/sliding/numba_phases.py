@@ -2,17 +2,18 @@
 cells each.
 
 Adding a window's cells to an output row one kernel cell at a time, in loops as long as
-the output row, is slow: on rows of a few dozen outputs the loops' set-up costs more than
-their additions, and a strided read does not vectorise. Here a band of up
-to `poolnd._threads.PHASE_CELLS` input cells (whole output rows of one plane) is first
-copied into *phase planes*: the input cell at padded row ``i * sh + rho`` and column
-``m * sw + kappa`` goes to ``buf[rho, kappa, i, m]``, each phase plane with rows of
-``wq = out_w + (kw - 1) * dw // sw`` cells, and cells outside the input are zeros. Kernel
-cell ``(a, c)`` of output ``(oh, j)`` then sits at ``(a * dh // sh + oh) * wq + j +
-c * dw // sw`` of its phase plane, so adding one kernel cell to every output of the band is
-one contiguous loop over ``rows * wq`` cells (``wq - out_w`` of each row are unused). Each
-loop adds three consecutive kernel cells (``acc + a + b + c``, in that order): one load and
-store of the accumulator for three additions.
+the output row, is slow: on rows of a few dozen outputs the loops' set-up costs more
+than their additions, and a strided read does not vectorise. Here a band of up to
+`poolnd._threads.PHASE_CELLS` input cells (whole output rows of one plane; with the
+accumulator, L1-sized) is first copied into *phase planes*: the input cell at padded
+row ``i * sh + rho`` and column ``m * sw + kappa`` goes to ``buf[rho, kappa, i, m]``,
+each phase plane with rows of ``wq = out_w + (kw - 1) * dw // sw`` cells, and cells
+outside the input are zeros. Kernel cell ``(a, c)`` of output ``(oh, j)`` then sits at
+``(a * dh // sh + oh) * wq + j + c * dw // sw`` of its phase plane, so adding one
+kernel cell to every output of the band is one contiguous loop over ``rows * wq`` cells
+(``wq - out_w`` of each row are unused). Each loop adds three consecutive kernel cells
+(``acc + a + b + c``, in that order): one load and store of the accumulator for three
+additions.
 
 Exactness. Each output receives its window's cells in row-major order (kernel cells are
 visited depth, then row, then column), as PyTorch adds them, so the sums are PyTorch's bit
