@@ -117,7 +117,10 @@ def pytest_sessionfinish(session):
 
 
 def pytest_testnodedown(node, error):
-    _WORKER_FUZZ.append({(p, name): n for p, name, n in node.workeroutput.get("fuzz", [])})
+    # a worker that crashed (a kernel's segmentation fault) hands nothing over: xdist then
+    # reports the crash and the test it was running, which this hook must not hide
+    output = getattr(node, "workeroutput", {})
+    _WORKER_FUZZ.append({(p, name): n for p, name, n in output.get("fuzz", [])})
 
 
 def pytest_terminal_summary(terminalreporter):
