@@ -170,3 +170,47 @@ def test_lp2_tiles_leave_other_windows_and_dtypes_to_the_separate_passes(rng):
     win = make_window("lp_pool", (9, 9), (3, 3), (3, 3), (0, 0), (1, 1), False)
     assert lp2_forward(x.astype(np.float16), win) is None
     assert lp2_forward(x.astype(np.int32), win) is None
+
+
+def _at_the_end_of_mapped_memory(x: np.ndarray) -> np.ndarray:
+    """A copy of ``x`` whose last byte is the last readable one: the page after it is
+    mapped unreadable, so a kernel reading one cell past the input crashes."""
+    import ctypes
+    import mmap
+
+    page = mmap.PAGESIZE
+    total = (x.nbytes + page - 1) // page * page + page
+    memory = mmap.mmap(-1, total)
+    cells = np.frombuffer(memory, np.uint8)
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mprotect.argtypes = (ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int)
+    assert libc.mprotect(cells.ctypes.data + total - page, page, 0) == 0  # PROT_NONE
+    start = total - page - x.nbytes
+    y = cells[start:start + x.nbytes].view(x.dtype).reshape(x.shape)
+    y[...] = x
+    return y  # (its base, the buffer of ``memory``, keeps the mapping alive)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("shape, k", [((2, 3, 6, 28), 2), ((3, 5, 4, 10, 22), 2),
+                                      ((1, 2, 9, 30), (3, 2))])
+def test_padded_passes_never_read_past_the_input(rng, shape, k, threads):
+    """The 2-wide tile forms run short rows a multiple of 16 outputs wide, reading on into
+    the next input row; where fewer than that many cells follow (the last rows of the
+    input) they run the row's own width. On input that ends where readable memory ends,
+    the results are still torch's."""
+    nd = len(shape) - 2
+    x = rng.standard_normal(shape).astype(np.float32)
+    x[..., 0, :3] = np.nan
+    guarded = _at_the_end_of_mapped_memory(x)
+    before = poolnd.get_num_threads()
+    poolnd.set_num_threads(threads)
+    try:
+        got_max = getattr(F, f"max_pool{nd}d")(guarded, k)
+        got_avg = getattr(F, f"avg_pool{nd}d")(guarded, k)
+    finally:
+        poolnd.set_num_threads(before)
+    xt = torch.from_numpy(x)
+    assert_identical(got_max, getattr(tF, f"max_pool{nd}d")(xt, k).numpy())
+    np.testing.assert_allclose(got_avg, getattr(tF, f"avg_pool{nd}d")(xt, k).numpy(),
+                               rtol=1e-6, atol=1e-6)
