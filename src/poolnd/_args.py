@@ -43,6 +43,7 @@ __all__ = [
     "spatial_index",
     "spatial_rank",
     "unbatch",
+    "window_arguments",
 ]
 
 _FLOAT_DTYPES = (np.dtype(np.float16), np.dtype(np.float32), np.dtype(np.float64))
@@ -386,11 +387,14 @@ def same_pads(
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 
+_REMEMBERED = 512  # results each remembered function keeps
+
+
 def _remembered(fn: _F) -> _F:
-    """``fn``, a pure function, with its last 512 results remembered by its arguments
-    (`functools.lru_cache`); arguments that cannot be hashed are computed afresh, and
-    errors are not remembered."""
-    cached = functools.lru_cache(maxsize=512)(fn)
+    """``fn``, a pure function, with its last `_REMEMBERED` results remembered by its
+    arguments (`functools.lru_cache`); arguments that cannot be hashed are computed afresh,
+    and errors are not remembered."""
+    cached = functools.lru_cache(maxsize=_REMEMBERED)(fn)
 
     @functools.wraps(fn)
     def call(*args: Any, **kwargs: Any) -> Any:
@@ -402,6 +406,69 @@ def _remembered(fn: _F) -> _F:
             return fn(*args, **kwargs)
 
     return cast(_F, call)
+
+
+def _exact(value: Any) -> Any:
+    """``value`` tagged with the exact type of it and of each element (so that ``1``,
+    ``True`` and ``np.int64(1)`` differ), for ints, bools, strings, None and tuples and
+    lists of them; None for anything else."""
+    kind = type(value)
+    if kind in (int, bool, str, type(None)):
+        return kind, value
+    if kind in (tuple, list):
+        parts = tuple(map(_exact, value))
+        return None if None in parts else (kind, parts)
+    return None
+
+
+def _remembered_exactly(fn: _F) -> _F:
+    """`_remembered` for a checking function, whose errors depend on its arguments' types:
+    the results are remembered by the arguments tagged with their exact types (`_exact`;
+    ``1`` and ``True`` hash alike), and arguments of other types (NumPy ints, floats, ...)
+    are checked afresh each call."""
+    memory: dict[Any, Any] = {}
+
+    @functools.wraps(fn)
+    def call(*args: Any) -> Any:
+        key = _exact(args)
+        if key is None:
+            return fn(*args)
+        got = memory.get(key)
+        if got is None:
+            got = fn(*args)
+            if len(memory) >= _REMEMBERED:
+                memory.clear()
+            memory[key] = got
+        return got
+
+    return cast(_F, call)
+
+
+WindowArguments = tuple[int, tuple[int, ...], tuple[int, ...] | None, Padding,
+                        tuple[int, ...], bool, bool]
+
+
+@_remembered_exactly
+def window_arguments(
+    op: str, kernel_size: object, stride: object, padding: object, dilation: object,
+    ceil_mode: object, ndim: int | None, channels_last: object,
+) -> WindowArguments:
+    """A windowed call's arguments checked and canonical: ``(rank, kernel, strides (None:
+    the kernel's), padding, dilations, ceil_mode, channels_last)``. The checks that need
+    the input's shape are `make_window`'s. Remembered (`_remembered_exactly`): a layer, or
+    a loop over batches, passes the same arguments each call, and checking them afresh is
+    tens of microseconds a call once a kernel has pushed the interpreter's own data out
+    of the caches."""
+    rank = spatial_rank(op, kernel_size, ndim)
+    kernel = as_int_tuple(op, "kernel_size", kernel_size, rank)
+    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
+        strides = None  # torch treats an empty stride like None: the kernel size
+    else:
+        strides = as_int_tuple(op, "stride", stride, rank)
+    pads = as_padding(op, padding, rank)
+    dilations = as_int_tuple(op, "dilation", dilation, rank)
+    return (rank, kernel, strides, pads, dilations, as_bool(op, "ceil_mode", ceil_mode),
+            as_bool(op, "channels_last", channels_last))
 
 
 @_remembered

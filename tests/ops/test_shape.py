@@ -198,20 +198,22 @@ def test_make_window_remembers_windows_and_still_checks_every_call():
 
 
 def test_checked_arguments_are_remembered_by_exact_type_and_still_checked():
-    """`_prepare` remembers the checked window arguments of a call, keyed by their exact
-    types: a remembered ``kernel_size=2`` does not let ``True`` (a bool, which must raise)
-    or a float through, NumPy ints are checked each call and give the same result, an
-    invalid call raises every time, and the memory stays bounded."""
+    """`window_arguments` remembers the checked window arguments of a call, keyed by their
+    exact types: a remembered ``kernel_size=1`` does not let ``True`` (a bool, which must
+    raise) through, nor a float, NumPy ints are checked each call and give the same
+    result, an invalid call raises every time, and the memory stays bounded."""
     import numpy as np
 
-    from poolnd._ops import pooling
+    from poolnd import _args
 
+    memory = _args.window_arguments.__closure__  # (the wrapper's own cells)
+    store = next(c.cell_contents for c in memory if isinstance(c.cell_contents, dict))
     x = np.arange(2 * 3 * 6 * 6, dtype=np.float32).reshape(2, 3, 6, 6)
     want = tF.max_pool2d(torch.from_numpy(x), 2).numpy()
-    pooling._CHECKED.clear()
+    store.clear()
     for _ in range(2):
         np.testing.assert_array_equal(poolnd.functional.max_pool2d(x, 2), want)
-    assert len(pooling._CHECKED) == 1
+    assert len(store) == 1
     poolnd.functional.max_pool2d(x, 1)  # True == 1 and hashes alike: the key tells them apart
     for _ in range(2):
         with pytest.raises(TypeError, match=r"kernel_size must contain ints, not bools"):
@@ -225,10 +227,10 @@ def test_checked_arguments_are_remembered_by_exact_type_and_still_checked():
     # kept: 2; 1; (2, 2, 2), whose padding only breaks the window's rule, which
     # `make_window` checks against the kernel each call; [2, 2]. Not the bool, the float,
     # the NumPy int.
-    assert len(pooling._CHECKED) == 4
-    assert pooling._exact((1, [2, True])) == (tuple, ((int, 1), (list, ((int, 2),
-                                                                         (bool, True)))))
-    assert pooling._exact((1, np.int64(2))) is None
-    for k in range(1, pooling._CHECKED_MAX + 10):
+    assert len(store) == 4
+    assert _args._exact((1, [2, True])) == (tuple, ((int, 1), (list, ((int, 2),
+                                                                      (bool, True)))))
+    assert _args._exact((1, np.int64(2))) is None
+    for k in range(1, _args._REMEMBERED + 10):
         poolnd.max_pool(x, (1, k % 6 + 1), stride=(1, k))
-    assert len(pooling._CHECKED) <= pooling._CHECKED_MAX
+    assert len(store) <= _args._REMEMBERED

@@ -39,50 +39,6 @@ __all__ = [
 Pullback = Callable[[Any], np.ndarray]
 
 
-_Checked = tuple[int, tuple[int, ...], tuple[int, ...] | None, _args.Padding, tuple[int, ...],
-                 bool, bool]
-
-
-def _window_arguments(
-    op: str, kernel_size: Any, stride: Any, padding: Any, dilation: Any, ceil_mode: Any,
-    ndim: int | None, channels_last: Any,
-) -> _Checked:
-    """A windowed call's arguments checked and canonical: ``(rank, kernel, strides (None:
-    the kernel's), padding, dilations, ceil_mode, channels_last)``."""
-    rank = _args.spatial_rank(op, kernel_size, ndim)
-    kernel = _args.as_int_tuple(op, "kernel_size", kernel_size, rank)
-    if stride is None or (isinstance(stride, (list, tuple)) and len(stride) == 0):
-        strides = None  # torch treats an empty stride like None: the kernel size
-    else:
-        strides = _args.as_int_tuple(op, "stride", stride, rank)
-    pads = _args.as_padding(op, padding, rank)
-    dilations = _args.as_int_tuple(op, "dilation", dilation, rank)
-    ceil = _args.as_bool(op, "ceil_mode", ceil_mode)
-    last = _args.as_bool(op, "channels_last", channels_last)
-    return rank, kernel, strides, pads, dilations, ceil, last
-
-
-# `_window_arguments` of the argument sets seen last (a layer, or a loop over batches,
-# passes the same ones each call), keyed by the arguments tagged with their exact types
-# (`_exact`): checking them afresh is tens of microseconds a call once a kernel has pushed
-# the interpreter's own data out of the caches. Arguments that raised are never kept.
-_CHECKED: dict[tuple[Any, ...], _Checked] = {}
-_CHECKED_MAX = 256
-
-
-def _exact(value: Any) -> Any:
-    """``value`` with the exact type of it and of each element (so that ``1``, ``True``
-    and ``np.int64(1)`` differ), for ints, bools, strings, None and tuples and lists of
-    them; None for anything else (which is checked afresh each call)."""
-    kind = type(value)
-    if kind in (int, bool, str, type(None)):
-        return kind, value
-    if kind in (tuple, list):
-        parts = tuple(map(_exact, value))
-        return None if None in parts else (kind, parts)
-    return None
-
-
 def _prepare(
     op: str,
     input: Any,
@@ -99,17 +55,8 @@ def _prepare(
     A channels-last input ``(N, *spatial, C)`` keeps its layout: the window gains a trailing
     dimension of kernel 1 over the channels, so the kernels read it in place.
     """
-    key = (op, ndim, *map(_exact, (kernel_size, stride, padding, dilation, ceil_mode,
-                                    channels_last)))
-    checked = _CHECKED.get(key) if None not in key[2:] else None
-    if checked is None:
-        checked = _window_arguments(op, kernel_size, stride, padding, dilation, ceil_mode,
-                                    ndim, channels_last)
-        if None not in key[2:]:
-            if len(_CHECKED) >= _CHECKED_MAX:
-                _CHECKED.clear()
-            _CHECKED[key] = checked
-    rank, kernel, strides, pads, dilations, ceil, last = checked
+    rank, kernel, strides, pads, dilations, ceil, last = _args.window_arguments(
+        op, kernel_size, stride, padding, dilation, ceil_mode, ndim, channels_last)
     x, batched = _args.as_batched(op, input, rank, bfloat16=True)
     spatial = x.shape[1:-1] if last else x.shape[2:]
     win = _args.make_window(op, spatial, kernel, strides, pads, dilations, ceil)
