@@ -80,10 +80,6 @@ PHASE_CELLS = 1 << 12
 # on wider rows the general tile sum is faster (single-threaded, measured: 1.4-1.5x faster at
 # 14 to 32 outputs a row, 0.85-0.95x at 56 and 112).
 SUM2_MAX_WIDTH = 32
-# Input rows at least this wide take the tile kernel of the average backward; on narrower
-# rows the windowed scatter is faster (single-threaded: 1.3-2.2x faster at 112 and 8192
-# wide, 0.7-0.9x at 28 and 56).
-SPREAD_MIN_WIDTH = 64
 # The max backward at stride 1 gathers (`_kernels/sliding/numba_rows.py`, gather_argmax):
 # one pass over the plane per window cell (3x3 windows: all nine in one loop), so only for
 # windows of at most this many cells; the scatter's time does not grow with the window.

@@ -788,8 +788,7 @@ def _sum_backward_compiled(
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     dst = _planes(grad, win.in_shape)
     tiles = _tiles(win)
-    if tiles is not None and tiles[3] == 1 and win.in_shape[-1] >= tuning.SPREAD_MIN_WIDTH and \
-            all(np.all(d == d[0]) for d in divisors):
+    if tiles is not None and tiles[3] == 1 and all(np.all(d == d[0]) for d in divisors):
         src = _planes(g, win.out_shape)
         divisor = scale * math.prod(int(d[0]) for d in divisors)
         if not launch(
