@@ -24,6 +24,7 @@ __all__ = [
     "set_compile_mode",
     "set_num_threads",
     "thread_limit",
+    "usable_cpus",
 ]
 
 _requested: int | None = None  # set_num_threads' count; None: the default
@@ -126,16 +127,22 @@ def thread_limit() -> int:
     and the CPUs cost a system call)."""
     global _limit
     if _limit is None:
-        cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-            os.cpu_count()
         try:
-            _limit = max(1, int(os.environ.get("NUMBA_NUM_THREADS", "") or (cpus or 1)))
+            _limit = max(1, int(os.environ.get("NUMBA_NUM_THREADS", "") or usable_cpus()))
         except ValueError:
-            _limit = max(1, cpus or 1)
+            _limit = usable_cpus()
     return _limit
 
 
 _limit: int | None = None  # thread_limit's answer, once asked
+
+
+def usable_cpus() -> int:
+    """The CPUs this process may run on (its affinity where the platform has one, else the
+    machine's count; at least 1)."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
+        os.cpu_count()
+    return max(1, cpus or 1)
 
 
 def kernel_threads() -> int:

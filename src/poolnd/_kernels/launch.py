@@ -118,8 +118,7 @@ _spin_failed = False
 _X86 = ("x86_64", "amd64", "i386", "i686")
 # the CPUs this process may run on: with more threads than that (NUMBA_NUM_THREADS above
 # it), a spinning thread would take a CPU from one with work, so no thread spins
-_CPUS = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else \
-    (os.cpu_count() or 1)
+_CPUS = tuning.usable_cpus()
 _parallel_launches = 0
 
 
