@@ -31,15 +31,18 @@ def _later(seconds: float, action) -> threading.Thread:
 def test_wait_set_sees_a_flag_set_by_another_thread_and_gives_up_on_its_limit():
     flag = np.zeros(1, np.int64)
     start = time.perf_counter()
-    assert not spin.WAIT_SET(flag, 3 * _MS)  # nobody sets it: the limit ends the wait
+    assert not spin.WAIT_SET(flag, 3 * _MS, 0)  # nobody sets it: the limit ends the wait
     assert 1e-4 < time.perf_counter() - start < 0.5
     setter = _later(0.02, lambda: flag.__setitem__(0, 1))
     start = time.perf_counter()
-    assert spin.WAIT_SET(flag, 3000 * _MS)  # within about 3 s; set after 20 ms
+    assert spin.WAIT_SET(flag, 3000 * _MS, 0)  # within about 3 s; set after 20 ms
     waited = time.perf_counter() - start
     setter.join()
     assert 0.015 < waited < 2.5
-    assert spin.WAIT_SET(flag, 0)  # already set: at once
+    assert spin.WAIT_SET(flag, 0, 0)  # already set: at once
+    start = time.perf_counter()
+    assert spin.WAIT_SET(flag, 0, 30 * _MS)  # then the grace: about 10 ms more
+    assert 0.004 < time.perf_counter() - start < 2.5
 
 
 def test_signal_wait_sets_the_flag_then_returns_the_new_counter():
@@ -69,7 +72,7 @@ def _run(job: launch._Launch) -> None:
     """What `launch` does with a job once its chunks are chosen."""
     launch._ensure_helpers(1)
     launch._publish(job)
-    if not job.run() and not (launch._spin and launch._spin.WAIT_SET(job.flag, 3000 * _MS)):
+    if not job.run() and not (launch._spin and launch._spin.WAIT_SET(job.flag, 3000 * _MS, 0)):
         assert job.done.wait(5)
 
 
@@ -89,6 +92,43 @@ def test_helpers_take_chunks_whether_spinning_or_asleep(pause):
         assert job.done.is_set() and job.args == ()
         helped += sum(name == "poolnd-kernel" for name, _ in log)
     assert helped > 0
+
+
+def test_a_helper_that_does_not_spin_sets_the_last_chunks_flag_with_the_gil(
+        monkeypatch, kernel_threads):
+    """A helper that does not spin (`HELPER_SPIN_TICKS` 0, as in `poolnd bench`) and ends a
+    launch's last chunk sets the launch's flag from Python, holding the GIL, once it has
+    counted itself asleep, a moment before `_pending.get` lets the GIL go; it never enters
+    the spinning wait (which would set the flag without the GIL, so that the caller would
+    often find the helper holding the GIL, and sleep). The caller waits
+    `CALLER_GRACE_TICKS` past the flag; with spinning helpers, no grace."""
+    kernel_threads(2)
+    launch._load_spin()
+    x = np.random.default_rng(8).standard_normal((4, 8, 64, 64)).astype(np.float32)
+    want = F.max_pool2d(x, 3, 2, 1)
+    real, calls = launch._spin, []
+
+    class Recording:
+        def __getattr__(self, name):
+            def wait(*args):
+                calls.append((name, args[1:]))
+                return getattr(real, name)(*args)
+            return wait
+
+    monkeypatch.setattr(launch, "_spin", Recording())
+    for spin_ticks in (0, 300_000):
+        monkeypatch.setattr(poolnd._threads, "HELPER_SPIN_TICKS", spin_ticks)
+        time.sleep(0.01)  # helpers that were spinning are asleep
+        calls.clear()
+        for _ in range(10):
+            assert np.array_equal(F.max_pool2d(x, 3, 2, 1), want)
+        grace = {args[1] for name, args in calls if name == "WAIT_SET"}
+        helper_waits = [name for name, _ in calls if name == "SIGNAL_WAIT"]
+        if spin_ticks == 0:
+            assert helper_waits == [] and grace <= {poolnd._threads.CALLER_GRACE_TICKS}
+        else:
+            assert helper_waits and grace <= {0}
+    assert poolnd._threads.CALLER_GRACE_TICKS > 0
 
 
 def test_a_launch_seen_late_by_a_helper_runs_nothing_twice():
@@ -154,7 +194,7 @@ def test_a_process_compiling_in_background_queues_the_spin_waits_after_its_first
     assert requested == ["_signal_wait", "_wait_set"] and launch._spin is None
     for body in (module.SIGNAL_WAIT, module.WAIT_SET):  # the background compiler is done
         body.overloads[(np.ndarray, np.ndarray, int, int, int)] = None
-        body.overloads[(np.ndarray, int)] = None
+        body.overloads[(np.ndarray, int, int)] = None
     launch._load_spin()
     assert launch._spin is module and not launch._spin_failed
 

@@ -102,12 +102,16 @@ def _signal_wait(flag, state, seen, limit, grace):  # pragma: no cover - compile
 
 
 @nb.njit(**SERIAL)
-def _wait_set(flag, limit):  # pragma: no cover - compiled
-    """Whether ``flag[0]`` became non-zero within ``limit`` ticks."""
+def _wait_set(flag, limit, grace):  # pragma: no cover - compiled
+    """Whether ``flag[0]`` became non-zero within ``limit`` ticks; once it has, wait
+    ``grace`` ticks more (the thread that set it is then past letting the GIL go)."""
     start = _ticks()
     while _load(flag, 0) == 0:
         if _ticks() - start > limit:
             return False
+        _pause()
+    start = _ticks()
+    while _ticks() - start < grace:
         _pause()
     return True
 
