@@ -73,6 +73,21 @@ def _freeze_survivors():
     gc.freeze()
 
 
+@pytest.fixture(autouse=True)
+def _remembered_launches(request):
+    """Each test starts with no remembered launch (`poolnd._ops.plans`), and a test that
+    patches anything (a kernel selector, a tuning constant) runs every call in full: a
+    launch remembered from an earlier call with the same arguments would skip what it
+    patched. `tests/ops/test_plans.py` tests the remembered calls themselves."""
+    from poolnd._ops import plans
+
+    plans.forget()
+    plans.ENABLED = "monkeypatch" not in request.fixturenames
+    yield
+    plans.ENABLED = True
+    plans.forget()
+
+
 @pytest.fixture
 def rng() -> np.random.Generator:
     """A fresh, seeded generator per test (deterministic runs)."""

@@ -34,6 +34,7 @@ __all__ = [
     "as_pad_value",
     "as_padding",
     "dtype_error",
+    "exactly",
     "is_bfloat16",
     "make_window",
     "one_per_dimension",
@@ -408,29 +409,37 @@ def _remembered(fn: _F) -> _F:
     return cast(_F, call)
 
 
-def _exact(value: Any) -> Any:
+def exactly(value: Any) -> Any:
     """``value`` tagged with the exact type of it and of each element (so that ``1``,
     ``True`` and ``np.int64(1)`` differ), for ints, bools, strings, None and tuples and
-    lists of them; None for anything else."""
+    lists of them; None for anything else.
+
+    Examples
+    --------
+    >>> exactly((2, True))
+    (<class 'tuple'>, ((<class 'int'>, 2), (<class 'bool'>, True)))
+    >>> exactly(2.0) is None
+    True
+    """
     kind = type(value)
     if kind in (int, bool, str, type(None)):
         return kind, value
     if kind in (tuple, list):
-        parts = tuple(map(_exact, value))
+        parts = tuple(map(exactly, value))
         return None if None in parts else (kind, parts)
     return None
 
 
 def _remembered_exactly(fn: _F) -> _F:
     """`_remembered` for a checking function, whose errors depend on its arguments' types:
-    the results are remembered by the arguments tagged with their exact types (`_exact`;
+    the results are remembered by the arguments tagged with their exact types (`exactly`;
     ``1`` and ``True`` hash alike), and arguments of other types (NumPy ints, floats, ...)
     are checked afresh each call."""
     memory: dict[Any, Any] = {}
 
     @functools.wraps(fn)
     def call(*args: Any) -> Any:
-        key = _exact(args)
+        key = exactly(args)
         if key is None:
             return fn(*args)
         got = memory.get(key)

@@ -228,9 +228,9 @@ def test_checked_arguments_are_remembered_by_exact_type_and_still_checked():
     # `make_window` checks against the kernel each call; [2, 2]. Not the bool, the float,
     # the NumPy int.
     assert len(store) == 4
-    assert _args._exact((1, [2, True])) == (tuple, ((int, 1), (list, ((int, 2),
+    assert _args.exactly((1, [2, True])) == (tuple, ((int, 1), (list, ((int, 2),
                                                                       (bool, True)))))
-    assert _args._exact((1, np.int64(2))) is None
+    assert _args.exactly((1, np.int64(2))) is None
     for k in range(1, _args._REMEMBERED + 10):
         poolnd.max_pool(x, (1, k % 6 + 1), stride=(1, k))
     assert len(store) <= _args._REMEMBERED

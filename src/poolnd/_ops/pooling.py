@@ -19,6 +19,7 @@ from .._geometry import window_sizes
 from .._kernels import sliding as kernels
 from .._kernels import tables as tk
 from .._typing import MaxPoolFixed, MaxPoolN, same_array, typed_as
+from . import plans
 from .bfloat16 import narrow, widen
 
 __all__ = [
@@ -94,13 +95,32 @@ def max_pool_impl(
     ``grad``.
 
     bfloat16 is selected in float32 (exact); its pullback adds in bfloat16, as PyTorch's.
+    A call without ``grad`` on a NumPy array may run a remembered launch (`plans`).
     """
+    call = None if grad or minimum else plans.key(
+        op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices,
+        channels_last, ndim)
+    remembered = plans.recall(call, input)
+    if remembered is not None:
+        return (remembered if len(remembered) > 1 else remembered[0]), None
     x, win, batched = _prepare(
         op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim, channels_last
     )
     want_indices = _args.as_bool(op, "return_indices", return_indices)
     if grad:
         _args.require_differentiable(op, x.dtype)
+    # (channels-last indices are mapped to the public ones: not one launch's output)
+    plan = kernels.max_plan(x, win, want_indices) if call is not None and \
+        x.dtype == input.dtype and not (want_indices and win.ndim == x.ndim - 1) else None
+    got = None if plan is None else plan(x)
+    if plan is not None and got is not None:
+        values = _args.unbatch(got[0], batched)
+        if not want_indices:
+            plans.remember(call, plan, (values,))
+            return values, None
+        pair = values, _args.unbatch(got[1], batched)
+        plans.remember(call, plan, pair)
+        return pair, None
     forward = kernels.min_forward if minimum else kernels.max_forward
     values, indices = forward(widen(x), win, want_indices or grad,
                               kernels.pullback_index_dtype(win) if grad and not want_indices
@@ -160,7 +180,14 @@ def avg_pool_impl(
 
     ``dilation`` serves `poolnd.pool`'s mean (PyTorch's average pooling has none).
     bfloat16 sums in float32 and rounds once; its pullback adds in bfloat16, as PyTorch's.
+    A call without ``grad`` on a NumPy array may run a remembered launch (`plans`).
     """
+    call = None if grad else plans.key(
+        op, input, kernel_size, stride, padding, ceil_mode, count_include_pad,
+        divisor_override, channels_last, ndim, dilation)
+    remembered = plans.recall(call, input)
+    if remembered is not None:
+        return remembered[0], None
     x, win, batched = _prepare(
         op, input, kernel_size, stride, padding, dilation, ceil_mode, ndim, channels_last
     )
@@ -179,6 +206,13 @@ def avg_pool_impl(
         divisors_, scale = divisors(win, include_pad), 1
     else:
         divisors_, scale = [np.ones(n, np.int64) for n in win.out_shape], override
+    plan = kernels.sum_plan(x, win, divisors_, scale, x.dtype) if call is not None and \
+        x.dtype == input.dtype else None
+    got = None if plan is None else plan(x)
+    if plan is not None and got is not None:
+        out = _args.unbatch(got[0], batched)
+        plans.remember(call, plan, (out,))
+        return out, None
     out = _args.unbatch(narrow(kernels.sum_forward(widen(x), win, divisors_, scale), x.dtype),
                         batched)
     if not grad:

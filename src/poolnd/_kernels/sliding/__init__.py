@@ -12,9 +12,10 @@ import functools
 import itertools
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+from numpy.typing import DTypeLike
 
 from ... import _threads as tuning
 from ..._args import Window, is_bfloat16
@@ -105,13 +106,17 @@ def _tile_kernel(
     return general, tiles
 
 
+def _tile_shape(planes: int, spatial: tuple[int, ...], lanes: int) -> tuple[int, ...]:
+    """The ``(planes, D, H, W)`` shape a tiled call reads an array of ``planes`` planes of
+    ``spatial`` as: with lanes, the last two axes merged into rows."""
+    merged = spatial if lanes == 1 else (*spatial[:-2], spatial[-2] * lanes)
+    return (planes,) + (1,) * (3 - len(merged)) + merged
+
+
 def _tile_planes(a: np.ndarray, spatial: tuple[int, ...], lanes: int) -> np.ndarray:
     """`_planes` of a tiled call: with lanes, the last two axes merged into rows."""
-    if lanes == 1:
-        return _planes(a, spatial)
-    merged = (*spatial[:-2], spatial[-2] * lanes)
     planes = math.prod(a.shape[: a.ndim - len(spatial)])
-    return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(merged)) + merged)
+    return np.ascontiguousarray(a).reshape(_tile_shape(planes, spatial, lanes))
 
 
 def _tile_operands(
@@ -124,6 +129,57 @@ def _tile_operands(
     src, dst = (_tile_planes(a, shape, lanes)
                 for a, shape in ((x, win.in_shape), (out, win.out_shape)))
     return out, src, dst, _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
+
+
+class Plan(NamedTuple):
+    """One compiled launch chosen for a window and an input's dtype and shape: called on an
+    input of that dtype and shape (any strides), it makes the outputs and runs the launch.
+    The op layer keeps plans (`poolnd._ops.plans`), so that a call repeated on arrays of
+    one shape skips the checks and the choice. It holds no input or output array."""
+
+    form: Form
+    work: int
+    items: int
+    src: tuple[int, ...]  # the shape the input is read as (`_planes`, `_tile_planes`)
+    # each output's shape and dtype, and the shape the kernel writes it as
+    outs: tuple[tuple[tuple[int, ...], np.dtype, tuple[int, ...]], ...]
+    operands: tuple[Any, ...]  # the kernel's operands after the outputs
+
+    def __call__(self, x: np.ndarray) -> tuple[np.ndarray, ...] | None:
+        """The outputs of this launch on ``x``; None, running nothing, while the kernel is
+        being compiled in the background (`launch`)."""
+        outs = tuple(np.empty(shape, dtype) for shape, dtype, _ in self.outs)
+        views = [o.reshape(view) for o, (_, _, view) in zip(outs, self.outs, strict=True)]
+        src = np.ascontiguousarray(x).reshape(self.src)
+        return outs if launch(self.form, self.work, self.items, src, *views,
+                              *self.operands) else None
+
+
+def _tile_plan(
+    form: Form, x: np.ndarray, win: Window, lanes: int, dtypes: tuple[DTypeLike, ...],
+    operands: tuple[Any, ...],
+) -> Plan:
+    """The `Plan` of a tiled call with outputs of ``dtypes`` (`_tile_operands`' views)."""
+    shape = x.shape[: x.ndim - win.ndim] + win.out_shape
+    planes = math.prod(shape[: len(shape) - win.ndim])
+    src, view = _tile_shape(planes, win.in_shape, lanes), _tile_shape(planes, win.out_shape, lanes)
+    return Plan(form, _work(win, src[0]), view[0] * view[1] * view[2], src,
+                tuple((shape, np.dtype(d), view) for d in dtypes), operands)
+
+
+def _row_plan(
+    form: Form, x: np.ndarray, win: Window, dtypes: tuple[DTypeLike, ...],
+    operands: tuple[Any, ...], whole_planes: bool = False,
+) -> Plan:
+    """The `Plan` of a call on whole planes (`_planes`) with outputs of ``dtypes``; its work
+    items are the output rows, or with ``whole_planes`` the planes."""
+    shape = x.shape[: x.ndim - win.ndim] + win.out_shape
+    planes = math.prod(shape[: len(shape) - win.ndim])
+    lead = (1,) * (3 - win.ndim)
+    src, view = (planes, *lead, *win.in_shape), (planes, *lead, *win.out_shape)
+    rows = planes * view[1] * view[2]
+    return Plan(form, _work(win, planes), planes if whole_planes else rows, src,
+                tuple((shape, np.dtype(d), view) for d in dtypes), operands)
 
 
 def _compiled(win: Window, dtype: np.dtype) -> bool:
@@ -388,39 +444,42 @@ def _max_compiled(
                               lambda a: _sign_flipped(a, x.dtype), _max_compiled)
     if tiles is None and _lanes_last(win, x.dtype):
         return _max_by_depth(np.ascontiguousarray(x), win, with_indices)
-    if tiles is not None and x.dtype in _COMPILED_DTYPES:
+    plan = max_plan(x, win, with_indices, index_dtype)
+    got = None if plan is None else plan(x)
+    if got is None:
+        return None
+    return got[0], got[1] if with_indices else None
+
+
+def max_plan(
+    x: np.ndarray, win: Window, with_indices: bool, index_dtype: IndexDtype = np.int64
+) -> Plan | None:
+    """The `Plan` of `max_forward` where one launch of a tile or row kernel on ``x`` itself
+    gives it (its outputs: the values, then the indices when it writes them), else None.
+    Its indices are ``index_dtype``; an argmax kernel writes them even without
+    ``with_indices``."""
+    if x.dtype not in _COMPILED_DTYPES or x.dtype in _ORDER_PARTNERS or x.size == 0:
+        return None
+    tiles = _tiles(win)
+    if tiles is not None:
         form, params = _tile_kernel("argmax" if with_indices else "max", tiles,
                                     win.out_shape[-1])
-        values, src, dst, work, rows = _tile_operands(x, win, tiles[3], x.dtype)
-        if not with_indices:
-            return (values, None) if launch(form, work, rows, src, dst, *params) else None
-        indices = np.empty(values.shape, dtype=index_dtype)
-        ran = launch(form, work, rows, src, dst, _tile_planes(indices, win.out_shape, tiles[3]),
-                     *params)
-        return (values, indices) if ran else None
-    if not _compiled(win, x.dtype):
+        dtypes = (x.dtype, index_dtype) if with_indices else (x.dtype,)
+        return _tile_plan(form, x, win, tiles[3], dtypes, params)
+    if _lanes_last(win, x.dtype) or not _compiled(win, x.dtype):
         return None
     rows_kernels = _row_kernels()
-    argmax = with_indices or not _padded_row_fits(win)
-    if argmax and math.prod(min(k, i) for k, i in zip(win.kernel[:-1], win.in_shape[:-1])) \
-            >= rows_kernels.ARGMAX_MAX_ROWS:  # more window rows than its cell codes hold
-        return None
-    lead = x.shape[: x.ndim - win.ndim]
-    values = np.empty(lead + win.out_shape, dtype=x.dtype)
-    src, dst = _planes(x, win.in_shape), _planes(values, win.out_shape)
-    work, rows = _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
-    if argmax:
-        indices = np.empty(values.shape, dtype=index_dtype)
-        ran = launch(rows_kernels.ARGMAX_ROWS, work, rows, src, dst,
-                     _planes(indices, win.out_shape), _geometry(win), lowest(x.dtype))
-        return (values, indices if with_indices else None) if ran else None
+    if with_indices or not _padded_row_fits(win):
+        if math.prod(min(k, i) for k, i in zip(win.kernel[:-1], win.in_shape[:-1])) \
+                >= rows_kernels.ARGMAX_MAX_ROWS:  # more window rows than its cell codes hold
+            return None
+        return _row_plan(rows_kernels.ARGMAX_ROWS, x, win, (x.dtype, index_dtype),
+                         (_geometry(win), lowest(x.dtype)))
+    operands = (_geometry(win), lowest(x.dtype), x.dtype.kind == "f")
     if _plane_3x3(win):  # whole planes a loop (`max_plane_3x3`)
-        ran = launch(rows_kernels.MAX_PLANE_3X3, work, src.shape[0], src, dst, _geometry(win),
-                     lowest(x.dtype), x.dtype.kind == "f")
-        return (values, None) if ran else None
-    ran = launch(_row_kernel("max", win), work, rows, src, dst, _geometry(win), lowest(x.dtype),
-                 x.dtype.kind == "f")
-    return (values, None) if ran else None
+        return _row_plan(rows_kernels.MAX_PLANE_3X3, x, win, (x.dtype,), operands,
+                         whole_planes=True)
+    return _row_plan(_row_kernel("max", win), x, win, (x.dtype,), operands)
 
 
 def _plane_3x3(win: Window) -> bool:
@@ -583,22 +642,39 @@ def _divide(total: np.ndarray, divisor: np.ndarray, dtype: np.dtype) -> np.ndarr
     return np.where((total < 0) != (div < 0), -quotient, quotient).astype(dtype, copy=False)
 
 
-def _tile_sum(
-    x: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int, dtype: np.dtype,
-    acc: np.dtype,
-) -> np.ndarray | None:
-    """`sum_forward` by the tile kernels, or None where they do not apply or are not
-    compiled yet."""
+def _sum_plans(
+    x: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int, dtype: np.dtype
+) -> list[Plan]:
+    """The `Plan`\\ s that give `sum_forward` of ``x`` (a dtype it sums without widening) in
+    one launch, in the order to try them (while one is being compiled in the background,
+    the next may run): the tile kernels' where the windows tile the input and every
+    window has one divisor, then the row kernels'."""
+    acc = _sum_dtype(x.dtype)
+    if acc == np.uint64 or x.size == 0 or x.dtype not in _COMPILED_DTYPES:
+        return []
+    plans = []
     tiles = _tiles(win)
-    if tiles is None or x.dtype not in _COMPILED_DTYPES or acc == np.uint64 or x.size == 0 \
-            or not all(np.all(d == d[0]) for d in divisors):
+    if tiles is not None and all(np.all(d == d[0]) for d in divisors):
+        form, params = _tile_kernel("sum", tiles, win.out_shape[-1])
+        divisor = scale * math.prod(int(d[0]) for d in divisors)
+        plans.append(_tile_plan(form, x, win, tiles[3], (dtype,), (
+            np.zeros(1, acc), acc.kind == "f", np.array([divisor], acc), *params)))
+    if _compiled(win, x.dtype):
+        plans.append(_row_plan(_row_kernel("sum", win, acc.kind == "f"), x, win, (dtype,), (
+            np.zeros(1, acc), acc.kind == "f", _geometry(win), *_padded3(divisors), scale)))
+    return plans
+
+
+def sum_plan(
+    x: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int, dtype: np.dtype
+) -> Plan | None:
+    """The first of `_sum_plans` (one output: the sums divided, in ``dtype``), or None where
+    `sum_forward` takes another path (bool, a widened dtype, uint64 sums, no compiled
+    kernel)."""
+    if x.dtype == np.bool_ or (x.dtype in _SUM_WIDER and dtype.kind in "iu"):
         return None
-    form, params = _tile_kernel("sum", tiles, win.out_shape[-1])
-    divisor = scale * math.prod(int(d[0]) for d in divisors)
-    out, src, dst, work, rows = _tile_operands(x, win, tiles[3], dtype)
-    ran = launch(form, work, rows, src, dst, np.zeros(1, acc), acc.kind == "f",
-                 np.array([divisor], acc), *params)
-    return out if ran else None
+    plans = _sum_plans(x, win, divisors, scale, dtype)
+    return plans[0] if plans else None
 
 
 def lp2_forward(x: np.ndarray, win: Window) -> np.ndarray | None:
@@ -669,19 +745,11 @@ def sum_forward(
     dtype = x.dtype if out_dtype is None else np.dtype(out_dtype)
     if x.dtype in _SUM_WIDER and dtype.kind in "iu" and x.size:
         return _sum_of_widened(x, win, divisors, scale, dtype)
+    for plan in _sum_plans(x, win, divisors, scale, dtype):
+        got = plan(x)
+        if got is not None:
+            return got[0]
     acc = _sum_dtype(x.dtype)
-    tiled = _tile_sum(x, win, divisors, scale, dtype, acc)
-    if tiled is not None:
-        return tiled
-    if _compiled(win, x.dtype) and acc != np.uint64 and x.size:
-        form = _row_kernel("sum", win, acc.kind == "f")
-        lead = x.shape[: x.ndim - win.ndim]
-        out = np.empty(lead + win.out_shape, dtype=dtype)
-        src, dst = _planes(x, win.in_shape), _planes(out, win.out_shape)
-        if launch(form, _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2],
-                  src, dst, np.zeros(1, acc), acc.kind == "f", _geometry(win),
-                  *_padded3(divisors), scale):
-            return out
     with np.errstate(all="ignore"):  # inf - inf and float16 overflow, as in PyTorch
         reducer = numpy_passes.SumReducer(x, win, acc)
         numpy_passes.reduce_windows(x, win, reducer)
