@@ -83,7 +83,11 @@ class _Launch:
         self.finish = itertools.count(1).__next__
         self.join = itertools.count().__next__
         self.helpers = helpers
-        self.done = threading.Event()
+        # held until the last chunk ends, then released by the thread that ended it: the
+        # caller's blocking wait acquires it (a bare lock: an Event, a Python object built
+        # on a condition, costs several times as much to make, on every launch)
+        self.done = threading.Lock()
+        self.done.acquire()
         self.flag = np.zeros(1, np.int64)  # set without the GIL when the last chunk ends
         self.error: BaseException | None = None
 
@@ -98,7 +102,7 @@ class _Launch:
             if self.finish() == chunks:
                 last = True
                 self.args = ()  # a handed-over launch that a helper meets late holds nothing
-                self.done.set()
+                self.done.release()
         return last
 
 
@@ -271,7 +275,7 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
         # (a spinning helper sets the flag without the GIL: no grace needed)
         grace = 0 if tuning.HELPER_SPIN_TICKS > 0 else tuning.CALLER_GRACE_TICKS
         if spin is None or not spin.WAIT_SET(job.flag, tuning.CALLER_SPIN_TICKS, grace):
-            job.done.wait()
+            job.done.acquire()
     if job.error is not None:
         raise job.error
     return True
