@@ -215,3 +215,26 @@ def test_a_tiled_calls_shapes_are_its_planes(spatial, lanes):
     a = np.zeros((2, 3, *spatial), np.float32)
     assert sliding._tile_planes(a, spatial, lanes).shape == sliding._tile_shape(6, spatial,
                                                                                 lanes)
+
+
+def test_remembered_calls_from_many_threads_give_the_serial_results(remembering, monkeypatch):
+    """Python threads calling at once, the same calls and others, while the memory fills and
+    is emptied (a small limit): every result is the one the call gives alone."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    monkeypatch.setattr(plans, "_LIMIT", 5)
+    rng = np.random.default_rng(9)
+    inputs = [rng.standard_normal((2, 4, n, n + 1)).astype(np.float32) for n in (9, 16, 23)]
+    calls = [(i, fn, args) for i in range(3) for fn, args in (
+        (F.max_pool2d, (3, 2, 1)), (F.avg_pool2d, (2,)), (F.max_pool2d, (2, 1, 0, 1, False,
+                                                                          True)),
+        (F.avg_pool2d, (3, 1, 1, False, False)))]
+    plans.forget()
+    expected = [fn(inputs[i], *args) for i, fn, args in calls]
+    jobs = [(7 * k) % len(calls) for k in range(10 * len(calls))]
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        futures = [(j, pool.submit(calls[j][1], inputs[calls[j][0]], *calls[j][2]))
+                   for j in jobs]
+        for j, future in futures:
+            assert _same(future.result(), expected[j]), calls[j]
+    assert len(plans._memory) <= 5
