@@ -208,13 +208,18 @@ def test_the_memory_is_bounded_and_holds_no_array_of_a_call(remembering, monkeyp
     assert alive[0]() is None and alive[1]() is None
 
 
-@pytest.mark.parametrize("spatial, lanes", [((5,), 1), ((4, 6), 1), ((3, 4, 6), 1),
-                                            ((4, 6, 3), 3), ((6, 2), 2)])
-def test_a_tiled_calls_shapes_are_its_planes(spatial, lanes):
-    """`_tile_shape` (the pure shape a tiled call reads an array as) is `_tile_planes`'."""
-    a = np.zeros((2, 3, *spatial), np.float32)
-    assert sliding._tile_planes(a, spatial, lanes).shape == sliding._tile_shape(6, spatial,
-                                                                                lanes)
+@pytest.mark.parametrize("spatial, lanes, want", [
+    ((5,), 1, (6, 1, 1, 5)), ((4, 6), 1, (6, 1, 4, 6)), ((3, 4, 6), 1, (6, 3, 4, 6)),
+    ((4, 6, 3), 3, (6, 1, 4, 18)), ((6, 2), 2, (6, 1, 1, 12)), ((2, 5, 4, 3), 3,
+                                                                 (6, 2, 5, 12))])
+def test_the_planes_a_call_reads_its_arrays_as(spatial, lanes, want):
+    """`_tile_shape`, the pure shape arithmetic of a call's planes: the leading axes merged
+    into planes, padded to three spatial axes, with lanes the last two merged into rows;
+    `_planes` reshapes an array to it."""
+    assert sliding._tile_shape(6, spatial, lanes) == want
+    if lanes == 1:
+        a = np.zeros((2, 3, *spatial), np.float32)
+        assert sliding._planes(a, spatial).shape == want
 
 
 def test_remembered_calls_from_many_threads_give_the_serial_results(remembering, monkeypatch):

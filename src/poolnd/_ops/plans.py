@@ -32,7 +32,7 @@ import numpy as np
 from .. import _args
 from .._kernels.sliding import Plan
 
-__all__ = ["ENABLED", "forget", "key", "recall", "remember"]
+__all__ = ["ENABLED", "forget", "key", "recall", "remember", "run"]
 
 ENABLED = True
 _LIMIT = 512  # remembered calls; the memory is emptied when full
@@ -77,6 +77,19 @@ def remember(call: Hashable | None, plan: Plan, results: tuple[np.ndarray, ...])
     if len(_memory) >= _LIMIT:
         _memory.clear()
     _memory[call] = _Remembered(plan, tuple(r.shape for r in results))
+
+
+def run(call: Hashable | None, plan: Plan | None, x: np.ndarray, batched: _args.Batched,
+        keep: int) -> tuple[np.ndarray, ...] | None:
+    """The first ``keep`` outputs of ``plan`` run on ``x`` (the input as `poolnd._args.
+    as_batched` gives it), unbatched, remembered as ``call``'s results; None, running
+    nothing, without a plan, or while its kernel is being compiled in the background."""
+    got = None if plan is None else plan(x)
+    if plan is None or got is None:
+        return None
+    results = tuple(_args.unbatch(o, batched) for o in got[:keep])
+    remember(call, plan, results)
+    return results
 
 
 def forget() -> None:

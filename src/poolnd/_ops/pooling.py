@@ -112,15 +112,9 @@ def max_pool_impl(
     # (channels-last indices are mapped to the public ones: not one launch's output)
     plan = kernels.max_plan(x, win, want_indices) if call is not None and \
         x.dtype == input.dtype and not (want_indices and win.ndim == x.ndim - 1) else None
-    got = None if plan is None else plan(x)
-    if plan is not None and got is not None:
-        values = _args.unbatch(got[0], batched)
-        if not want_indices:
-            plans.remember(call, plan, (values,))
-            return values, None
-        pair = values, _args.unbatch(got[1], batched)
-        plans.remember(call, plan, pair)
-        return pair, None
+    got = plans.run(call, plan, x, batched, 2 if want_indices else 1)
+    if got is not None:
+        return (got if want_indices else got[0]), None
     forward = kernels.min_forward if minimum else kernels.max_forward
     values, indices = forward(widen(x), win, want_indices or grad,
                               kernels.pullback_index_dtype(win) if grad and not want_indices
@@ -208,11 +202,9 @@ def avg_pool_impl(
         divisors_, scale = [np.ones(n, np.int64) for n in win.out_shape], override
     plan = kernels.sum_plan(x, win, divisors_, scale, x.dtype) if call is not None and \
         x.dtype == input.dtype else None
-    got = None if plan is None else plan(x)
-    if plan is not None and got is not None:
-        out = _args.unbatch(got[0], batched)
-        plans.remember(call, plan, (out,))
-        return out, None
+    got = plans.run(call, plan, x, batched, 1)
+    if got is not None:
+        return got[0], None
     out = _args.unbatch(narrow(kernels.sum_forward(widen(x), win, divisors_, scale), x.dtype),
                         batched)
     if not grad:

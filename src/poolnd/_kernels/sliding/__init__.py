@@ -11,7 +11,7 @@ import dataclasses
 import functools
 import itertools
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -113,24 +113,6 @@ def _tile_shape(planes: int, spatial: tuple[int, ...], lanes: int) -> tuple[int,
     return (planes,) + (1,) * (3 - len(merged)) + merged
 
 
-def _tile_planes(a: np.ndarray, spatial: tuple[int, ...], lanes: int) -> np.ndarray:
-    """`_planes` of a tiled call: with lanes, the last two axes merged into rows."""
-    planes = math.prod(a.shape[: a.ndim - len(spatial)])
-    return np.ascontiguousarray(a).reshape(_tile_shape(planes, spatial, lanes))
-
-
-def _tile_operands(
-    x: np.ndarray, win: Window, lanes: int, dtype: np.dtype
-) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
-    """A tiled call's output (``dtype``) and its kernel operands: ``(out, src, dst, work,
-    rows)``, ``src`` and ``dst`` the `_tile_planes` of input and output, ``work`` the cell
-    visits and ``rows`` the output rows (the work items)."""
-    out = np.empty(x.shape[: x.ndim - win.ndim] + win.out_shape, dtype=dtype)
-    src, dst = (_tile_planes(a, shape, lanes)
-                for a, shape in ((x, win.in_shape), (out, win.out_shape)))
-    return out, src, dst, _work(win, src.shape[0]), dst.shape[0] * dst.shape[1] * dst.shape[2]
-
-
 class Plan(NamedTuple):
     """One compiled launch chosen for a window and an input's dtype and shape: called on an
     input of that dtype and shape (any strides), it makes the outputs and runs the launch.
@@ -140,7 +122,7 @@ class Plan(NamedTuple):
     form: Form
     work: int
     items: int
-    src: tuple[int, ...]  # the shape the input is read as (`_planes`, `_tile_planes`)
+    src: tuple[int, ...]  # the shape the input is read as (`_tile_shape`)
     # each output's shape and dtype, and the shape the kernel writes it as
     outs: tuple[tuple[tuple[int, ...], np.dtype, tuple[int, ...]], ...]
     operands: tuple[Any, ...]  # the kernel's operands after the outputs
@@ -155,30 +137,19 @@ class Plan(NamedTuple):
                               *self.operands) else None
 
 
-def _tile_plan(
-    form: Form, x: np.ndarray, win: Window, lanes: int, dtypes: tuple[DTypeLike, ...],
-    operands: tuple[Any, ...],
+def _plan(
+    form: Form, x: np.ndarray, win: Window, dtypes: tuple[DTypeLike, ...],
+    operands: tuple[Any, ...], lanes: int = 1, whole_planes: bool = False,
 ) -> Plan:
-    """The `Plan` of a tiled call with outputs of ``dtypes`` (`_tile_operands`' views)."""
+    """The `Plan` of ``form`` on ``x`` with outputs of ``dtypes``, the input and outputs
+    read as `_tile_shape`'s planes (``lanes`` merged into rows for a tiled call, else whole
+    planes, `_planes`); its work items are the output rows, or with ``whole_planes`` the
+    planes."""
     shape = x.shape[: x.ndim - win.ndim] + win.out_shape
     planes = math.prod(shape[: len(shape) - win.ndim])
     src, view = _tile_shape(planes, win.in_shape, lanes), _tile_shape(planes, win.out_shape, lanes)
-    return Plan(form, _work(win, src[0]), view[0] * view[1] * view[2], src,
-                tuple((shape, np.dtype(d), view) for d in dtypes), operands)
-
-
-def _row_plan(
-    form: Form, x: np.ndarray, win: Window, dtypes: tuple[DTypeLike, ...],
-    operands: tuple[Any, ...], whole_planes: bool = False,
-) -> Plan:
-    """The `Plan` of a call on whole planes (`_planes`) with outputs of ``dtypes``; its work
-    items are the output rows, or with ``whole_planes`` the planes."""
-    shape = x.shape[: x.ndim - win.ndim] + win.out_shape
-    planes = math.prod(shape[: len(shape) - win.ndim])
-    lead = (1,) * (3 - win.ndim)
-    src, view = (planes, *lead, *win.in_shape), (planes, *lead, *win.out_shape)
-    rows = planes * view[1] * view[2]
-    return Plan(form, _work(win, planes), planes if whole_planes else rows, src,
+    items = planes if whole_planes else view[0] * view[1] * view[2]
+    return Plan(form, _work(win, planes), items, src,
                 tuple((shape, np.dtype(d), view) for d in dtypes), operands)
 
 
@@ -201,7 +172,7 @@ def _geometry(win: Window) -> np.ndarray:
 def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
     """A C-contiguous ``(planes, D, H, W)`` view (or copy) of ``a``."""
     planes = math.prod(a.shape[: a.ndim - len(spatial)])
-    return np.ascontiguousarray(a).reshape((planes,) + (1,) * (3 - len(spatial)) + spatial)
+    return np.ascontiguousarray(a).reshape(_tile_shape(planes, spatial, 1))
 
 
 def _row_kernel(kind: str, win: Window, floating: bool = True) -> Form:
@@ -465,7 +436,7 @@ def max_plan(
         form, params = _tile_kernel("argmax" if with_indices else "max", tiles,
                                     win.out_shape[-1])
         dtypes = (x.dtype, index_dtype) if with_indices else (x.dtype,)
-        return _tile_plan(form, x, win, tiles[3], dtypes, params)
+        return _plan(form, x, win, dtypes, params, lanes=tiles[3])
     if _lanes_last(win, x.dtype) or not _compiled(win, x.dtype):
         return None
     rows_kernels = _row_kernels()
@@ -473,13 +444,13 @@ def max_plan(
         if math.prod(min(k, i) for k, i in zip(win.kernel[:-1], win.in_shape[:-1])) \
                 >= rows_kernels.ARGMAX_MAX_ROWS:  # more window rows than its cell codes hold
             return None
-        return _row_plan(rows_kernels.ARGMAX_ROWS, x, win, (x.dtype, index_dtype),
-                         (_geometry(win), lowest(x.dtype)))
+        return _plan(rows_kernels.ARGMAX_ROWS, x, win, (x.dtype, index_dtype),
+                     (_geometry(win), lowest(x.dtype)))
     operands = (_geometry(win), lowest(x.dtype), x.dtype.kind == "f")
     if _plane_3x3(win):  # whole planes a loop (`max_plane_3x3`)
-        return _row_plan(rows_kernels.MAX_PLANE_3X3, x, win, (x.dtype,), operands,
-                         whole_planes=True)
-    return _row_plan(_row_kernel("max", win), x, win, (x.dtype,), operands)
+        return _plan(rows_kernels.MAX_PLANE_3X3, x, win, (x.dtype,), operands,
+                     whole_planes=True)
+    return _plan(_row_kernel("max", win), x, win, (x.dtype,), operands)
 
 
 def _plane_3x3(win: Window) -> bool:
@@ -644,25 +615,23 @@ def _divide(total: np.ndarray, divisor: np.ndarray, dtype: np.dtype) -> np.ndarr
 
 def _sum_plans(
     x: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int, dtype: np.dtype
-) -> list[Plan]:
+) -> Iterator[Plan]:
     """The `Plan`\\ s that give `sum_forward` of ``x`` (a dtype it sums without widening) in
     one launch, in the order to try them (while one is being compiled in the background,
-    the next may run): the tile kernels' where the windows tile the input and every
-    window has one divisor, then the row kernels'."""
+    the next may run), each built only when asked for: the tile kernels' where the windows
+    tile the input and every window has one divisor, then the row kernels'."""
     acc = _sum_dtype(x.dtype)
     if acc == np.uint64 or x.size == 0 or x.dtype not in _COMPILED_DTYPES:
-        return []
-    plans = []
+        return
     tiles = _tiles(win)
     if tiles is not None and all(np.all(d == d[0]) for d in divisors):
         form, params = _tile_kernel("sum", tiles, win.out_shape[-1])
         divisor = scale * math.prod(int(d[0]) for d in divisors)
-        plans.append(_tile_plan(form, x, win, tiles[3], (dtype,), (
-            np.zeros(1, acc), acc.kind == "f", np.array([divisor], acc), *params)))
+        yield _plan(form, x, win, (dtype,), (
+            np.zeros(1, acc), acc.kind == "f", np.array([divisor], acc), *params), lanes=tiles[3])
     if _compiled(win, x.dtype):
-        plans.append(_row_plan(_row_kernel("sum", win, acc.kind == "f"), x, win, (dtype,), (
-            np.zeros(1, acc), acc.kind == "f", _geometry(win), *_padded3(divisors), scale)))
-    return plans
+        yield _plan(_row_kernel("sum", win, acc.kind == "f"), x, win, (dtype,), (
+            np.zeros(1, acc), acc.kind == "f", _geometry(win), *_padded3(divisors), scale))
 
 
 def sum_plan(
@@ -673,8 +642,7 @@ def sum_plan(
     kernel)."""
     if x.dtype == np.bool_ or (x.dtype in _SUM_WIDER and dtype.kind in "iu"):
         return None
-    plans = _sum_plans(x, win, divisors, scale, dtype)
-    return plans[0] if plans else None
+    return next(_sum_plans(x, win, divisors, scale, dtype), None)
 
 
 def lp2_forward(x: np.ndarray, win: Window) -> np.ndarray | None:
@@ -686,9 +654,9 @@ def lp2_forward(x: np.ndarray, win: Window) -> np.ndarray | None:
     if tiles is None or x.dtype not in (np.float32, np.float64) or x.size == 0:
         return None
     two_wide = _tile_kernel("sum", tiles, win.out_shape[-1])[0] is _tile_kernels().BLOCK_SUM2
-    out, src, dst, work, rows = _tile_operands(x, win, tiles[3], x.dtype)
-    ran = launch(_square_kernels().LP2_TILES, work, rows, src, dst, two_wide, *tiles)
-    return out if ran else None
+    got = _plan(_square_kernels().LP2_TILES, x, win, (x.dtype,), (two_wide, *tiles),
+                lanes=tiles[3])(x)
+    return None if got is None else got[0]
 
 
 # The integer dtypes whose window sums are taken in a wider one, so that the sum kernels are
