@@ -94,16 +94,32 @@ def test_helpers_take_chunks_whether_spinning_or_asleep(pause):
     assert helped > 0
 
 
+def _to_the_queue(monkeypatch) -> None:
+    """Helpers that sleep on Python's queue, as where `poolnd._kernels.doze` is not loaded:
+    `_doze` gone (as if it had failed to compile), and the helpers dozing on the bell woken
+    (the launch counter moved, the bell rung) to find it gone."""
+    launch._load_spin()
+    doze = launch._doze
+    monkeypatch.setattr(launch, "_doze", None)
+    monkeypatch.setattr(launch, "_doze_failed", True)
+    if doze is not None:
+        with launch._asleep_lock:
+            launch._epoch[0] += 1
+        doze.RING(launch._bell)
+        time.sleep(0.01)
+
+
 def test_a_helper_that_does_not_spin_sets_the_last_chunks_flag_with_the_gil(
         monkeypatch, kernel_threads):
-    """A helper that does not spin (`HELPER_SPIN_TICKS` 0, as in `poolnd bench`) and ends a
-    launch's last chunk sets the launch's flag from Python, holding the GIL, once it has
-    counted itself asleep, a moment before `_pending.get` lets the GIL go; it never enters
-    the spinning wait (which would set the flag without the GIL, so that the caller would
-    often find the helper holding the GIL, and sleep). The caller waits
-    `CALLER_GRACE_TICKS` past the flag; with spinning helpers, no grace."""
+    """Where helpers sleep on Python's queue: a helper that does not spin
+    (`HELPER_SPIN_TICKS` 0, as in `poolnd bench`) and ends a launch's last chunk sets the
+    launch's flag from Python, holding the GIL, once it has counted itself asleep, a moment
+    before `_pending.get` lets the GIL go; it never enters the spinning wait (which would
+    set the flag without the GIL, so that the caller would often find the helper holding
+    the GIL, and sleep). The caller waits `CALLER_GRACE_TICKS` past the flag; with spinning
+    helpers, no grace."""
     kernel_threads(2)
-    launch._load_spin()
+    _to_the_queue(monkeypatch)
     x = np.random.default_rng(8).standard_normal((4, 8, 64, 64)).astype(np.float32)
     want = F.max_pool2d(x, 3, 2, 1)
     real, calls = launch._spin, []
@@ -184,6 +200,7 @@ def test_a_process_compiling_in_background_queues_the_spin_waits_after_its_first
     requested: list[str] = []
     monkeypatch.setattr(poolnd._threads, "COMPILE_IN_BACKGROUND", True)
     monkeypatch.setattr(launch, "_spin", None)
+    monkeypatch.setattr(launch, "_doze_failed", True)  # (`test_doze.py` queues the doze)
     monkeypatch.setattr(launch, "_parallel_launches", 0)
     monkeypatch.setattr(launch, "kernels", lambda name: module)
     monkeypatch.setattr(launch.compiler, "request",
@@ -235,9 +252,23 @@ def test_no_thread_spins_with_more_threads_than_cpus(monkeypatch, kernel_threads
             return getattr(real, name)
 
     monkeypatch.setattr(launch, "_spin", Counting())
+    dozes: list[int] = []
+    if launch._doze is not None:  # a dozing helper sleeps again at once when rung
+        real_doze = launch._doze
+
+        class Dozing:
+            RING = staticmethod(real_doze.RING)
+
+            @staticmethod
+            def DOZE(*args):
+                dozes.append(args[4])
+                return real_doze.DOZE(*args)
+
+        monkeypatch.setattr(launch, "_doze", Dozing())
     time.sleep(0.01)  # helpers that were spinning have stopped (0.1 ms)
     calls.clear()
     for _ in range(5):
         got = F.max_pool2d(x, 3, 2, 1, return_indices=True)
         assert all(np.array_equal(a, b) for a, b in zip(got, want, strict=True))
-    assert calls == []
+    time.sleep(0.01)  # the helpers are back in their waits
+    assert calls == [] and set(dozes) <= {0}

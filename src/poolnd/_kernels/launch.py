@@ -12,12 +12,15 @@ How the threads meet. A thread that sleeps on a lock costs tens of microseconds 
 a virtual machine, as much as a second thread saves on a sub-millisecond kernel. So, once
 `poolnd._kernels.spin` is compiled, the threads wait by spinning without the GIL: a helper
 that has run a chunk spins for about a tenth of a millisecond on a launch counter (then
-sleeps until a launch hands itself over), and the caller spins until the helper that ends
-the last chunk sets the launch's flag (a helper that does not spin sets it from Python as it
-goes to sleep, a moment before it lets the GIL go, so that the caller finds the GIL free and
-does not sleep on it). Both fall back to blocking waits when the time is up,
-and nothing spins where the threads outnumber the CPUs (a spinning thread would then hold a
-CPU that a thread with work needs).
+sleeps until a launch wakes it), and the caller spins until the helper that ends the last
+chunk sets the launch's flag (without the GIL, or, where a helper sleeps on Python's queue
+without spinning first, from Python a moment before it lets the GIL go, so that the caller
+finds the GIL free and does not sleep on it). Both fall back to blocking waits when the
+time is up, and nothing spins where the threads outnumber the CPUs (a spinning thread would
+then hold a CPU that a thread with work needs). How a helper sleeps: on Linux on x86-64,
+in `poolnd._kernels.doze` (a futex wait without the GIL, on a bell that `prewake` rings as
+a call that will launch begins, so that the helper is awake, spinning, when the launch is
+published); elsewhere on Python's queue, which each launch puts itself on once per sleeper.
 On this project's two-core machines this took a batch-1 max pooling's pullback from 0.30 to
 0.23 ms when called back to back (`benchmarks/back_to_back.py`).
 
@@ -43,6 +46,7 @@ import itertools
 import os
 import platform
 import queue
+import sys
 import threading
 from collections.abc import Callable
 from types import ModuleType
@@ -53,7 +57,7 @@ import numpy as np
 from .. import _threads as tuning
 from . import compiler
 
-__all__ = ["Form", "kernels", "launch", "read_only"]
+__all__ = ["Form", "kernels", "launch", "prewake", "read_only"]
 
 
 class Form(NamedTuple):
@@ -121,6 +125,11 @@ _current: _Launch | None = None
 _NO_FLAG = np.zeros(0, np.int64)
 _spin: ModuleType | None = None  # `poolnd._kernels.spin` once its two waits are compiled
 _spin_failed = False
+# `poolnd._kernels.doze` once compiled (Linux on x86-64): helpers then sleep on ``_bell``,
+# which `prewake` and every launch ring, not on ``_pending``
+_doze: ModuleType | None = None
+_doze_failed = False
+_bell = np.zeros(1, np.int64)
 _X86 = ("x86_64", "amd64", "i386", "i686")
 # the CPUs this process may run on: with more threads than that (NUMBA_NUM_THREADS above
 # it), a spinning thread would take a CPU from one with work, so no thread spins
@@ -133,15 +142,21 @@ def _help() -> None:
     seen, flag = int(_epoch[0]), _NO_FLAG
     while True:
         job = None
-        spin = _spin
-        # (more threads than CPUs: no spinning)
-        if spin is not None and len(_helpers) < _CPUS and tuning.HELPER_SPIN_TICKS > 0:
+        spin, doze = _spin, _doze
+        alone = len(_helpers) < _CPUS  # (more threads than CPUs: no spinning)
+        if spin is not None and alone and tuning.HELPER_SPIN_TICKS > 0:
             now = spin.SIGNAL_WAIT(flag, _epoch, seen, tuning.HELPER_SPIN_TICKS,
                                    tuning.HELPER_GRACE_TICKS)
             flag = _NO_FLAG
             if now != seen:
                 seen, job = now, _current
-        if job is None:
+        if job is None and doze is not None:
+            # asleep on the bell without the GIL, the last chunk's flag set once it is let go
+            seen = doze.DOZE(flag, _bell, _epoch, seen,
+                             tuning.HELPER_WAKE_TICKS if alone else 0,
+                             tuning.HELPER_GRACE_TICKS)
+            flag, job = _NO_FLAG, _current
+        elif job is None:
             with _asleep_lock:
                 sleep = int(_epoch[0]) == seen
                 _asleep += sleep
@@ -178,6 +193,7 @@ def _forget_helpers() -> None:
     _pending = queue.SimpleQueue()
     _helpers_lock, _asleep_lock = threading.Lock(), threading.Lock()
     _asleep, _current = 0, None
+    _bell[0] = 0
 
 
 if hasattr(os, "register_at_fork"):
@@ -267,13 +283,15 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
     helpers = min(threads, chunks) - 1
     job = _Launch(form.body, args, chunks, total, helpers)
     _ensure_helpers(threads - 1)
-    if _spin is None and not _spin_failed:
+    if (_spin is None and not _spin_failed) or (_spin is not None and _doze is None
+                                                and not _doze_failed):
         _load_spin()
     _publish(job)
     if not job.run():
         spin = _spin if threads <= _CPUS else None
-        # (a spinning helper sets the flag without the GIL: no grace needed)
-        grace = 0 if tuning.HELPER_SPIN_TICKS > 0 else tuning.CALLER_GRACE_TICKS
+        # (a spinning or dozing helper sets the flag without the GIL: no grace needed)
+        grace = 0 if tuning.HELPER_SPIN_TICKS > 0 or _doze is not None \
+            else tuning.CALLER_GRACE_TICKS
         if spin is None or not spin.WAIT_SET(job.flag, tuning.CALLER_SPIN_TICKS, grace):
             job.done.acquire()
     if job.error is not None:
@@ -292,19 +310,35 @@ def _publish(job: _Launch) -> None:
         _asleep -= wake
     for _ in range(wake):
         _pending.put(job)
+    doze = _doze
+    if doze is not None:
+        doze.RING(_bell)
+
+
+def prewake(work: int) -> None:
+    """Ring the dozing helpers awake for a launch of ``work`` cell visits about to come from
+    this thread (nothing where it will run serially, or no helper dozes): they wake while
+    the caller makes its outputs and spin, without the GIL, until it is published
+    (`poolnd._kernels.doze`)."""
+    doze = _doze
+    if doze is not None and work >= tuning.SERIAL_WORK and tuning.kernel_threads() > 1 \
+            and len(_helpers) < _CPUS:
+        doze.RING(_bell)
 
 
 def _load_spin() -> None:
-    """Set `_spin` to `poolnd._kernels.spin` once both its waits are compiled.
+    """Set `_spin` to `poolnd._kernels.spin` once both its waits are compiled, and then, on
+    Linux on x86-64, `_doze` to `poolnd._kernels.doze` once its two functions are.
 
     Calls that wait for compiling compile (or load) them here, at the first parallel launch.
     Otherwise they are queued for the background compiler after `poolnd._threads.
     SPIN_AFTER_LAUNCHES` parallel launches (loading them takes a tenth of a second, which a
     process's first calls should not wait for, nor its first kernels queue behind), and
     taken once compiled. Where they fail to compile, or on CPUs other than x86 (whose cycle
-    counter user code may not be allowed to read), launches keep to their blocking waits.
+    counter user code may not be allowed to read), launches keep to their blocking waits;
+    where the doze fails, or elsewhere than Linux on x86-64, helpers sleep on Python's queue.
     """
-    global _spin, _spin_failed, _parallel_launches
+    global _spin, _spin_failed, _doze, _doze_failed, _parallel_launches
     if platform.machine().lower() not in _X86:  # the waits read x86's time-stamp counter
         _spin_failed = True
         return
@@ -312,20 +346,39 @@ def _load_spin() -> None:
     background = tuning.COMPILE_IN_BACKGROUND
     if background and _parallel_launches < tuning.SPIN_AFTER_LAUNCHES:
         return
-    try:
-        module = kernels("poolnd._kernels.spin")
-        cell, ready = np.zeros(1, np.int64), True
-        for body, args in ((module.SIGNAL_WAIT, (cell, cell, 0, 0, 0)),
-                           (module.WAIT_SET, (cell, 0, 0))):
-            signature = tuple(body.typeof_pyval(a) for a in args)
-            if signature in body.overloads:
-                continue
-            if background and compiler.request(body, signature):
-                ready = False  # queued, or being compiled
-            else:  # here, raising where the background compiler failed
-                compiler.compile_shared(body, signature)
-    except Exception:  # a platform whose LLVM lacks an intrinsic: blocking waits only
-        _spin_failed = True
+    cell = np.zeros(1, np.int64)
+    if _spin is None:
+        try:
+            _spin = _compiled("poolnd._kernels.spin", (
+                ("SIGNAL_WAIT", (cell, cell, 0, 0, 0)), ("WAIT_SET", (cell, 0, 0))), background)
+        except Exception:  # a platform whose LLVM lacks an intrinsic: blocking waits only
+            _spin_failed = True
+            return
+    if _spin is None or _doze is not None or _doze_failed:
         return
-    if ready:
-        _spin = module
+    if sys.platform != "linux" or platform.machine().lower() not in ("x86_64", "amd64"):
+        _doze_failed = True  # (the futex system call, by its x86-64 number)
+        return
+    try:
+        _doze = _compiled("poolnd._kernels.doze", (
+            ("DOZE", (cell, cell, cell, 0, 0, 0)), ("RING", (cell,))), background)
+    except Exception:  # no ``syscall`` to link: helpers sleep on the queue
+        _doze_failed = True
+
+
+def _compiled(name: str, functions: tuple[tuple[str, tuple[Any, ...]], ...],
+              background: bool) -> ModuleType | None:
+    """The kernel module ``name`` once each of its ``functions`` (name and arguments) is
+    compiled for its arguments, or None while one is queued for the background compiler;
+    raises where one fails to compile."""
+    module, ready = kernels(name), True
+    for attr, args in functions:
+        body = getattr(module, attr)
+        signature = tuple(body.typeof_pyval(a) for a in args)
+        if signature in body.overloads:
+            continue
+        if background and compiler.request(body, signature):
+            ready = False  # queued, or being compiled
+        else:  # here, raising where the background compiler failed
+            compiler.compile_shared(body, signature)
+    return module if ready else None

@@ -20,7 +20,7 @@ from numpy.typing import DTypeLike
 from ... import _threads as tuning
 from ..._args import Window, is_bfloat16
 from ..._geometry import output_band
-from ..launch import Form, kernels, launch, read_only
+from ..launch import Form, kernels, launch, prewake, read_only
 from . import numpy_passes
 from .numpy_passes import lowest
 from .numpy_views import Reduce, view_forward
@@ -130,6 +130,7 @@ class Plan(NamedTuple):
     def __call__(self, x: np.ndarray) -> tuple[np.ndarray, ...] | None:
         """The outputs of this launch on ``x``; None, running nothing, while the kernel is
         being compiled in the background (`launch`)."""
+        prewake(self.work)  # (the helpers wake while the outputs are made)
         outs = tuple(np.empty(shape, dtype) for shape, dtype, _ in self.outs)
         views = [o.reshape(view) for o, (_, _, view) in zip(outs, self.outs, strict=True)]
         src = np.ascontiguousarray(x).reshape(self.src)
