@@ -8,7 +8,10 @@ Two tables, float32 max pooling, 2 threads, the helpers not spinning (as in `poo
    median microseconds, from the call's start, at which it enters and leaves its steps (the
    look-up of a remembered launch, `poolnd._ops.plans`, which after the first call answers
    and runs the launch itself; otherwise the argument checks and window, the kernel
-   selector, then the launch; the helper's wake-up, the calling thread's first chunk),
+   selector, then the launch; the ring that wakes a dozing helper as the launch's outputs
+   are made, where `poolnd._kernels.doze` serves, the launch's publication to the helpers
+   (which wakes a helper sleeping on the queue elsewhere), the calling thread's first chunk
+   and the helper's),
    called back to back and right after a PyTorch call of the same pooling. It wraps
    private functions of poolnd to time them (a tool, not the library): the wrappers add a
    microsecond or two a step.
@@ -66,8 +69,9 @@ def _instrument() -> None:
     _wrap(pooling.plans, "recall", "remembered")
     _wrap(pooling, "_prepare", "checks")
     _wrap(pooling.kernels, "max_forward", "selector")
+    _wrap(sliding, "prewake", "ring helper")
     _wrap(sliding, "launch", "launch")
-    _wrap(launch_module, "_publish", "wake helper")
+    _wrap(launch_module, "_publish", "publish")
     run = launch_module._Launch.run
     _originals.append((launch_module._Launch, "run", run))
 
