@@ -200,6 +200,30 @@ def test_a_remembered_call_rings_the_helpers_before_making_its_outputs(monkeypat
     plans.forget()
 
 
+@pytest.mark.parametrize("op, stride", [(F.max_pool2d, 1), (F.max_pool2d, 2),
+                                        (F.avg_pool2d, 2), (F.avg_pool2d, 1)])
+def test_a_pullback_rings_the_helpers_before_making_its_gradient(monkeypatch, op, stride):
+    """The max pullback's gather (stride 1) and scatter (stride 2), and the average
+    pullback's spread (tiles) and windowed scatter, ring the helpers for their launch
+    before they allocate the input gradient, and give the same bits."""
+    x = np.random.default_rng(3).standard_normal((4, 16, 64, 64)).astype(np.float32)
+    kernel, padding = (3, 1) if stride == 1 else (2, 0)
+    out, pullback = poolnd.vjp(op, x, kernel, stride, padding)
+    g = np.random.default_rng(4).standard_normal(out.shape).astype(np.float32)
+    want = pullback(g)
+    order: list[str] = []
+    real_empty = np.empty
+    from poolnd._kernels import sliding
+    monkeypatch.setattr(sliding, "prewake",
+                        lambda work: order.append(f"ring {work >= poolnd._threads.SERIAL_WORK}"))
+    monkeypatch.setattr(sliding.np, "empty",
+                        lambda *a, **k: order.append("gradient") or real_empty(*a, **k))
+    got = pullback(g)
+    monkeypatch.setattr(sliding.np, "empty", real_empty)
+    assert np.array_equal(got, want)
+    assert order[:2] == ["ring True", "gradient"]
+
+
 def test_elsewhere_than_linux_helpers_sleep_on_the_queue(monkeypatch, kernel_threads):
     kernel_threads(2)
     launch._load_spin()

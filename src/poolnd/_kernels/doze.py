@@ -6,10 +6,11 @@ of the waker's time and about 50 µs before the thread runs), and the woken thre
 needs the GIL, which the launching thread holds until it enters its own chunk. Here a
 helper sleeps inside a compiled function (`DOZE`), with the GIL released, on a futex: a
 cell of an int64 array, the *bell*, that anyone may ring (`RING`). A `Plan` rings it as it
-begins (`poolnd._kernels.launch.prewake`), before it makes its outputs and launches; the
-helper wakes meanwhile, spins without the GIL until the launch counter moves (for a
-bounded time, `poolnd._threads.HELPER_WAKE_TICKS`, then sleeps again), and so is awake,
-and finds the GIL free, when the launch comes. The launch rings the bell too, which costs
+begins (`poolnd._kernels.launch.prewake`), before it makes its outputs and launches, and a
+pullback before it makes the input gradient; the helper wakes meanwhile, spins without the
+GIL until the launch counter moves (for a bounded time, `poolnd._threads.
+HELPER_WAKE_TICKS`, then sleeps again), and so is awake, and finds the GIL free, when the
+launch comes. The launch rings the bell too, which costs
 only an atomic exchange when it has been rung already (a futex wake, 5 µs here, when not).
 
 Measured on this project's two-core machines with `benchmarks/sweep.py` (helpers not

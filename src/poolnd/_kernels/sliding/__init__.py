@@ -742,9 +742,11 @@ def max_backward(g: np.ndarray, indices: np.ndarray, win: Window) -> np.ndarray:
     windows (`_gather_offsets`), else as `scatter_argmax`."""
     offsets = _gather_offsets(win)
     if offsets is not None and g.dtype in _COMPILED_DTYPES and g.size:
+        # work: each input cell visited once an offset (the helpers wake meanwhile)
+        work = _cells(g, win.in_shape) * len(offsets)
+        prewake(work)
         grad, g2, idx, grad2 = _selected_planes(g, indices, win.in_shape)
-        # work: each input cell visited once an offset
-        if launch(_row_kernels().GATHER_ARGMAX, grad.size * len(offsets), g2.shape[0], g2,
+        if launch(_row_kernels().GATHER_ARGMAX, work, g2.shape[0], g2,
                   idx, grad2, np.zeros(1, g.dtype), offsets,
                   np.arange(grad2.shape[1], dtype=idx.dtype)):
             return grad
@@ -756,13 +758,19 @@ def scatter_argmax(g: np.ndarray, indices: np.ndarray, in_shape: tuple[int, ...]
     nowhere), in output raster order, whatever windows chose the indices (adaptive and
     fractional max pooling use it too): ``(*lead, *in_shape)`` zeros, then the additions."""
     if g.dtype in _COMPILED_DTYPES and g.size:  # the scatter is flat: any rank
-        grad, g2, idx, grad2 = _selected_planes(g, indices, in_shape)
         # work: the outputs scattered and the input cells zeroed
-        if launch(_row_kernels().SCATTER_ARGMAX, g.size + grad.size, g2.shape[0], g2, idx,
-                  grad2):
+        work = g.size + _cells(g, in_shape)
+        prewake(work)
+        grad, g2, idx, grad2 = _selected_planes(g, indices, in_shape)
+        if launch(_row_kernels().SCATTER_ARGMAX, work, g2.shape[0], g2, idx, grad2):
             return grad
     with np.errstate(all="ignore"):
         return numpy_passes.scatter_indices(g, indices, tuple(in_shape))
+
+
+def _cells(g: np.ndarray, in_shape: tuple[int, ...]) -> int:
+    """The cells of the input gradient of ``g`` (its leading axes, planes of ``in_shape``)."""
+    return math.prod(g.shape[: g.ndim - len(in_shape)]) * math.prod(in_shape)
 
 
 def _selected_planes(
@@ -822,10 +830,13 @@ def _sum_backward_compiled(
     g: np.ndarray, win: Window, divisors: list[np.ndarray], scale: int, lead: tuple[int, ...]
 ) -> np.ndarray | None:
     """`sum_backward` by a compiled kernel, or None while it is not compiled yet."""
+    tiles = _tiles(win)
+    if tiles is not None and (tiles[3] != 1 or not all(np.all(d == d[0]) for d in divisors)):
+        tiles = None  # (the spread takes tilings of one divisor, without lanes)
+    prewake(_cells(g, win.in_shape) if tiles is not None else _work(win, math.prod(lead)))
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     dst = _planes(grad, win.in_shape)
-    tiles = _tiles(win)
-    if tiles is not None and tiles[3] == 1 and all(np.all(d == d[0]) for d in divisors):
+    if tiles is not None:
         src = _planes(g, win.out_shape)
         divisor = scale * math.prod(int(d[0]) for d in divisors)
         if not launch(
