@@ -179,6 +179,23 @@ def test_prewake_rings_only_before_a_parallel_launch(monkeypatch, kernel_threads
     assert rings == [1]
 
 
+def _rings_then_allocates(monkeypatch, call) -> object:
+    """``call()``'s result, asserting that the kernel layer rang the helpers for a parallel
+    launch before it allocated its first array (`np.empty`: outputs or a gradient)."""
+    from poolnd._kernels import sliding
+
+    order: list[str] = []
+    real_empty = np.empty
+    monkeypatch.setattr(sliding, "prewake",
+                        lambda work: order.append(f"ring {work >= poolnd._threads.SERIAL_WORK}"))
+    monkeypatch.setattr(sliding.np, "empty",
+                        lambda *a, **k: order.append("allocate") or real_empty(*a, **k))
+    got = call()
+    monkeypatch.setattr(sliding.np, "empty", real_empty)
+    assert order[:2] == ["ring True", "allocate"]
+    return got
+
+
 def test_a_remembered_call_rings_the_helpers_before_making_its_outputs(monkeypatch,
                                                                          kernel_threads):
     kernel_threads(2)
@@ -186,17 +203,8 @@ def test_a_remembered_call_rings_the_helpers_before_making_its_outputs(monkeypat
     plans.forget()
     x = np.random.default_rng(2).standard_normal((2, 16, 64, 64)).astype(np.float32)
     want = F.avg_pool2d(x, 3, 2, 1)
-    order: list[str] = []
-    real_empty = np.empty
-    from poolnd._kernels import sliding
-    monkeypatch.setattr(sliding, "prewake",
-                        lambda work: order.append(f"ring {work >= poolnd._threads.SERIAL_WORK}"))
-    monkeypatch.setattr(sliding.np, "empty",
-                        lambda *a, **k: order.append("outputs") or real_empty(*a, **k))
-    got = F.avg_pool2d(x, 3, 2, 1)
-    monkeypatch.setattr(sliding.np, "empty", real_empty)
+    got = _rings_then_allocates(monkeypatch, lambda: F.avg_pool2d(x, 3, 2, 1))
     assert np.array_equal(got, want)
-    assert order[:2] == ["ring True", "outputs"]
     plans.forget()
 
 
@@ -211,17 +219,8 @@ def test_a_pullback_rings_the_helpers_before_making_its_gradient(monkeypatch, op
     out, pullback = poolnd.vjp(op, x, kernel, stride, padding)
     g = np.random.default_rng(4).standard_normal(out.shape).astype(np.float32)
     want = pullback(g)
-    order: list[str] = []
-    real_empty = np.empty
-    from poolnd._kernels import sliding
-    monkeypatch.setattr(sliding, "prewake",
-                        lambda work: order.append(f"ring {work >= poolnd._threads.SERIAL_WORK}"))
-    monkeypatch.setattr(sliding.np, "empty",
-                        lambda *a, **k: order.append("gradient") or real_empty(*a, **k))
-    got = pullback(g)
-    monkeypatch.setattr(sliding.np, "empty", real_empty)
+    got = _rings_then_allocates(monkeypatch, lambda: pullback(g))
     assert np.array_equal(got, want)
-    assert order[:2] == ["ring True", "gradient"]
 
 
 def test_elsewhere_than_linux_helpers_sleep_on_the_queue(monkeypatch, kernel_threads):
