@@ -833,20 +833,22 @@ def _sum_backward_compiled(
     tiles = _tiles(win)
     if tiles is not None and (tiles[3] != 1 or not all(np.all(d == d[0]) for d in divisors)):
         tiles = None  # (the spread takes tilings of one divisor, without lanes)
-    prewake(_cells(g, win.in_shape) if tiles is not None else _work(win, math.prod(lead)))
+    # work: each input cell written once (the spread), else the windows' cell visits
+    work = _cells(g, win.in_shape) if tiles is not None else _work(win, math.prod(lead))
+    prewake(work)
     grad = np.empty(lead + win.in_shape, dtype=g.dtype)  # the kernel zeroes each plane
     dst = _planes(grad, win.in_shape)
     if tiles is not None:
         src = _planes(g, win.out_shape)
         divisor = scale * math.prod(int(d[0]) for d in divisors)
         if not launch(
-                _tile_kernels().BLOCK_SPREAD, grad.size, src.shape[0] * src.shape[1] * src.shape[2],
+                _tile_kernels().BLOCK_SPREAD, work, src.shape[0] * src.shape[1] * src.shape[2],
                 src, dst, np.zeros(1, g.dtype), np.array([divisor], g.dtype), *tiles[:3]):
             return None
         _zero_tails(grad, win)
         return grad
     if not launch(
-            _row_kernels().SCATTER_WINDOWS, _work(win, dst.shape[0]), dst.shape[0],
+            _row_kernels().SCATTER_WINDOWS, work, dst.shape[0],
             _planes(g, win.out_shape), dst, _geometry(win), *_padded3(divisors), scale):
         return None
     return grad
