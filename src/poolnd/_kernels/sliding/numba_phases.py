@@ -1,5 +1,5 @@
-"""Numba kernels: window sums over phase planes, long vector loops of up to three kernel
-cells each.
+"""Numba kernels: window sums over phase planes, every kernel cell added to a block of
+outputs held in vector registers.
 
 Adding a window's cells to an output row one kernel cell at a time, in loops as long as
 the output row, is slow: on rows of a few dozen outputs the loops' set-up costs more
@@ -10,10 +10,12 @@ row ``i * sh + rho`` and column ``m * sw + kappa`` goes to ``buf[rho, kappa, i, 
 each phase plane with rows of ``wq = out_w + (kw - 1) * dw // sw`` cells, and cells
 outside the input are zeros. Kernel cell ``(a, c)`` of output ``(oh, j)`` then sits at
 ``(a * dh // sh + oh) * wq + j + c * dw // sw`` of its phase plane, so adding one
-kernel cell to every output of the band is one contiguous loop over ``rows * wq`` cells
-(``wq - out_w`` of each row are unused). Each loop adds three consecutive kernel cells
-(``acc + a + b + c``, in that order): one load and store of the accumulator for three
-additions.
+kernel cell to every output of the band reads ``rows * wq`` consecutive cells (``wq -
+out_w`` of each row are unused). The band's sums are then made a block of consecutive
+outputs at a time, every kernel cell added to the block in vector registers
+(`numba_registers`): one load of the block's sums and one store for all the window's
+additions, where loops over the band, three kernel cells a loop, loaded and stored them
+once per three (measured there: 1.51 -> 1.18 ms for 7x7 windows, one thread).
 
 Exactness. Each output receives its window's cells in row-major order (kernel cells are
 visited depth, then row, then column), as PyTorch adds them, so the sums are PyTorch's bit
@@ -31,6 +33,7 @@ import numpy as np
 from ..._threads import PHASE_CELLS
 from ..jit import SERIAL
 from ..launch import Form
+from .numba_registers import ACCUMULATORS, ADD_BLOCK, ADD_VECTOR, LANE_BYTES
 from .numba_rows import _U, _divide
 
 __all__ = ["SUM_PHASES"]
@@ -198,14 +201,17 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
     per_row = n_rs * n_cs * wq  # buffer cells per phase row
     band = max(1, min(out_h, PHASE_CELLS // per_row - extra))
     plane_cells = (band + extra) * wq
-    # (a kernel cell's loop runs up to ``col_shift`` cells past its phase plane: slack)
-    flat = np.zeros(n_rs * n_cs * plane_cells + (kw - 1) * dw // sw + 1, zero.dtype)
+    # (slack: a kernel cell's reads run up to ``col_shift`` cells past its phase plane, and
+    # a band's last vector up to ``lanes - 1`` past its last output)
+    lanes = LANE_BYTES // zero.itemsize
+    block = ACCUMULATORS * lanes
+    flat = np.zeros(n_rs * n_cs * plane_cells + (kw - 1) * dw // sw + block, zero.dtype)
     cells = np.empty(kh * kw, np.int64)  # kernel cell (a, c): its phase plane's first cell
     for a in range(kh):
         for c in range(kw):
             cells[a * kw + c] = (row_slot[a] * n_cs + col_slot[c]) * plane_cells \
                 + row_shift[a] * wq + col_shift[c]
-    acc = np.empty(band * wq + (kw - 1) * dw // sw + 1, zero.dtype)
+    acc = np.zeros(band * wq + block, zero.dtype)
     columns = _columns(wq, in_w, col_phase, sw, pw, plane_cells)
     same_w = _same(div_w, 0, out_w)  # (then a band of rows with one divisor each row shares it)
     r = start
@@ -213,31 +219,20 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
         p, od, oh0 = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
         rows = min(band, out_h - oh0, stop - r)
         n = rows * wq
-        acc[:n] = zero[0]
+        acc[:n + block] = zero[0]
         for a_d in range(kd):
             id_ = od * sd - pd + a_d * dd
             if id_ < 0 or id_ >= in_d:
                 continue  # cells outside the input add +0: nothing
             _fill(flat, plane_cells, wq, x[p, id_].reshape(-1), in_h, in_w, oh0, rows + extra,
                   row_phase, col_phase, sh, sw, ph, pw, columns)
-            t = 0  # kernel cells in row-major order, up to three a pass over the band
-            while t < cells.shape[0]:
-                b0 = cells[t]
-                if t + 2 < cells.shape[0]:
-                    b1, b2 = cells[t + 1], cells[t + 2]
-                    for m in range(n):
-                        acc[_U(m)] = (acc[_U(m)] + flat[_U(b0 + m)] + flat[_U(b1 + m)]
-                                      + flat[_U(b2 + m)])
-                    t += 3
-                elif t + 1 < cells.shape[0]:
-                    b1 = cells[t + 1]
-                    for m in range(n):
-                        acc[_U(m)] = acc[_U(m)] + flat[_U(b0 + m)] + flat[_U(b1 + m)]
-                    t += 2
-                else:
-                    for m in range(n):
-                        acc[_U(m)] = acc[_U(m)] + flat[_U(b0 + m)]
-                    t += 1
+            m0 = 0  # kernel cells in row-major order, by blocks, then vectors
+            while m0 + block <= n:
+                ADD_BLOCK(acc, flat, cells, m0)
+                m0 += block
+            while m0 < n:
+                ADD_VECTOR(acc, flat, cells, m0)
+                m0 += lanes
         d = div_d[od] * div_h[oh0] * div_w[0] * div_scale
         if floating and same_w and _same(div_h, oh0, oh0 + rows):
             _divide_band(acc, n, rows, wq, out.reshape(-1), r * out_w, out_w, zero.dtype.type(d))
