@@ -12,7 +12,10 @@ plane (wide rows), chunks that split a band (two threads), 1d and 3d windows, di
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import itertools
+import mmap
 
 import numpy as np
 import pytest
@@ -192,3 +195,65 @@ def test_dealt_rows_with_edge_cells_are_torch_bits(stride, threads, rng, kernel_
                     got = F.avg_pool2d(x, (3, kernel), (2, stride), (1, pad), ceil, True)
                     want = tF.avg_pool2d(t, (3, kernel), (2, stride), (1, pad), ceil, True)
                     assert_identical(got, want.numpy())
+
+
+
+@contextlib.contextmanager
+def _before_a_guard_page(values):
+    """A copy of ``values`` whose last byte is the last of a page followed by a page that
+    may not be read: a kernel reading past the array's end crashes the test."""
+    page = mmap.PAGESIZE
+    pages = -(-values.nbytes // page) + 1
+    region = mmap.mmap(-1, pages * page, prot=mmap.PROT_READ | mmap.PROT_WRITE)
+    end = (pages - 1) * page
+    x = np.frombuffer(region, np.uint8)[end - values.nbytes:end].view(values.dtype)
+    x = x.reshape(values.shape)
+    x[...] = values
+    guard = ctypes.c_void_p(x.ctypes.data + values.nbytes)
+    libc = ctypes.CDLL(None)
+    assert libc.mprotect(guard, page, 0) == 0  # PROT_NONE
+    try:
+        yield x
+    finally:  # (the region is unmapped with the last array on it)
+        libc.mprotect(guard, page, mmap.PROT_READ | mmap.PROT_WRITE)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16, np.int64])
+@pytest.mark.parametrize(("shape", "kernel"), [
+    ((2, 3, 23, 29), (5, 5)), ((1, 2, 9, 7), (2, 7)), ((1, 1, 40, 1500), (4, 6)),
+    ((3, 2, 12, 57), (7, 4))])
+def test_unpadded_stride_one_sums_read_the_input_in_place(shape, kernel, dtype, rng):
+    """Stride 1, no padding, no dilation: the kernel adds the input rows where they are (no
+    phase copy), by blocks and vectors while their reads stay inside the plane, then one
+    output at a time; the input's last plane ends where a page that may not be read
+    begins."""
+    if dtype == np.float32:
+        values = _floats(rng, shape)
+        expected = _row_major_sums(values, kernel, (1, 1), (0, 0), (1, 1))
+    elif dtype == np.float64:
+        values = _floats(rng, shape).astype(dtype)
+        expected = tF.avg_pool2d(torch.from_numpy(values), kernel, 1, divisor_override=1)
+        expected = expected.numpy()
+    else:  # integer sums are exact, in (u)int64 as NumPy's
+        values = rng.integers(0, 200, shape).astype(dtype)
+        expected = tF.avg_pool2d(torch.from_numpy(values.astype(np.float64)), kernel, 1,
+                                 divisor_override=1).numpy()
+        expected = expected.astype(np.uint64 if values.dtype.kind == "u" else np.int64)
+    with _before_a_guard_page(values) as x:
+        assert_identical(poolnd.sum_pool(x, kernel, 1, 0), expected)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_unpadded_stride_one_averages_are_torch_bits(threads, rng, kernel_threads):
+    kernel_threads(threads)
+    for shape, kernel in [((2, 3, 23, 29), (5, 5)), ((4, 16, 12, 57), (4, 4)),
+                          ((1, 2, 40, 1500), (3, 7))]:
+        x = _floats(rng, shape)
+        win = make_window("avg_pool2d", x.shape[2:], kernel, (1, 1), (0, 0), (1, 1), False)
+        assert _row_kernel("sum", win).name == "sum_phases"
+        assert_identical(F.avg_pool2d(x, kernel, 1),
+                         tF.avg_pool2d(torch.from_numpy(x), kernel, 1).numpy())
+    x1, x3 = _floats(rng, (3, 4, 301)), _floats(rng, (2, 3, 9, 11, 13))
+    assert_identical(F.avg_pool1d(x1, 6, 1), tF.avg_pool1d(torch.from_numpy(x1), 6, 1).numpy())
+    assert_identical(F.avg_pool3d(x3, (2, 4, 5), 1),
+                     tF.avg_pool3d(torch.from_numpy(x3), (2, 4, 5), 1).numpy())

@@ -4,8 +4,8 @@
 outputs held in vector registers. Their sums must be those of adding the cells one at a
 time in that order (NumPy's float32 additions round each one, as the kernel's do), for
 every dtype the phase kernel sums in, onto the sums already there, touching no output
-outside the block; the phase kernel built on them is checked against torch in
-`test_phase_kernel`.
+outside the block, reading each cell ``shift`` further on and widening it to the sums'
+dtype; the phase kernel built on them is checked against torch in `test_phase_kernel`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 import pytest
+from helpers import assert_identical
 from numba.core import config
 from numba.core.errors import TypingError
 
@@ -20,20 +21,22 @@ from poolnd._kernels.sliding import numba_registers as R
 
 
 @nb.njit
-def _block(acc, flat, cells, m0):  # pragma: no cover - compiled
-    R.ADD_BLOCK(acc, flat, cells, m0)
+def _block(acc, flat, cells, m0, shift=0):  # pragma: no cover - compiled
+    R.ADD_BLOCK(acc, flat, cells, m0, shift)
 
 
 @nb.njit
-def _vector(acc, flat, cells, m0):  # pragma: no cover - compiled
-    R.ADD_VECTOR(acc, flat, cells, m0)
+def _vector(acc, flat, cells, m0, shift=0):  # pragma: no cover - compiled
+    R.ADD_VECTOR(acc, flat, cells, m0, shift)
 
 
-def _in_order(acc, flat, cells, m0, count):
-    """The cells added one at a time, in order, to ``acc[m0 : m0 + count]``."""
+def _in_order(acc, flat, cells, m0, count, shift=0):
+    """The cells added one at a time, in order, to ``acc[m0 : m0 + count]`` (read from
+    ``flat[cell + shift + m]``, widened to ``acc``'s dtype)."""
     out = acc.copy()
     for c in cells:
-        out[m0:m0 + count] = out[m0:m0 + count] + flat[c + m0:c + m0 + count]
+        at = c + shift + m0
+        out[m0:m0 + count] = out[m0:m0 + count] + flat[at:at + count].astype(acc.dtype)
     return out
 
 
@@ -60,11 +63,40 @@ def test_sums_are_the_cells_added_in_order(dtype, n_cells, which, rng):
     expected = _in_order(acc, flat, cells, m0, count)
     got = acc.copy()
     (_block if which == "block" else _vector)(got, flat, cells, m0)
-    np.testing.assert_array_equal(got.view(f"u{got.itemsize}"),
-                                  expected.view(f"u{got.itemsize}"))
+    assert_identical(got, expected)
     if np.dtype(dtype).kind == "f" and n_cells > 1:  # the check can tell the order
         backwards = _in_order(acc, flat, cells[::-1], m0, count)
         assert not np.array_equal(backwards, expected)
+
+
+@pytest.mark.parametrize(("source", "dtype"), [
+    (np.uint8, np.int64), (np.int16, np.int64), (np.uint16, np.int64), (np.float32, np.float64),
+    (np.float32, np.float32)])
+@pytest.mark.parametrize("which", ["block", "vector"])
+def test_cells_are_read_shifted_and_widened(source, dtype, which, rng):
+    """Cells read ``shift`` past their offsets, each widened to the sums' dtype as it is
+    loaded (the phase kernel reads integer input rows in place into int64 sums)."""
+    lanes = R.LANE_BYTES // np.dtype(dtype).itemsize
+    count = lanes * (R.ACCUMULATORS if which == "block" else 1)
+    if np.dtype(source).kind == "f":
+        flat = (rng.standard_normal(5000) * 10.0 ** rng.integers(-4, 5, 5000)).astype(source)
+        acc = (rng.standard_normal(3 * count) * 100).astype(dtype)
+    else:
+        info = np.iinfo(source)
+        flat = rng.integers(info.min, info.max, 5000, endpoint=True).astype(source)
+        acc = rng.integers(-(2 ** 40), 2 ** 40, 3 * count).astype(dtype)
+    cells = rng.integers(0, 1000, 9).astype(np.int64)
+    m0, shift = count + 1, 777
+    got = acc.copy()
+    (_block if which == "block" else _vector)(got, flat, cells, m0, shift)
+    assert_identical(got, _in_order(acc, flat, cells, m0, count, shift))
+
+
+@pytest.mark.parametrize(("acc", "flat"), [
+    (np.float32, np.float64), (np.int64, np.float32), (np.float32, np.int16)])
+def test_narrowing_and_mixed_kinds_are_refused(acc, flat):
+    with pytest.raises(TypingError):
+        _vector(np.zeros(256, acc), np.zeros(256, flat), np.zeros(1, np.int64), 0)
 
 
 def test_no_cells_leave_the_sums_as_they_are(rng):
@@ -72,12 +104,6 @@ def test_no_cells_leave_the_sums_as_they_are(rng):
     got = acc.copy()
     _block(got, flat, np.zeros(0, np.int64), 5)
     np.testing.assert_array_equal(got, acc)
-
-
-def test_mismatched_dtypes_are_refused():
-    acc, flat = np.zeros(256, np.float32), np.zeros(256, np.float64)
-    with pytest.raises(TypingError):
-        _vector(acc, flat, np.zeros(1, np.int64), 0)
 
 
 @pytest.mark.parametrize(("features", "expected"), [

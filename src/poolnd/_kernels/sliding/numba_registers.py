@@ -13,7 +13,9 @@ has AVX-512, else 32.
 
 Exactness. Each output's cells are added in the order of ``cells`` (the caller's row-major
 order), one addition each, lane by lane: the same additions in the same order as a loop over
-the cells, so the same bits.
+the cells, so the same bits. The cells may be of a narrower dtype of the same kind than the
+sums (input rows read in place: uint8 or int16 cells into int64 sums), each widened
+exactly as it is loaded.
 
 A block may run past the band's last output to the end of its last vector (at most
 ``LANE_BYTES`` bytes): the caller's arrays hold that slack, and what is computed there is
@@ -55,57 +57,73 @@ def _lane_bytes() -> int:
 LANE_BYTES = _lane_bytes()
 
 
+def _widen(builder: Any, value: Any, source: Any, target: Any, vec: Any) -> Any:
+    """The vector ``value`` of ``source`` numbers as ``target`` numbers (``vec``): floats
+    extended, integers sign- or zero-extended (the sum dtypes of the phase kernel)."""
+    if source == target:
+        return value
+    if isinstance(target, types.Float):
+        return builder.fpext(value, vec)
+    return builder.sext(value, vec) if source.signed else builder.zext(value, vec)
+
+
 def _adder(count: int) -> Any:
     """The intrinsic adding every kernel cell to a block of ``count`` vectors."""
 
     @intrinsic
-    def add_cells(typingctx: Any, acc: Any, flat: Any, cells: Any, m0: Any) -> Any:
-        """Add ``flat[cells[t] + m]`` for every ``t`` in order to ``acc[m]``, for the
+    def add_cells(typingctx: Any, acc: Any, flat: Any, cells: Any, m0: Any, shift: Any) -> Any:
+        """Add ``flat[cells[t] + shift + m]`` for every ``t`` in order to ``acc[m]``, for the
         ``count`` vectors of outputs from ``m = m0``, in vector registers. ``acc`` and
-        ``flat`` are C-contiguous 1-d arrays of one numeric dtype, ``cells`` int64; no
-        bounds are checked."""
+        ``flat`` are C-contiguous 1-d arrays, ``flat``'s dtype the same kind as ``acc``'s and
+        no wider (each cell widened as it is loaded), ``cells`` int64; no bounds are
+        checked."""
         arrays = (acc, flat, cells)
         if not (all(isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C"
                     for a in arrays)
-                and acc.dtype == flat.dtype and cells.dtype == types.int64
-                and isinstance(acc.dtype, (types.Float, types.Integer))
-                and isinstance(m0, types.Integer)):
+                and cells.dtype == types.int64
+                and isinstance(m0, types.Integer) and isinstance(shift, types.Integer)):
             return None
-        itemsize = as_dtype(acc.dtype).itemsize
+        kinds = (types.Float, types.Integer)
+        if not any(isinstance(acc.dtype, k) and isinstance(flat.dtype, k) for k in kinds):
+            return None
+        itemsize, source = as_dtype(acc.dtype).itemsize, as_dtype(flat.dtype).itemsize
+        if source > itemsize:
+            return None
         lanes = LANE_BYTES // itemsize
         floating = isinstance(acc.dtype, types.Float)
 
         def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-            a_ty, f_ty, c_ty, _ = sig.args
+            a_ty, f_ty, c_ty, m_ty, s_ty = sig.args
             a = context.make_array(a_ty)(context, builder, args[0])
             f = context.make_array(f_ty)(context, builder, args[1])
             c = context.make_array(c_ty)(context, builder, args[2])
             vec = ir.VectorType(context.get_value_type(a_ty.dtype), lanes)
-            ptr = vec.as_pointer()
+            src = ir.VectorType(context.get_value_type(f_ty.dtype), lanes)
             i64 = ir.IntType(64)
             add = builder.fadd if floating else builder.add
-            align = itemsize
 
-            def at(data: Any, offset: Any) -> Any:
-                return builder.bitcast(builder.gep(data, [offset]), ptr)
+            def at(data: Any, offset: Any, kind: Any) -> Any:
+                return builder.bitcast(builder.gep(data, [offset]), kind.as_pointer())
 
-            first = context.cast(builder, args[3], sig.args[3], types.int64)
+            first = context.cast(builder, args[3], m_ty, types.int64)
+            shift = context.cast(builder, args[4], s_ty, types.int64)
             regs = []
             for r in range(count):
                 slot = cgutils.alloca_once(builder, vec)  # (promoted to a register by LLVM)
                 here = builder.add(first, ir.Constant(i64, r * lanes))
-                builder.store(builder.load(at(a.data, here), align=align), slot)
+                builder.store(builder.load(at(a.data, here, vec), align=itemsize), slot)
                 regs.append((slot, here))
             with cgutils.for_range(builder, builder.extract_value(c.shape, 0)) as loop:
-                base = builder.load(builder.gep(c.data, [loop.index]))
+                base = builder.add(builder.load(builder.gep(c.data, [loop.index])), shift)
                 for slot, here in regs:
-                    v = builder.load(at(f.data, builder.add(base, here)), align=align)
+                    v = builder.load(at(f.data, builder.add(base, here), src), align=source)
+                    v = _widen(builder, v, f_ty.dtype, a_ty.dtype, vec)
                     builder.store(add(builder.load(slot), v), slot)
             for slot, here in regs:
-                builder.store(builder.load(slot), at(a.data, here), align=align)
+                builder.store(builder.load(slot), at(a.data, here, vec), align=itemsize)
             return context.get_dummy_value()
 
-        return types.none(acc, flat, cells, m0), codegen
+        return types.none(acc, flat, cells, m0, shift), codegen
 
     return add_cells
 
