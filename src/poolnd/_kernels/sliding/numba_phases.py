@@ -40,6 +40,7 @@ from ..jit import SERIAL
 from ..launch import Form
 from .numba_registers import ACCUMULATORS, ADD_BLOCK, ADD_VECTOR, LANE_BYTES
 from .numba_rows import _U, _divide
+from .numba_shuffles import DEAL3
 
 __all__ = ["SUM_PHASES"]
 
@@ -135,9 +136,10 @@ def _fill(  # pragma: no cover - compiled
     plane ``src`` (flat, ``in_h`` rows of ``in_w``): cell ``m`` of slot ``(rs, cs)``'s row
     ``i`` is input cell ``((first + i) * sh + row_phase[rs] - ph, m * sw + col_phase[cs] -
     pw)``, zero outside the input. ``columns`` is `_columns`' plan: when every column phase
-    is used, a row's groups of ``sw`` cells inside the input are dealt out at once (strides
-    2 and 3 by name, which LLVM turns into shuffles) and its few other input cells copied
-    one by one; else each phase is read at the stride."""
+    is used, a row's groups of ``sw`` cells inside the input are dealt out at once (stride
+    2 by name, which LLVM turns into shuffles; stride 3 by `_deal3`'s explicit shuffles,
+    since LLVM does not) and its few other input cells copied one by one; else each phase
+    is read at the stride."""
     dealt, lo, hi, spans, edges = columns
     n_cs = col_phase.shape[0]
     for rs in range(row_phase.shape[0]):
@@ -169,17 +171,28 @@ def _fill(  # pragma: no cover - compiled
             for e in range(edges.shape[1]):
                 flat[_U(at + edges[0, e])] = src[_U(row + edges[1, e])]
             g, n = row + lo * sw - pw, hi - lo
-            if sw == 2:
+            if sw == 2:  # (LLVM's own vector loop: faster here than `DEAL3`'s form)
                 a0, a1 = at + lo, at + plane_cells + lo
                 for j in range(n):
                     flat[_U(a0 + j)] = src[_U(g + 2 * j)]
                     flat[_U(a1 + j)] = src[_U(g + 2 * j + 1)]
             else:
-                a0, a1, a2 = at + lo, at + plane_cells + lo, at + 2 * plane_cells + lo
-                for j in range(n):
-                    flat[_U(a0 + j)] = src[_U(g + 3 * j)]
-                    flat[_U(a1 + j)] = src[_U(g + 3 * j + 1)]
-                    flat[_U(a2 + j)] = src[_U(g + 3 * j + 2)]
+                _deal3(flat, src, g, n, at + lo, at + plane_cells + lo,
+                       at + 2 * plane_cells + lo)
+
+
+@nb.njit(**SERIAL)
+def _deal3(flat, src, g, n, a0, a1, a2):  # pragma: no cover - compiled
+    """``flat[a_q + j] = src[g + 3 * j + q]`` for ``j < n`` and the phases ``q`` 0 to 2: a
+    vector of ``j`` at a time (`numba_shuffles.DEAL3`), then one at a time."""
+    lanes = LANE_BYTES // flat.itemsize
+    whole = n - n % lanes
+    for j in range(0, whole, lanes):
+        DEAL3(flat, src, g, j, a0, a1, a2)
+    for j in range(whole, n):
+        flat[_U(a0 + j)] = src[_U(g + 3 * j)]
+        flat[_U(a1 + j)] = src[_U(g + 3 * j + 1)]
+        flat[_U(a2 + j)] = src[_U(g + 3 * j + 2)]
 
 
 @nb.njit(**SERIAL)
