@@ -248,19 +248,14 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
             id_ = od * sd - pd + a_d * dd
             if id_ < 0 or id_ >= in_d:
                 continue  # cells outside the input add +0: nothing
-            if direct:
-                _add_direct(acc, x[p, id_].reshape(-1), cells, oh0 * in_w, n - (kw - 1),
-                            block, lanes)
+            if direct:  # (vectors stop where their reads would pass the plane's end)
+                used = n - (kw - 1)
+                _add_band(acc, x[p, id_].reshape(-1), cells, oh0 * in_w, used,
+                          used - lanes + 1, block, lanes)
                 continue
             _fill(flat, plane_cells, wq, x[p, id_].reshape(-1), in_h, in_w, oh0, rows + extra,
                   row_phase, col_phase, sh, sw, ph, pw, columns)
-            m0 = 0  # kernel cells in row-major order, by blocks, then vectors
-            while m0 + block <= n:
-                ADD_BLOCK(acc, flat, cells, m0, 0)
-                m0 += block
-            while m0 < n:
-                ADD_VECTOR(acc, flat, cells, m0, 0)
-                m0 += lanes
+            _add_band(acc, flat, cells, 0, n, n, block, lanes)  # (the last vector: slack)
         d = div_d[od] * div_h[oh0] * div_w[0] * div_scale
         if floating and same_w and _same(div_h, oh0, oh0 + rows):
             _divide_band(acc, n, rows, wq, out.reshape(-1), r * out_w, out_w, zero.dtype.type(d))
@@ -270,22 +265,23 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
 
 
 @nb.njit(**SERIAL)
-def _add_direct(acc, plane, cells, shift, n, block, lanes):  # pragma: no cover - compiled
-    """Every kernel cell added to ``acc[m]``, ``m < n``, read from the input ``plane``
-    itself (``plane[cells[t] + shift + m]``): by blocks and vectors while their reads stay
-    inside the plane (``n`` stops short of the band's last ``kw - 1`` unused cells, whose
-    reads would pass its end), then one output at a time."""
+def _add_band(acc, flat, cells, shift, n, vectors, block, lanes):  # pragma: no cover
+    """Every kernel cell, in row-major order, added to the sums ``acc[m]``, ``m < n``, from
+    ``flat[cells[t] + shift + m]``: by blocks while a block fits below ``n``, by vectors
+    while one starts below ``vectors`` (``n`` where the arrays hold a vector's slack past
+    it, less where reads must stop at ``n``: the input plane read in place), then one
+    output at a time."""
     m0 = 0
     while m0 + block <= n:
-        ADD_BLOCK(acc, plane, cells, m0, shift)
+        ADD_BLOCK(acc, flat, cells, m0, shift)
         m0 += block
-    while m0 + lanes <= n:
-        ADD_VECTOR(acc, plane, cells, m0, shift)
+    while m0 < vectors:
+        ADD_VECTOR(acc, flat, cells, m0, shift)
         m0 += lanes
     for m in range(m0, n):
         s = acc[m]
         for t in range(cells.shape[0]):
-            s += plane[cells[t] + shift + m]
+            s += flat[cells[t] + shift + m]
         acc[m] = s
 
 

@@ -40,7 +40,7 @@ from numba.core import cgutils, config
 from numba.extending import intrinsic
 from numba.np.numpy_support import as_dtype
 
-__all__ = ["ACCUMULATORS", "ADD_BLOCK", "ADD_VECTOR", "LANE_BYTES"]
+__all__ = ["ACCUMULATORS", "ADD_BLOCK", "ADD_VECTOR", "LANE_BYTES", "fits", "widen"]
 
 ACCUMULATORS = 8  # vectors a block keeps in registers (of AVX-512's 32)
 
@@ -57,7 +57,20 @@ def _lane_bytes() -> int:
 LANE_BYTES = _lane_bytes()
 
 
-def _widen(builder: Any, value: Any, source: Any, target: Any, vec: Any) -> Any:
+def fits(target: Any, source: Any, offsets: tuple[Any, ...]) -> bool:
+    """Whether a vector intrinsic may read ``source`` into ``target``: both 1-d C-contiguous
+    arrays of one kind of number, the source no wider, and integer ``offsets``."""
+    if not all(isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C"
+               for a in (target, source)):
+        return False
+    if not any(isinstance(target.dtype, k) and isinstance(source.dtype, k)
+               for k in (types.Float, types.Integer)):
+        return False
+    return (as_dtype(source.dtype).itemsize <= as_dtype(target.dtype).itemsize
+            and all(isinstance(o, types.Integer) for o in offsets))
+
+
+def widen(builder: Any, value: Any, source: Any, target: Any, vec: Any) -> Any:
     """The vector ``value`` of ``source`` numbers as ``target`` numbers (``vec``): floats
     extended, integers sign- or zero-extended (the sum dtypes of the phase kernel)."""
     if source == target:
@@ -77,18 +90,10 @@ def _adder(count: int) -> Any:
         ``flat`` are C-contiguous 1-d arrays, ``flat``'s dtype the same kind as ``acc``'s and
         no wider (each cell widened as it is loaded), ``cells`` int64; no bounds are
         checked."""
-        arrays = (acc, flat, cells)
-        if not (all(isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C"
-                    for a in arrays)
-                and cells.dtype == types.int64
-                and isinstance(m0, types.Integer) and isinstance(shift, types.Integer)):
-            return None
-        kinds = (types.Float, types.Integer)
-        if not any(isinstance(acc.dtype, k) and isinstance(flat.dtype, k) for k in kinds):
+        if not (fits(acc, flat, (m0, shift)) and isinstance(cells, types.Array)
+                and cells.ndim == 1 and cells.layout == "C" and cells.dtype == types.int64):
             return None
         itemsize, source = as_dtype(acc.dtype).itemsize, as_dtype(flat.dtype).itemsize
-        if source > itemsize:
-            return None
         lanes = LANE_BYTES // itemsize
         floating = isinstance(acc.dtype, types.Float)
 
@@ -117,7 +122,7 @@ def _adder(count: int) -> Any:
                 base = builder.add(builder.load(builder.gep(c.data, [loop.index])), shift)
                 for slot, here in regs:
                     v = builder.load(at(f.data, builder.add(base, here), src), align=source)
-                    v = _widen(builder, v, f_ty.dtype, a_ty.dtype, vec)
+                    v = widen(builder, v, f_ty.dtype, a_ty.dtype, vec)
                     builder.store(add(builder.load(slot), v), slot)
             for slot, here in regs:
                 builder.store(builder.load(slot), at(a.data, here, vec), align=itemsize)

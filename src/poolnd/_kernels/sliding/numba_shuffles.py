@@ -28,7 +28,7 @@ from numba import types
 from numba.extending import intrinsic
 from numba.np.numpy_support import as_dtype
 
-from .numba_registers import LANE_BYTES, _widen
+from .numba_registers import LANE_BYTES, fits, widen
 
 __all__ = ["DEAL3"]
 
@@ -63,7 +63,7 @@ def _deal3(context: Any, builder: Any, sig: Any, args: Any) -> Any:
                                      mask([w if w < 2 * lanes else 0 for w in want]))
         got = builder.shuffle_vector(
             got, parts[2], mask([i if w < 2 * lanes else w - lanes for i, w in enumerate(want)]))
-        value = _widen(builder, got, s_ty.dtype, f_ty.dtype, wide)
+        value = widen(builder, got, s_ty.dtype, f_ty.dtype, wide)
         at = builder.gep(flat.data, [builder.add(start, j)])
         builder.store(value, builder.bitcast(at, wide.as_pointer()),
                       align=as_dtype(f_ty.dtype).itemsize)
@@ -76,11 +76,6 @@ def DEAL3(typingctx: Any, flat: Any, src: Any, g: Any, j: Any, a0: Any, a1: Any,
     """``flat[a_q + j + i] = src[g + 3 * (j + i) + q]`` for the phases ``q`` 0 to 2 (their
     rows at ``a0``, ``a1``, ``a2``) and one vector of ``i``: ``flat`` and ``src`` 1-d
     C-contiguous arrays of one kind of number, ``src`` no wider; no bounds are checked."""
-    if not (all(isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C"
-                for a in (flat, src))
-            and any(isinstance(flat.dtype, k) and isinstance(src.dtype, k)
-                    for k in (types.Float, types.Integer))
-            and as_dtype(src.dtype).itemsize <= as_dtype(flat.dtype).itemsize
-            and all(isinstance(o, types.Integer) for o in (g, j, a0, a1, a2))):
+    if not fits(flat, src, (g, j, a0, a1, a2)):
         return None
     return types.none(flat, src, g, j, a0, a1, a2), _deal3
