@@ -38,6 +38,7 @@ import numpy as np
 from ..._threads import PHASE_CELLS
 from ..jit import SERIAL
 from ..launch import Form
+from .numba_quotients import divide_run
 from .numba_registers import ACCUMULATORS, ADD_BLOCK, ADD_VECTOR, LANE_BYTES
 from .numba_rows import _U, _divide
 from .numba_shuffles import DEAL3
@@ -299,10 +300,10 @@ def _same(v, lo, hi):  # pragma: no cover - compiled
 def _divide_band(acc, n, rows, wq, out, o, out_w, d):  # pragma: no cover - compiled
     """A band's float sums (``rows`` rows of ``wq`` in ``acc``) divided by the one divisor
     ``d`` of all its outputs into ``out`` from flat offset ``o`` (rows of ``out_w``): one long
-    loop over the band, then the rows copied, where `_divide` runs a short loop per row.
-    ``+ 0`` as there."""
-    for m in range(n):
-        acc[_U(m)] = acc[_U(m)] / d + 0
+    loop over the band (`numba_quotients.divide_run`: float32 sums by a whole divisor through
+    its reciprocal and one correction, the division's bits), then the rows copied, where
+    `_divide` runs a short loop per row. ``+ 0`` as there."""
+    divide_run(acc, 0, acc, 0, n, d)
     for i in range(rows):
         a, b = i * wq, o + i * out_w
         for j in range(out_w):
