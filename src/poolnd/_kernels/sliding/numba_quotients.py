@@ -33,6 +33,8 @@ padding 1.42-1.44 -> 1.33-1.37 ms, 7x7 with padding 3 2.94-2.98 -> 2.87-2.88 ms.
 `benchmarks/sweep.py --ops avg` (two threads, two alternated runs of each tree) the
 averages of windows 4 to 7 wide at stride 1 took 0.95 of their time (geometric mean), the
 3x3 kernel's, which does not use this, 1.01.
+Numba's on-disk cache knows a kernel by its own file only: after a change here, clear the
+cache of `numba_phases`, whose compiled code holds these.
 """
 
 from __future__ import annotations
