@@ -107,7 +107,9 @@ def _columns(wq, in_w, col_phase, sw, pw, plane_cells):  # pragma: no cover - co
     an input cell, as offsets from their phase row's first cell (``cs * plane_cells + m``)
     and input columns; the others are zeros, which `_fill` never writes (the buffer starts
     zeroed, and a row outside the input writes zeros). Else ``spans`` holds, per column
-    phase, its cells inside the input (``m`` in ``first .. last - 1``)."""
+    phase, its cells inside the input (``m`` in ``first .. last - 1``), and the cells
+    outside them are such zeros too (rewriting them each row, two short loops, took a
+    third of a stride-1 row's copy: 9.7 -> 7.0 ns a 61-cell row, one thread, in cache)."""
     n_cs = col_phase.shape[0]
     dealt = n_cs == sw and 1 < sw <= 3
     lo = min(wq, (pw + sw - 1) // sw) if dealt else 0  # m of the first whole group inside
@@ -159,21 +161,16 @@ def _fill(  # pragma: no cover - compiled
                             flat[_U(at + cs * plane_cells + m)] = 0
                     continue
                 row = ih * in_w
-                if not dealt:
+                if not dealt:  # (the cells outside ``first .. last - 1`` stay zeros)
                     for cs in range(n_cs):  # this phase's cells inside the row: first .. last - 1
-                        a, off = at + cs * plane_cells, col_phase[cs] - pw
+                        a, b = at + cs * plane_cells, row + col_phase[cs] - pw
                         first_m, last_m = spans[2 * cs], spans[2 * cs + 1]
-                        for m in range(first_m):
-                            flat[_U(a + m)] = 0
-                        b = row + off
                         if sw == 1:
                             for m in range(first_m, last_m):
                                 flat[_U(a + m)] = src[_U(b + m)]
                         else:
                             for m in range(first_m, last_m):
                                 flat[_U(a + m)] = src[_U(b + m * sw)]
-                        for m in range(last_m, wq):
-                            flat[_U(a + m)] = 0
                     continue
                 for e in range(edges.shape[1]):
                     flat[_U(at + edges[0, e])] = src[_U(row + edges[1, e])]
