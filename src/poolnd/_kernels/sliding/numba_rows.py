@@ -42,6 +42,7 @@ import numpy as np
 from ..jit import SERIAL
 from ..launch import Form
 from ..raster import next_row, row_before
+from .numba_folds import FOLD2, FOLD3
 
 __all__ = [
     "ARGMAX_MAX_ROWS",
@@ -217,29 +218,16 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
             for i in range(n):
                 buf[_U(pw + i)] = flat[_U(b0 + i)]
         elif t == 2:
-            b1 = bases[1]
-            for i in range(n):
-                m, v = flat[_U(b0 + i)], flat[_U(b1 + i)]
-                buf[_U(pw + i)] = v if (v > m) | (v != v) else m
+            FOLD2(buf, pw, flat, b0, flat, bases[1], n)
         else:
-            b1, b2 = bases[1], bases[2]
-            for i in range(n):
-                m, v, u = flat[_U(b0 + i)], flat[_U(b1 + i)], flat[_U(b2 + i)]
-                m = v if (v > m) | (v != v) else m
-                buf[_U(pw + i)] = u if (u > m) | (u != u) else m
+            FOLD3(buf, pw, flat, b0, flat, bases[1], flat, bases[2], n)
         while t < n_rows:
             g, bt = width - f, bases[t]
             if t + 1 < n_rows:
-                bu = bases[t + 1]
-                for i in range(n):
-                    m, v, u = buf[_U(f + pw + i)], flat[_U(bt + i)], flat[_U(bu + i)]
-                    m = v if (v > m) | (v != v) else m
-                    buf[_U(g + pw + i)] = u if (u > m) | (u != u) else m
+                FOLD3(buf, g + pw, buf, f + pw, flat, bt, flat, bases[t + 1], n)
                 t += 2
             else:
-                for i in range(n):
-                    m, v = buf[_U(f + pw + i)], flat[_U(bt + i)]
-                    buf[_U(g + pw + i)] = v if (v > m) | (v != v) else m
+                FOLD2(buf, g + pw, buf, f + pw, flat, bt, n)
                 t += 1
             f = g
         # the columns, folded into output row r
@@ -285,40 +273,23 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
             continue
         o1 = src + off[1]
         if kw == 2:
-            for j in range(out_w):
-                m, v = buf[_U(o0 + j)], buf[_U(o1 + j)]
-                of[_U(o + j)] = v if (v > m) | (v != v) else m
+            FOLD2(of, o, buf, o0, buf, o1, out_w)
             continue
         o2 = src + off[2]
         if kw == 3:
-            for j in range(out_w):
-                m, v, u = buf[_U(o0 + j)], buf[_U(o1 + j)], buf[_U(o2 + j)]
-                m = v if (v > m) | (v != v) else m
-                of[_U(o + j)] = u if (u > m) | (u != u) else m
+            FOLD3(of, o, buf, o0, buf, o1, buf, o2, out_w)
             continue
-        for j in range(out_w):
-            m, v, u = buf[_U(o0 + j)], buf[_U(o1 + j)], buf[_U(o2 + j)]
-            m = v if (v > m) | (v != v) else m
-            buf[_U(acc0 + j)] = u if (u > m) | (u != u) else m
+        FOLD3(buf, acc0, buf, o0, buf, o1, buf, o2, out_w)
         a, c = acc0, 3
         while kw - c > 2:  # two more columns a pass, into the other output row
-            g, oc, od_ = 2 * acc0 + out_w - a, src + off[c], src + off[c + 1]
-            for j in range(out_w):
-                m, v, u = buf[_U(a + j)], buf[_U(oc + j)], buf[_U(od_ + j)]
-                m = v if (v > m) | (v != v) else m
-                buf[_U(g + j)] = u if (u > m) | (u != u) else m
+            g = 2 * acc0 + out_w - a
+            FOLD3(buf, g, buf, a, buf, src + off[c], buf, src + off[c + 1], out_w)
             a, c = g, c + 2
         oc = src + off[c]
         if kw - c == 2:
-            od_ = src + off[c + 1]
-            for j in range(out_w):
-                m, v, u = buf[_U(a + j)], buf[_U(oc + j)], buf[_U(od_ + j)]
-                m = v if (v > m) | (v != v) else m
-                of[_U(o + j)] = u if (u > m) | (u != u) else m
+            FOLD3(of, o, buf, a, buf, oc, buf, src + off[c + 1], out_w)
         else:
-            for j in range(out_w):
-                m, v = buf[_U(a + j)], buf[_U(oc + j)]
-                of[_U(o + j)] = v if (v > m) | (v != v) else m
+            FOLD2(of, o, buf, a, buf, oc, out_w)
     if floating:
         _fix_ties(x, out, geom, lowest,
                   np.empty((min(kd, in_d) * min(kh, in_h), 2), np.int64), start, stop)
