@@ -196,21 +196,22 @@ def _row_kernel(kind: str, win: Window, floating: bool = True) -> Form:
 
 def _strided_sums(win: Window) -> bool:
     """Whether `numba_rows`' strided sums beat the phase planes here: undilated columns at
-    stride 3 with windows up to 3 wide, 4 wide without column padding or on output rows of
-    32 or more, and wider on such rows without column padding; and windows 2 wide at stride
-    2. Measured on the Intel Xeon, one thread, float32, against the phase planes on 57- and
-    112-wide rows (8x64x57x57, 1x64x112x112): the strided sums took 0.62-0.98 of their time
-    where they are used, 1.00-1.35 at stride 3 where not (column padding or 57-wide rows
-    make the outputs at a row's ends, added cell by cell, most of it), 0.67-0.80 for windows
-    2 wide at stride 2, and 1.27-4.2 for wider windows at stride 2 (a lone column at stride
-    2 does not vectorise well)."""
+    stride 3 with windows up to 3 wide, or 4 wide without column padding on output rows of
+    32 or more; and windows 2 wide at stride 2. Measured on the Intel Xeon, one thread,
+    float32, against the phase planes (with their shuffled stride-3 deal and rows taken in
+    order) on 57- and 112-wide rows (8x64x57x57, 1x64x112x112), alternated: the strided sums
+    took 0.62-0.77 of their time for windows up to 3 wide at stride 3 and 2 wide at stride 2,
+    0.87 for 4 wide without padding on the 112-wide rows; 1.13 on the 57-wide rows and 1.27
+    with padding, and 1.04-1.45 for windows 5 to 7 wide (which an earlier version, before
+    the deal, gave to the strided sums on long rows without padding). A lone column at
+    stride 2 does not vectorise well (1.27-4.2 for wider windows there)."""
     kw, sw = win.kernel[-1], win.stride[-1]
     if win.dilation[-1] != 1 or kw < sw:
         return False
     if sw == 2:
         return kw == 2
     plain, long = win.pad[-1] == (0, 0), win.out_shape[-1] >= 32
-    return sw == 3 and (kw <= 3 or (kw == 4 and (plain or long)) or (plain and long))
+    return sw == 3 and (kw <= 3 or (kw == 4 and plain and long))
 
 
 def _padded_row_fits(win: Window) -> bool:
