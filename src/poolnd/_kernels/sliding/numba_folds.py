@@ -7,7 +7,8 @@ m``, in order. Written as loops, LLVM vectorises them sixteen float32 cells at a
 vectors an iteration, so that a row shorter than 64 cells (the 57-wide planes of
 `benchmarks/sweep.py`, the 28- to 56-wide output rows of the stride-2 windows) runs in the
 loop's slower remainder. `FOLD2` and `FOLD3` take a row a vector at a time and its last
-cells as one masked vector (masked loads and store, AVX-512's own), with the same
+cells as one masked vector (masked loads and store, AVX-512's own; without AVX-512 one
+cell at a time, since AVX2's masked store is microcoded on AMD's Zen), with the same
 comparison and selection per lane, so the same bits: the first of equal values kept (which
 zero of ``-0`` and ``+0``), and the last NaN of the fold taken (its payload).
 
@@ -51,6 +52,7 @@ def _fold(rows: int, dst: Any, d0: Any, rest: tuple[Any, ...]) -> Any:
     itemsize = as_dtype(dtype).itemsize
     lanes = LANE_BYTES // itemsize
     floating = isinstance(dtype, types.Float)
+    masked_end = LANE_BYTES >= 64  # AVX-512's masked moves (AVX2's are slow on AMD's Zen)
 
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         i64, i32 = ir.IntType(64), ir.IntType(32)
@@ -93,6 +95,13 @@ def _fold(rows: int, dst: Any, d0: Any, rest: tuple[Any, ...]) -> Any:
             builder.store(folded(values), place(0, j), align=itemsize)
         j = builder.mul(whole, ir.Constant(i64, lanes))
         left = builder.sub(count, j)
+        if not masked_end:  # (no AVX-512: the last cells one at a time)
+            with cgutils.for_range(builder, left) as loop:
+                at = builder.add(j, loop.index)
+                values = [builder.load(builder.gep(data[t], [builder.add(start[t], at)]))
+                          for t in range(1, rows + 1)]
+                builder.store(folded(values), builder.gep(data[0], [builder.add(start[0], at)]))
+            return context.get_dummy_value()
         with builder.if_then(builder.icmp_signed(">", left, ir.Constant(i64, 0))):
             one = builder.insert_element(ir.Constant(ivec, ir.Undefined), left,
                                          ir.Constant(i32, 0))
