@@ -28,7 +28,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.numpy_support import as_dtype
 
-from .numba_registers import LANE_BYTES
+from .numba_registers import LANE_BYTES, fits, splat
 
 __all__ = ["FOLD2", "FOLD3"]
 
@@ -43,10 +43,7 @@ def _fold(rows: int, dst: Any, d0: Any, rest: tuple[Any, ...]) -> Any:
     source, then the count), or None where the operands do not fit: 1-d C-contiguous
     arrays of one dtype, integer offsets and count."""
     arrays, offsets, n = rest[0:2 * rows:2], (d0, *rest[1:2 * rows:2]), rest[2 * rows]
-    if not all(isinstance(a, types.Array) and a.ndim == 1 and a.layout == "C"
-               and a.dtype == dst.dtype for a in (dst, *arrays)):
-        return None
-    if not all(isinstance(o, types.Integer) for o in (*offsets, n)):
+    if not all(fits(dst, a, (*offsets, n)) and a.dtype == dst.dtype for a in arrays):
         return None
     dtype = dst.dtype
     itemsize = as_dtype(dtype).itemsize
@@ -103,11 +100,8 @@ def _fold(rows: int, dst: Any, d0: Any, rest: tuple[Any, ...]) -> Any:
                 builder.store(folded(values), builder.gep(data[0], [builder.add(start[0], at)]))
             return context.get_dummy_value()
         with builder.if_then(builder.icmp_signed(">", left, ir.Constant(i64, 0))):
-            one = builder.insert_element(ir.Constant(ivec, ir.Undefined), left,
-                                         ir.Constant(i32, 0))
-            spread = builder.shuffle_vector(one, ir.Constant(ivec, ir.Undefined),
-                                            ir.Constant(ir.VectorType(i32, lanes), [0] * lanes))
-            mask = builder.icmp_signed("<", ir.Constant(ivec, list(range(lanes))), spread)
+            mask = builder.icmp_signed("<", ir.Constant(ivec, list(range(lanes))),
+                                       splat(builder, ivec, left))
             values = [builder.call(masked_load, [place(t, j), align, mask,
                                                  ir.Constant(vec, ir.Undefined)])
                       for t in range(1, rows + 1)]

@@ -47,7 +47,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
-from .numba_registers import LANE_BYTES
+from .numba_registers import LANE_BYTES, splat
 
 __all__ = ["EXACT_DIVISORS", "LANES", "QUOTIENTS", "divide_run"]
 
@@ -73,15 +73,8 @@ def QUOTIENTS(typingctx: Any, dst: Any, d0: Any, src: Any, s0: Any, d: Any, r: A
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         out = context.make_array(sig.args[0])(context, builder, args[0])
         inp = context.make_array(sig.args[2])(context, builder, args[2])
-        i32 = ir.IntType(32)
         vec = ir.VectorType(ir.FloatType(), LANES)
         lane_bits = ir.IntType(LANES)
-
-        def splat(value: Any) -> Any:
-            one = builder.insert_element(ir.Constant(vec, ir.Undefined), value,
-                                         ir.Constant(i32, 0))
-            return builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined),
-                                          ir.Constant(ir.VectorType(i32, LANES), [0] * LANES))
 
         def same(value: float) -> Any:
             return ir.Constant(vec, [value] * LANES)
@@ -95,7 +88,7 @@ def QUOTIENTS(typingctx: Any, dst: Any, d0: Any, src: Any, s0: Any, d: Any, r: A
         fabs = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(vec, [vec]), f"llvm.fabs.v{LANES}f32")
         x = builder.load(at(inp.data, args[3], sig.args[3]), align=4)
-        dv, rv = splat(args[4]), splat(args[5])
+        dv, rv = splat(builder, vec, args[4]), splat(builder, vec, args[5])
         q0 = builder.fmul(x, rv)
         q = builder.call(fma, [builder.call(fma, [builder.fneg(q0), dv, x]), rv, q0])
         size = builder.call(fabs, [x])

@@ -40,7 +40,7 @@ from numba.core import cgutils, config
 from numba.extending import intrinsic
 from numba.np.numpy_support import as_dtype
 
-__all__ = ["ACCUMULATORS", "ADD_BLOCK", "ADD_VECTOR", "LANE_BYTES", "fits", "widen"]
+__all__ = ["ACCUMULATORS", "ADD_BLOCK", "ADD_VECTOR", "LANE_BYTES", "fits", "splat", "widen"]
 
 ACCUMULATORS = 8  # vectors a block keeps in registers (of AVX-512's 32)
 
@@ -68,6 +68,14 @@ def fits(target: Any, source: Any, offsets: tuple[Any, ...]) -> bool:
         return False
     return (as_dtype(source.dtype).itemsize <= as_dtype(target.dtype).itemsize
             and all(isinstance(o, types.Integer) for o in offsets))
+
+
+def splat(builder: Any, vec: Any, value: Any) -> Any:
+    """The vector type ``vec`` with ``value`` in every lane."""
+    i32 = ir.IntType(32)
+    one = builder.insert_element(ir.Constant(vec, ir.Undefined), value, ir.Constant(i32, 0))
+    return builder.shuffle_vector(one, ir.Constant(vec, ir.Undefined),
+                                  ir.Constant(ir.VectorType(i32, vec.count), [0] * vec.count))
 
 
 def widen(builder: Any, value: Any, source: Any, target: Any, vec: Any) -> Any:
