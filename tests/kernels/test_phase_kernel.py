@@ -257,3 +257,25 @@ def test_unpadded_stride_one_averages_are_torch_bits(threads, rng, kernel_thread
     assert_identical(F.avg_pool1d(x1, 6, 1), tF.avg_pool1d(torch.from_numpy(x1), 6, 1).numpy())
     assert_identical(F.avg_pool3d(x3, (2, 4, 5), 1),
                      tF.avg_pool3d(torch.from_numpy(x3), (2, 4, 5), 1).numpy())
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("stride", [(1, 1), (2, 1), (1, 2), (2, 2)])
+def test_kernel_rows_added_as_runs_are_torch_bits(stride, threads, rng, kernel_threads):
+    """Float32 windows at column stride 1 or 2, 2 to 8 wide, add each kernel row from
+    vectors shifted in registers (`numba_runs`; 9 wide and more cell by cell): with and
+    without padding, in place and on phase planes, over bands of several blocks and the
+    blocks at a band's end that the runs leave to `ADD_BLOCK`."""
+    kernel_threads(threads)
+    for shape in [(2, 3, 23, 57), (1, 2, 9, 301)]:
+        x = _floats(rng, shape)
+        for kw in range(max(2, stride[1]), 10):
+            for pad in sorted({0, kw // 2}):
+                kernel, padding = (3, kw), (1, pad)
+                win = make_window("avg_pool2d", x.shape[2:], kernel, stride, padding, (1, 1),
+                                  False)
+                if _row_kernel("sum", win).name != "sum_phases":
+                    continue
+                assert_identical(F.avg_pool2d(x, kernel, stride, padding),
+                                 tF.avg_pool2d(torch.from_numpy(x), kernel, stride,
+                                               padding).numpy())

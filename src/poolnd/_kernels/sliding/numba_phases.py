@@ -15,7 +15,13 @@ out_w`` of each row are unused). The band's sums are then made a block of consec
 outputs at a time, every kernel cell added to the block in vector registers
 (`numba_registers`): one load of the block's sums and one store for all the window's
 additions, where loops over the band, three kernel cells a loop, loaded and stored them
-once per three (measured there: 1.51 -> 1.18 ms for 7x7 windows, one thread). Undilated
+once per three (measured there: 1.51 -> 1.18 ms for 7x7 windows, one thread). For
+float32 at column stride 1 or 2 (undilated, kernel rows 2 to 8 cells wide, 64-byte
+vectors), a block takes each kernel row's cells out of that row's vectors, loaded once,
+by shifts in registers (`numba_runs`; the blocks whose longer reads would pass the band's
+end keep `ADD_BLOCK`): the whole kernel, two threads, (8, 64, 57, 57), alternated in one
+process, 0.82-0.95 of the time at stride 1 with windows 4 to 7 wide (7x7 with padding 3
+1.54 -> 1.41 ms, without 1.16 -> 1.03 ms), 0.92-1.01 at stride 2. Undilated
 windows at stride 1 with no padding (low or high) skip the copy: their one phase plane
 would be the input rows themselves, so the blocks read those in place, up to where a
 block's reads would pass the end of the plane (the band's last ``kw - 1`` cells, which no
@@ -41,6 +47,7 @@ from ..launch import Form
 from .numba_quotients import divide_run
 from .numba_registers import ACCUMULATORS, ADD_BLOCK, ADD_VECTOR, LANE_BYTES
 from .numba_rows import _U, _divide
+from .numba_runs import ADD_RUNS, ADD_RUNS2, RUN_CELLS, runs_pay
 from .numba_shuffles import DEAL3
 
 __all__ = ["SUM_PHASES"]
@@ -240,6 +247,14 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
                 (row_slot[a] * n_cs + col_slot[c]) * plane_cells + row_shift[a] * wq \
                 + col_shift[c]
     acc = np.zeros(band * wq + block, zero.dtype)
+    # undilated stride-1 kernel rows of float32 cells, with 64-byte vectors: each row's cells
+    # shifted out of its vectors in registers (`numba_runs`); else no rows (``kh`` of them
+    # at most: the first cell of each)
+    runs = sw <= 2 and dw == 1 and max(2, sw) <= kw <= min(RUN_CELLS, lanes) \
+        and runs_pay(acc, x)
+    rows_at = np.empty(kh * sw if runs else 0, np.int64)
+    for t in range(rows_at.shape[0]):
+        rows_at[t] = cells[t // sw * kw + t % sw]
     columns = _columns(wq, in_w, col_phase, sw, pw, plane_cells)
     same_w = _same(div_w, 0, out_w)  # (then a band of rows with one divisor each row shares it)
     r = start
@@ -254,12 +269,12 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
                 continue  # cells outside the input add +0: nothing
             if direct:  # (vectors stop where their reads would pass the plane's end)
                 used = n - (kw - 1)
-                _add_band(acc, x[p, id_].reshape(-1), cells, oh0 * in_w, used,
+                _add_band(acc, x[p, id_].reshape(-1), cells, rows_at, kw, sw, oh0 * in_w, used,
                           used - lanes + 1, block, lanes)
                 continue
             _fill(flat, plane_cells, wq, x[p, id_].reshape(-1), in_h, in_w, oh0, rows + extra,
                   row_phase, col_phase, sh, sw, ph, pw, columns)
-            _add_band(acc, flat, cells, 0, n, n, block, lanes)  # (the last vector: slack)
+            _add_band(acc, flat, cells, rows_at, kw, sw, 0, n, n, block, lanes)  # (slack: ends)
         d = div_d[od] * div_h[oh0] * div_w[0] * div_scale
         if floating and same_w and _same(div_h, oh0, oh0 + rows):
             _divide_band(acc, n, rows, wq, out.reshape(-1), r * out_w, out_w, zero.dtype.type(d))
@@ -269,15 +284,22 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
 
 
 @nb.njit(**SERIAL)
-def _add_band(acc, flat, cells, shift, n, vectors, block, lanes):  # pragma: no cover
+def _add_band(acc, flat, cells, rows, kw, sw, shift, n, vectors, block, lanes):  # pragma: no cover
     """Every kernel cell, in row-major order, added to the sums ``acc[m]``, ``m < n``, from
     ``flat[cells[t] + shift + m]``: by blocks while a block fits below ``n``, by vectors
     while one starts below ``vectors`` (``n`` where the arrays hold a vector's slack past
     it, less where reads must stop at ``n``: the input plane read in place), then one
-    output at a time."""
+    output at a time. Where ``rows`` holds the first cell of each kernel row (rows of
+    ``kw`` consecutive cells), the blocks that end below ``vectors`` add whole rows
+    (`numba_runs.ADD_RUNS`, which reads a vector further: below ``n`` then)."""
     m0 = 0
     while m0 + block <= n:
-        ADD_BLOCK(acc, flat, cells, m0, shift)
+        if rows.shape[0] == 0 or m0 + block >= vectors:
+            ADD_BLOCK(acc, flat, cells, m0, shift)
+        elif sw == 1:
+            ADD_RUNS(acc, flat, rows, kw, m0, shift)
+        else:
+            ADD_RUNS2(acc, flat, rows, kw, m0, shift)
         m0 += block
     while m0 < vectors:
         ADD_VECTOR(acc, flat, cells, m0, shift)
