@@ -15,11 +15,12 @@ bits are the same.
 
 Measured on the Intel Xeon, one thread, float32, the sums of 3072 outputs of a band in
 cache (blocks of 8 vectors, best of 9 runs of 200): 7x7 windows 3.27 -> 2.66 us, 5x5 1.70
--> 1.34 us, 4x4 1.12 -> 0.88 us, 2x2 0.37 -> 0.31 us; whole kernel calls further below
-(`numba_phases`). Loading some cells and shifting others was slower than shifting all,
+-> 1.34 us, 4x4 1.12 -> 0.88 us, 2x2 0.37 -> 0.31 us (whole kernel calls: in
+`numba_phases`). Loading some cells and shifting others was slower than shifting all,
 and a stride-3 form (three runs a row, half a block to fit the registers) was no faster
-than the loads. The shuffles are used only with 64-byte vectors (AVX-512 shifts a pair of
-registers in one instruction; AVX2 has no such shift across its 16-byte halves).
+than the loads. The shuffles are used only with 64-byte vectors: LLVM makes each one an
+AVX-512 two-register permute (``vpermt2ps``), where AVX2 has no one-instruction shift
+across its 16-byte halves.
 Numba's on-disk cache knows a kernel by its own file only: after a change here, clear the
 cache of `numba_phases`, whose compiled code holds these.
 """
