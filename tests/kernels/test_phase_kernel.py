@@ -221,12 +221,13 @@ def _before_a_guard_page(values):
 @pytest.mark.parametrize("dtype", [np.float32, np.float64, np.uint8, np.int16, np.int64])
 @pytest.mark.parametrize(("shape", "kernel"), [
     ((2, 3, 23, 29), (5, 5)), ((1, 2, 9, 7), (2, 7)), ((1, 1, 40, 1500), (4, 6)),
-    ((3, 2, 12, 57), (7, 4))])
+    ((3, 2, 12, 57), (7, 4)), ((1, 2, 29, 40), (5, 7)), ((2, 1, 28, 64), (4, 8))])
 def test_unpadded_stride_one_sums_read_the_input_in_place(shape, kernel, dtype, rng):
     """Stride 1, no padding, no dilation: the kernel adds the input rows where they are (no
-    phase copy), by blocks and vectors while their reads stay inside the plane, then one
-    output at a time; the input's last plane ends where a page that may not be read
-    begins."""
+    phase copy), by stacks of rows (float32, `numba_stacks`: the last two shapes end their
+    last stack's reads in the plane's last row), blocks and vectors while their reads stay
+    inside the plane, then one output at a time; the input's last plane ends where a page
+    that may not be read begins."""
     if dtype == np.float32:
         values = _floats(rng, shape)
         expected = _row_major_sums(values, kernel, (1, 1), (0, 0), (1, 1))
@@ -279,3 +280,22 @@ def test_kernel_rows_added_as_runs_are_torch_bits(stride, threads, rng, kernel_t
                 assert_identical(F.avg_pool2d(x, kernel, stride, padding),
                                  tF.avg_pool2d(torch.from_numpy(x), kernel, stride,
                                                padding).numpy())
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_stacks_of_rows_are_torch_bits(threads, rng, kernel_threads):
+    """Float32 windows 2 to 7 rows tall at stride 1 (one plane deep) sum a band's rows eight
+    at a time (`numba_stacks`), the rest as before: windows 8 rows tall, rows of fewer than
+    32 columns, bands or chunks with fewer than eight rows left; padded (phase planes) and
+    not (in place), with the last stack of columns overlapping the one before."""
+    kernel_threads(threads)
+    for shape in [(2, 3, 30, 57), (1, 2, 45, 118), (1, 1, 20, 31)]:
+        x = _floats(rng, shape)
+        t = torch.from_numpy(x)
+        for kh, kw in [(2, 2), (3, 5), (4, 4), (5, 7), (6, 3), (7, 7), (7, 8), (8, 5), (5, 9)]:
+            for padding in sorted({(0, 0), (kh // 2, kw // 2), (0, kw // 2)}):
+                assert_identical(F.avg_pool2d(x, (kh, kw), 1, padding),
+                                 tF.avg_pool2d(t, (kh, kw), 1, padding).numpy())
+    x3 = _floats(rng, (1, 2, 3, 30, 40))
+    assert_identical(F.avg_pool3d(x3, (1, 5, 6), 1, (0, 2, 3)),
+                     tF.avg_pool3d(torch.from_numpy(x3), (1, 5, 6), 1, (0, 2, 3)).numpy())

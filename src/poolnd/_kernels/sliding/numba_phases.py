@@ -21,7 +21,12 @@ vectors), a block takes each kernel row's cells out of that row's vectors, loade
 by shifts in registers (`numba_runs`; the blocks whose longer reads would pass the band's
 end keep `ADD_BLOCK`): the whole kernel, two threads, (8, 64, 57, 57), alternated in one
 process, 0.82-0.95 of the time at stride 1 with windows 4 to 7 wide (7x7 with padding 3
-1.54 -> 1.41 ms, without 1.16 -> 1.03 ms), 0.92-1.01 at stride 2. Undilated
+1.54 -> 1.41 ms, without 1.16 -> 1.03 ms), 0.92-1.01 at stride 2. Windows one plane
+deep, 2 to 7 rows tall, undilated at stride 1, sum a band's rows eight at a time first
+(`numba_stacks`: each input row's shifted vectors made once for all the output rows that
+read it), the rest of the band as above: 0.81-0.87 of that time again for windows 4 to 7
+wide (two threads, as above; 7x7 with padding 3 1.37 -> 1.13 ms), 0.86-0.99 on (1, 64,
+112, 112), whose bands of 28 to 30 rows leave four to six to the blocks. Undilated
 windows at stride 1 with no padding (low or high) skip the copy: their one phase plane
 would be the input rows themselves, so the blocks read those in place, up to where a
 block's reads would pass the end of the plane (the band's last ``kw - 1`` cells, which no
@@ -49,6 +54,7 @@ from .numba_registers import ACCUMULATORS, ADD_BLOCK, ADD_VECTOR, LANE_BYTES
 from .numba_rows import _U, _divide
 from .numba_runs import ADD_RUNS, ADD_RUNS2, RUN_CELLS, runs_pay
 from .numba_shuffles import DEAL3
+from .numba_stacks import stack_rows
 
 __all__ = ["SUM_PHASES"]
 
@@ -255,6 +261,9 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
     rows_at = np.empty(kh * sw if runs else 0, np.int64)
     for t in range(rows_at.shape[0]):
         rows_at[t] = cells[t // sw * kw + t % sw]
+    # windows one input plane deep, undilated at stride 1: a band's first rows by stacks
+    # (`numba_stacks`, which start their sums at +0: the one depth's sums are all there is)
+    stacks = kd == 1 and sh == 1 and sw == 1 and dh == 1 and dw == 1
     columns = _columns(wq, in_w, col_phase, sw, pw, plane_cells)
     same_w = _same(div_w, 0, out_w)  # (then a band of rows with one divisor each row shares it)
     r = start
@@ -268,13 +277,17 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
             if id_ < 0 or id_ >= in_d:
                 continue  # cells outside the input add +0: nothing
             if direct:  # (vectors stop where their reads would pass the plane's end)
-                used = n - (kw - 1)
-                _add_band(acc, x[p, id_].reshape(-1), cells, rows_at, kw, sw, oh0 * in_w, used,
+                plane, used = x[p, id_].reshape(-1), n - (kw - 1)
+                done = stack_rows(acc, plane, wq, kh, kw, rows, oh0 * in_w, in_h - oh0) \
+                    if stacks else 0
+                _add_band(acc, plane, cells, rows_at, kw, sw, oh0 * in_w, done * wq, used,
                           used - lanes + 1, block, lanes)
                 continue
             _fill(flat, plane_cells, wq, x[p, id_].reshape(-1), in_h, in_w, oh0, rows + extra,
                   row_phase, col_phase, sh, sw, ph, pw, columns)
-            _add_band(acc, flat, cells, rows_at, kw, sw, 0, n, n, block, lanes)  # (slack: ends)
+            # (the plane's rows past the band's, then the slack: ``rows + kh`` rows readable)
+            done = stack_rows(acc, flat, wq, kh, kw, rows, 0, rows + kh) if stacks else 0
+            _add_band(acc, flat, cells, rows_at, kw, sw, 0, done * wq, n, n, block, lanes)
         d = div_d[od] * div_h[oh0] * div_w[0] * div_scale
         if floating and same_w and _same(div_h, oh0, oh0 + rows):
             _divide_band(acc, n, rows, wq, out.reshape(-1), r * out_w, out_w, zero.dtype.type(d))
@@ -284,15 +297,17 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
 
 
 @nb.njit(**SERIAL)
-def _add_band(acc, flat, cells, rows, kw, sw, shift, n, vectors, block, lanes):  # pragma: no cover
-    """Every kernel cell, in row-major order, added to the sums ``acc[m]``, ``m < n``, from
+def _add_band(acc, flat, cells, rows, kw, sw, shift, first, n, vectors, block,
+              lanes):  # pragma: no cover - compiled
+    """Every kernel cell, in row-major order, added to the sums ``acc[m]``, ``first <= m <
+    n``, from
     ``flat[cells[t] + shift + m]``: by blocks while a block fits below ``n``, by vectors
     while one starts below ``vectors`` (``n`` where the arrays hold a vector's slack past
     it, less where reads must stop at ``n``: the input plane read in place), then one
     output at a time. Where ``rows`` holds the first cell of each kernel row (rows of
     ``kw`` consecutive cells), the blocks that end below ``vectors`` add whole rows
     (`numba_runs.ADD_RUNS`, which reads a vector further: below ``n`` then)."""
-    m0 = 0
+    m0 = first
     while m0 + block <= n:
         if rows.shape[0] == 0 or m0 + block >= vectors:
             ADD_BLOCK(acc, flat, cells, m0, shift)
