@@ -24,8 +24,14 @@ STACKS = R.LANE_BYTES == 64  # (elsewhere `stack_rows` sums nothing: the caller 
 
 
 @nb.njit
-def _stacks(acc, flat, wq, kh, kw, rows, shift, readable):  # pragma: no cover - compiled
-    return S.stack_rows(acc, flat, wq, kh, kw, rows, shift, readable)
+def _stacks(acc, flat, wq, kh, kw, rows, shift, readable, src, dst,
+            ahead):  # pragma: no cover - compiled
+    return S.stack_rows(acc, flat, wq, kh, kw, rows, shift, readable, src, dst, ahead)
+
+
+def _nothing_ahead():
+    """Prefetch operands asking for nothing."""
+    return np.zeros(1, np.float32), np.zeros(1, np.float32), np.zeros(4, np.int64)
 
 
 def _in_order(flat, wq, kh, kw, rows, shift):
@@ -53,10 +59,18 @@ def test_stacks_are_the_cells_added_in_order(wq, rng):
             expected = acc.copy()
             done = 2 * S.STACK_ROWS if STACKS else 0
             expected[:done * wq] = _in_order(flat, wq, kh, kw, done, shift)
-            assert _stacks(acc, flat, wq, kh, kw, rows, shift, rows + kh) == done
+            # (the prefetches: other arrays, wider than their ranges, and this one's tail)
+            src, dst = _flat(rng, 5000), np.full(3000, 2.0, np.float32)
+            before = (src.copy(), dst.copy())
+            ranges = np.array([100, 4900, 0, 3000], np.int64)
+            assert _stacks(acc, flat, wq, kh, kw, rows, shift, rows + kh, src, dst,
+                           ranges) == done
             assert_identical(acc, expected)
+            assert_identical(src, before[0])
+            assert_identical(dst, before[1])
             again = np.full_like(acc, -3.0)
-            assert S.stack_rows(again, flat, wq, kh, kw, rows, shift, rows + kh) == done
+            assert S.stack_rows(again, flat, wq, kh, kw, rows, shift, rows + kh,
+                                *_nothing_ahead()) == done
             assert_identical(again, expected)
 
 
@@ -69,9 +83,11 @@ def test_reads_stay_within_the_readable_rows(rng):
     ragged = np.concatenate([flat, np.full(256, np.nan, np.float32)])
     acc = np.zeros(S.STACK_ROWS * wq + 64, np.float32)
     done = S.STACK_ROWS if STACKS else 0
-    assert _stacks(acc, ragged, wq, kh, kw, S.STACK_ROWS, 0, readable) == done
+    assert _stacks(acc, ragged, wq, kh, kw, S.STACK_ROWS, 0, readable,
+                   *_nothing_ahead()) == done
     assert_identical(acc[:done * wq], _in_order(flat, wq, kh, kw, done, 0))
-    assert _stacks(acc, ragged, wq, kh, kw, S.STACK_ROWS, 0, readable - 1) == 0
+    assert _stacks(acc, ragged, wq, kh, kw, S.STACK_ROWS, 0, readable - 1,
+                   *_nothing_ahead()) == 0
 
 
 @pytest.mark.parametrize(("dtype", "wq", "kh", "kw"), [
@@ -81,6 +97,6 @@ def test_reads_stay_within_the_readable_rows(rng):
 def test_other_windows_and_dtypes_are_left_to_the_caller(dtype, wq, kh, kw, rng):
     flat = np.ones(64 * wq, dtype)
     acc = np.full(20 * wq, 5, dtype)
-    assert _stacks(acc, flat, wq, kh, kw, 16, 0, 40) == 0
-    assert S.stack_rows(acc, flat, wq, kh, kw, 16, 0, 40) == 0
+    assert _stacks(acc, flat, wq, kh, kw, 16, 0, 40, *_nothing_ahead()) == 0
+    assert S.stack_rows(acc, flat, wq, kh, kw, 16, 0, 40, *_nothing_ahead()) == 0
     assert (acc == 5).all()

@@ -253,6 +253,7 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
                 (row_slot[a] * n_cs + col_slot[c]) * plane_cells + row_shift[a] * wq \
                 + col_shift[c]
     acc = np.zeros(band * wq + block, zero.dtype)
+    dst, ahead = out.reshape(-1), np.zeros(4, np.int64)  # (prefetched by the stacks)
     # undilated stride-1 kernel rows of float32 cells, with 64-byte vectors: each row's cells
     # shifted out of its vectors in registers (`numba_runs`); else no rows (``kh`` of them
     # at most: the first cell of each)
@@ -276,17 +277,29 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
             id_ = od * sd - pd + a_d * dd
             if id_ < 0 or id_ >= in_d:
                 continue  # cells outside the input add +0: nothing
+            # the stacks prefetch the next band's input rows, if this chunk has a next band,
+            # and this band's outputs (`numba_ahead`)
+            nr = r + rows
+            np_, noh = nr // (out_d * out_h), nr % out_h
+            ahead[0] = ahead[1] = 0
+            if stacks and nr < stop:
+                nrows = min(band, out_h - noh, stop - nr)
+                ahead[0] = max(0, noh - ph) * in_w
+                ahead[1] = max(0, min(in_h, noh + nrows - ph + kh - 1)) * in_w
+            src = x[np_ if ahead[1] > 0 else p, id_].reshape(-1)
+            ahead[2], ahead[3] = r * out_w, nr * out_w
             if direct:  # (vectors stop where their reads would pass the plane's end)
                 plane, used = x[p, id_].reshape(-1), n - (kw - 1)
-                done = stack_rows(acc, plane, wq, kh, kw, rows, oh0 * in_w, in_h - oh0) \
-                    if stacks else 0
+                done = stack_rows(acc, plane, wq, kh, kw, rows, oh0 * in_w, in_h - oh0, src, dst,
+                                  ahead) if stacks else 0
                 _add_band(acc, plane, cells, rows_at, kw, sw, oh0 * in_w, done * wq, used,
                           used - lanes + 1, block, lanes)
                 continue
             _fill(flat, plane_cells, wq, x[p, id_].reshape(-1), in_h, in_w, oh0, rows + extra,
                   row_phase, col_phase, sh, sw, ph, pw, columns)
             # (the plane's rows past the band's, then the slack: ``rows + kh`` rows readable)
-            done = stack_rows(acc, flat, wq, kh, kw, rows, 0, rows + kh) if stacks else 0
+            done = stack_rows(acc, flat, wq, kh, kw, rows, 0, rows + kh, src, dst, ahead) \
+                if stacks else 0
             _add_band(acc, flat, cells, rows_at, kw, sw, 0, done * wq, n, n, block, lanes)
         d = div_d[od] * div_h[oh0] * div_w[0] * div_scale
         if floating and same_w and _same(div_h, oh0, oh0 + rows):

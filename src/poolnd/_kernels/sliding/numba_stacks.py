@@ -34,6 +34,7 @@ from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
+from .numba_ahead import PREFETCH_READ, PREFETCH_WRITE
 from .numba_registers import LANE_BYTES, fits
 from .numba_runs import RUN_CELLS
 
@@ -111,7 +112,8 @@ _SUM_STACK = {kh: _stack_summer(kh) for kh in range(2, STACK_KH + 1)}
 
 
 def stack_rows(acc: np.ndarray, flat: np.ndarray, wq: int, kh: int, kw: int, rows: int,
-               shift: int, readable: int) -> int:
+               shift: int, readable: int, src: np.ndarray, dst: np.ndarray,
+               ahead: np.ndarray) -> int:
     """Sum the first rows of a band by stacks; return how many (a multiple of
     `STACK_ROWS`, 0 where stacks do not apply).
 
@@ -122,8 +124,11 @@ def stack_rows(acc: np.ndarray, flat: np.ndarray, wq: int, kh: int, kw: int, row
     stack's last input row's last column vector, stay within ``readable`` rows of ``flat``
     from ``shift`` (the row after them included: reads may run into it). They apply to
     float32 with 64-byte vectors, ``2 <= kh <= STACK_KH``, ``2 <= kw <= RUN_CELLS`` and
-    rows of at least ``STACK_VECTORS`` vectors. Compiled code calls its `overload`; this is
-    the same sums in NumPy, one addition at a time."""
+    rows of at least ``STACK_VECTORS`` vectors. After each stack, compiled code prefetches
+    its share of ``src[ahead[0]:ahead[1]]`` (to read: the next band's input) and of
+    ``dst[ahead[2]:ahead[3]]`` (to write: this band's outputs), each spread evenly over the
+    stacks (`numba_ahead`). Compiled code calls its `overload`; this is the same sums in
+    NumPy, one addition at a time, and prefetches nothing."""
     lanes = LANE_BYTES // max(1, acc.itemsize)
     width = STACK_VECTORS * lanes
     if not (LANE_BYTES == 64 and acc.dtype == flat.dtype == np.float32
@@ -143,16 +148,20 @@ def stack_rows(acc: np.ndarray, flat: np.ndarray, wq: int, kh: int, kw: int, row
 
 
 @overload(stack_rows)
-def _stack_rows(acc, flat, wq, kh, kw, rows, shift, readable):
+def _stack_rows(acc, flat, wq, kh, kw, rows, shift, readable, src, dst, ahead):
     # (unannotated: Numba requires the implementations' parameters to match these exactly)
     if not (LANE_BYTES == 64 and acc.dtype == flat.dtype == types.float32):
-        return lambda acc, flat, wq, kh, kw, rows, shift, readable: 0
+        return lambda acc, flat, wq, kh, kw, rows, shift, readable, src, dst, ahead: 0
     width = STACK_VECTORS * (LANE_BYTES // 4)
     s2, s3, s4, s5, s6, s7 = (_SUM_STACK[h] for h in range(2, STACK_KH + 1))
 
-    def by_stacks(acc, flat, wq, kh, kw, rows, shift, readable):
+    def by_stacks(acc, flat, wq, kh, kw, rows, shift, readable, src, dst, ahead):
         if not (2 <= kh <= STACK_KH and 2 <= kw <= RUN_CELLS and wq >= width):
             return 0
+        stacks = max(1, rows // STACK_ROWS * ((wq + width - 1) // width))
+        r_at, r_end, w_at, w_end = ahead[0], ahead[1], ahead[2], ahead[3]
+        r_step = (r_end - r_at + stacks - 1) // stacks
+        w_step = (w_end - w_at + stacks - 1) // stacks
         done = 0
         while done + STACK_ROWS <= rows and done + STACK_ROWS + kh - 1 < readable:
             col = 0
@@ -170,6 +179,9 @@ def _stack_rows(acc, flat, wq, kh, kw, rows, shift, readable):
                     s6(acc, flat, wq, kw, m0, shift)
                 else:
                     s7(acc, flat, wq, kw, m0, shift)
+                PREFETCH_READ(src, r_at, min(r_end, r_at + r_step))
+                PREFETCH_WRITE(dst, w_at, min(w_end, w_at + w_step))
+                r_at, w_at = r_at + r_step, w_at + w_step
                 col += width
             done += STACK_ROWS
         return done
