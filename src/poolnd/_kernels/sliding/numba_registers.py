@@ -31,6 +31,7 @@ here, clear the cache of ``numba_phases`` (its caller), whose compiled code hold
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import llvmlite.binding as llvm
@@ -40,7 +41,8 @@ from numba.core import cgutils, config
 from numba.extending import intrinsic
 from numba.np.numpy_support import as_dtype
 
-__all__ = ["ACCUMULATORS", "ADD_BLOCK", "ADD_VECTOR", "LANE_BYTES", "fits", "splat", "widen"]
+__all__ = ["ACCUMULATORS", "ADD_BLOCK", "ADD_VECTOR", "LANE_BYTES", "address", "fits",
+           "offsets", "splat", "sums_in_registers", "widen"]
 
 ACCUMULATORS = 8  # vectors a block keeps in registers (of AVX-512's 32)
 
@@ -68,6 +70,33 @@ def fits(target: Any, source: Any, offsets: tuple[Any, ...]) -> bool:
         return False
     return (as_dtype(source.dtype).itemsize <= as_dtype(target.dtype).itemsize
             and all(isinstance(o, types.Integer) for o in offsets))
+
+
+def offsets(t: Any) -> bool:
+    """Whether ``t`` is the type of a 1-d C-contiguous int64 array (an intrinsic's table of
+    offsets)."""
+    return isinstance(t, types.Array) and t.ndim == 1 and t.layout == "C" \
+        and t.dtype == types.int64
+
+
+def address(builder: Any, data: Any, offset: Any, kind: Any) -> Any:
+    """A pointer to a ``kind`` (an LLVM type: a vector) at element ``offset`` of the array
+    data ``data``."""
+    return builder.bitcast(builder.gep(data, [offset]), kind.as_pointer())
+
+
+def sums_in_registers(builder: Any, data: Any, first: Any, count: int, vec: Any,
+                      itemsize: int) -> list[tuple[Any, Any]]:
+    """The ``count`` vectors (LLVM type ``vec``) of sums from element ``first`` (an i64) of
+    the array data ``data``, each loaded into a slot that LLVM keeps in a register: a list
+    of (slot, element offset)."""
+    sums = []
+    for v in range(count):
+        slot = cgutils.alloca_once(builder, vec)  # (promoted to a register by LLVM)
+        here = builder.add(first, ir.Constant(ir.IntType(64), v * vec.count))
+        builder.store(builder.load(address(builder, data, here, vec), align=itemsize), slot)
+        sums.append((slot, here))
+    return sums
 
 
 def splat(builder: Any, vec: Any, value: Any) -> Any:
@@ -98,8 +127,7 @@ def _adder(count: int) -> Any:
         ``flat`` are C-contiguous 1-d arrays, ``flat``'s dtype the same kind as ``acc``'s and
         no wider (each cell widened as it is loaded), ``cells`` int64; no bounds are
         checked."""
-        if not (fits(acc, flat, (m0, shift)) and isinstance(cells, types.Array)
-                and cells.ndim == 1 and cells.layout == "C" and cells.dtype == types.int64):
+        if not (fits(acc, flat, (m0, shift)) and offsets(cells)):
             return None
         itemsize, source = as_dtype(acc.dtype).itemsize, as_dtype(flat.dtype).itemsize
         lanes = LANE_BYTES // itemsize
@@ -112,20 +140,11 @@ def _adder(count: int) -> Any:
             c = context.make_array(c_ty)(context, builder, args[2])
             vec = ir.VectorType(context.get_value_type(a_ty.dtype), lanes)
             src = ir.VectorType(context.get_value_type(f_ty.dtype), lanes)
-            i64 = ir.IntType(64)
             add = builder.fadd if floating else builder.add
-
-            def at(data: Any, offset: Any, kind: Any) -> Any:
-                return builder.bitcast(builder.gep(data, [offset]), kind.as_pointer())
-
+            at = partial(address, builder)
             first = context.cast(builder, args[3], m_ty, types.int64)
             shift = context.cast(builder, args[4], s_ty, types.int64)
-            regs = []
-            for r in range(count):
-                slot = cgutils.alloca_once(builder, vec)  # (promoted to a register by LLVM)
-                here = builder.add(first, ir.Constant(i64, r * lanes))
-                builder.store(builder.load(at(a.data, here, vec), align=itemsize), slot)
-                regs.append((slot, here))
+            regs = sums_in_registers(builder, a.data, first, count, vec, itemsize)
             with cgutils.for_range(builder, builder.extract_value(c.shape, 0)) as loop:
                 base = builder.add(builder.load(builder.gep(c.data, [loop.index])), shift)
                 for slot, here in regs:

@@ -27,6 +27,7 @@ cache of `numba_phases`, whose compiled code holds these.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -36,7 +37,15 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 from numba.np.numpy_support import as_dtype
 
-from .numba_registers import ACCUMULATORS, LANE_BYTES, fits, widen
+from .numba_registers import (
+    ACCUMULATORS,
+    LANE_BYTES,
+    address,
+    fits,
+    offsets,
+    sums_in_registers,
+    widen,
+)
 
 __all__ = ["ADD_RUNS", "ADD_RUNS2", "RUN_CELLS", "runs_pay"]
 
@@ -73,8 +82,7 @@ def _runs_adder(count: int, stride: int) -> Any:
         shifted), ``rows`` int64, ``stride <= kw <= min(RUN_CELLS, lanes)`` (the cells past
         that are not there); reads run to ``flat[rows[t] + shift + m0 + (count + 1) *
         lanes - 1]``, and no bounds are checked."""
-        if not (fits(acc, flat, (kw, m0, shift)) and isinstance(rows, types.Array)
-                and rows.ndim == 1 and rows.layout == "C" and rows.dtype == types.int64):
+        if not (fits(acc, flat, (kw, m0, shift)) and offsets(rows)):
             return None
         itemsize, source = as_dtype(acc.dtype).itemsize, as_dtype(flat.dtype).itemsize
         lanes = LANE_BYTES // itemsize
@@ -89,19 +97,12 @@ def _runs_adder(count: int, stride: int) -> Any:
             src = ir.VectorType(context.get_value_type(f_ty.dtype), lanes)
             i64, i32 = ir.IntType(64), ir.IntType(32)
             add = builder.fadd if floating else builder.add
-
-            def at(data: Any, offset: Any, kind: Any) -> Any:
-                return builder.bitcast(builder.gep(data, [offset]), kind.as_pointer())
+            at = partial(address, builder)
 
             kw = context.cast(builder, args[3], k_ty, types.int64)
             first = context.cast(builder, args[4], m_ty, types.int64)
             shift = context.cast(builder, args[5], s_ty, types.int64)
-            sums = []
-            for v in range(count):
-                slot = cgutils.alloca_once(builder, vec)  # (promoted to a register by LLVM)
-                here = builder.add(first, ir.Constant(i64, v * lanes))
-                builder.store(builder.load(at(a.data, here, vec), align=itemsize), slot)
-                sums.append(slot)
+            sums = sums_in_registers(builder, a.data, first, count, vec, itemsize)
             n_rows = builder.udiv(builder.extract_value(r.shape, 0), ir.Constant(i64, stride))
             with cgutils.for_range(builder, n_rows) as loop:
                 phases = []  # each phase plane's ``count + 1`` vectors of the row
@@ -119,13 +120,12 @@ def _runs_adder(count: int, stride: int) -> Any:
                                        list(range(step, step + lanes)))
                     with builder.if_then(builder.icmp_signed("<", ir.Constant(i64, c), kw),
                                          likely=True):
-                        for v, slot in enumerate(sums):
+                        for v, (slot, _) in enumerate(sums):
                             cell = row[v] if step == 0 else \
                                 builder.shuffle_vector(row[v], row[v + 1], mask)
                             cell = widen(builder, cell, f_ty.dtype, a_ty.dtype, vec)
                             builder.store(add(builder.load(slot), cell), slot)
-            for v, slot in enumerate(sums):
-                here = builder.add(first, ir.Constant(i64, v * lanes))
+            for slot, here in sums:
                 builder.store(builder.load(slot), at(a.data, here, vec), align=itemsize)
             return context.get_dummy_value()
 

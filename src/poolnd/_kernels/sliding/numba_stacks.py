@@ -35,7 +35,7 @@ from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
 from .numba_ahead import PREFETCH_READ, PREFETCH_WRITE
-from .numba_registers import LANE_BYTES, fits
+from .numba_registers import LANE_BYTES, address, fits
 from .numba_runs import RUN_CELLS
 
 __all__ = ["STACK_KH", "STACK_ROWS", "STACK_VECTORS", "stack_rows"]
@@ -71,7 +71,7 @@ def _stack_summer(kh: int) -> Any:
                                     for v, t in zip(args[2:], sig.args[2:], strict=True))
 
             def at(data: Any, offset: Any) -> Any:
-                return builder.bitcast(builder.gep(data, [offset]), vec.as_pointer())
+                return address(builder, data, offset, vec)
 
             def cells(u: int, v: int) -> Any:  # flat offset of row ``u``'s vector ``v``
                 row = builder.add(builder.add(first, shift), builder.mul(wq, ir.Constant(i64, u)))
