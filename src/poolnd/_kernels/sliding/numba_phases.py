@@ -280,13 +280,13 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
             # the stacks prefetch the next band's input rows, if this chunk has a next band,
             # and this band's outputs (`numba_ahead`)
             nr = r + rows
-            np_, noh = nr // (out_d * out_h), nr % out_h
+            np_, nid, noh = nr // (out_d * out_h), (nr // out_h) % out_d * sd - pd, nr % out_h
             ahead[0] = ahead[1] = 0
-            if stacks and nr < stop:
+            if stacks and nr < stop and 0 <= nid < in_d:  # (the next band's plane and depth)
                 nrows = min(band, out_h - noh, stop - nr)
                 ahead[0] = max(0, noh - ph) * in_w
                 ahead[1] = max(0, min(in_h, noh + nrows - ph + kh - 1)) * in_w
-            src = x[np_ if ahead[1] > 0 else p, id_].reshape(-1)
+            src = x[np_, nid].reshape(-1) if ahead[1] > 0 else x[p, id_].reshape(-1)
             ahead[2], ahead[3] = r * out_w, nr * out_w
             if direct:  # (vectors stop where their reads would pass the plane's end)
                 plane, used = x[p, id_].reshape(-1), n - (kw - 1)
