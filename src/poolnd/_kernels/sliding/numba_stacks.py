@@ -28,12 +28,14 @@ from __future__ import annotations
 
 from typing import Any
 
+import numba as nb
 import numpy as np
 from llvmlite import ir
 from numba import types
 from numba.core import cgutils
 from numba.extending import intrinsic, overload
 
+from ..jit import SERIAL
 from .numba_ahead import PREFETCH_READ, PREFETCH_WRITE
 from .numba_registers import LANE_BYTES, address, fits
 from .numba_runs import RUN_CELLS
@@ -109,6 +111,14 @@ def _stack_summer(kh: int) -> Any:
 
 
 _SUM_STACK = {kh: _stack_summer(kh) for kh in range(2, STACK_KH + 1)}
+_WIDTH = STACK_VECTORS * (LANE_BYTES // 4)  # columns a stack sums (float32)
+
+
+@nb.njit(**SERIAL)
+def _takes(kh, kw, wq):  # pragma: no cover - compiled, and called from Python too
+    """Whether stacks take a window ``kh`` by ``kw`` over rows of ``wq`` sums (the dtype
+    and the vectors' width are checked apart)."""
+    return 2 <= kh <= STACK_KH and 2 <= kw <= RUN_CELLS and wq >= _WIDTH
 
 
 def stack_rows(acc: np.ndarray, flat: np.ndarray, wq: int, kh: int, kw: int, rows: int,
@@ -129,10 +139,7 @@ def stack_rows(acc: np.ndarray, flat: np.ndarray, wq: int, kh: int, kw: int, row
     ``dst[ahead[2]:ahead[3]]`` (to write: this band's outputs), each spread evenly over the
     stacks (`numba_ahead`). Compiled code calls its `overload`; this is the same sums in
     NumPy, one addition at a time, and prefetches nothing."""
-    lanes = LANE_BYTES // max(1, acc.itemsize)
-    width = STACK_VECTORS * lanes
-    if not (LANE_BYTES == 64 and acc.dtype == flat.dtype == np.float32
-            and 2 <= kh <= STACK_KH and 2 <= kw <= RUN_CELLS and wq >= width):
+    if not (LANE_BYTES == 64 and acc.dtype == flat.dtype == np.float32 and _takes(kh, kw, wq)):
         return 0
     done = 0
     while done + STACK_ROWS <= rows and done + STACK_ROWS + kh - 1 < readable:
@@ -152,11 +159,11 @@ def _stack_rows(acc, flat, wq, kh, kw, rows, shift, readable, src, dst, ahead):
     # (unannotated: Numba requires the implementations' parameters to match these exactly)
     if not (LANE_BYTES == 64 and acc.dtype == flat.dtype == types.float32):
         return lambda acc, flat, wq, kh, kw, rows, shift, readable, src, dst, ahead: 0
-    width = STACK_VECTORS * (LANE_BYTES // 4)
+    width = _WIDTH
     s2, s3, s4, s5, s6, s7 = (_SUM_STACK[h] for h in range(2, STACK_KH + 1))
 
     def by_stacks(acc, flat, wq, kh, kw, rows, shift, readable, src, dst, ahead):
-        if not (2 <= kh <= STACK_KH and 2 <= kw <= RUN_CELLS and wq >= width):
+        if not _takes(kh, kw, wq):
             return 0
         stacks = max(1, rows // STACK_ROWS * ((wq + width - 1) // width))
         r_at, r_end, w_at, w_end = ahead[0], ahead[1], ahead[2], ahead[3]
