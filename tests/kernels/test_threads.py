@@ -112,3 +112,28 @@ def test_parallel_launches_take_four_to_sixteen_chunks_a_thread(monkeypatch, res
         pullback(g)  # one launch over 128 planes: 2 * 64 * 48 * 48 = 294912 outputs
         # scattered and 2 * 64 * 96 * 96 = 1179648 input cells zeroed, 1474560 visits
         assert made == [want], (chunk_work, made)
+
+
+def test_launches_call_the_compiled_entry_point_which_still_checks_types(monkeypatch,
+                                                                         restore_threads):
+    """Once a kernel is compiled for a launch's operands, its chunks (serial or parallel)
+    are called through the compiled code's entry point, not the dispatcher, with the same
+    results; the entry point still refuses an operand of another type than it was
+    compiled for."""
+    from poolnd._kernels import launch
+
+    x = np.random.default_rng(1).standard_normal((4, 16, 40, 40)).astype(np.float32)
+    for threads in (1, 2):
+        poolnd.set_num_threads(threads)
+        with poolnd._threads.serial():
+            want = F.avg_pool2d(x, 3, 2, 1)
+        launch._known.clear()
+        assert np.array_equal(F.avg_pool2d(x, 3, 2, 1), want)
+        bodies = list(launch._known.values())
+        assert bodies and all(type(b).__name__ == "builtin_function_or_method"
+                              for b in bodies), bodies
+    for (dispatcher, _), entry in launch._known.items():
+        assert entry in [c.entry_point for c in dispatcher.overloads.values()]
+    (dispatcher, fingerprint), entry = next(iter(launch._known.items()))
+    with pytest.raises(TypeError, match="can't unbox array"):  # float64 for float32
+        entry(x.astype(np.float64), *([None] * (len(fingerprint) - 1)), 0, 1)

@@ -49,7 +49,7 @@ import queue
 import sys
 import threading
 from collections.abc import Callable
-from types import ModuleType
+from types import ModuleType, SimpleNamespace
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -123,11 +123,13 @@ _asleep = 0
 _epoch = np.zeros(1, np.int64)
 _current: _Launch | None = None
 _NO_FLAG = np.zeros(0, np.int64)
-_spin: ModuleType | None = None  # `poolnd._kernels.spin` once its two waits are compiled
+# `poolnd._kernels.spin`'s two waits once compiled (`_compiled`: their entry points)
+_spin: SimpleNamespace | None = None
 _spin_failed = False
-# `poolnd._kernels.doze` once compiled (Linux on x86-64): helpers then sleep on ``_bell``,
-# which `prewake` and every launch ring, not on ``_pending``
-_doze: ModuleType | None = None
+# `poolnd._kernels.doze`'s two functions once compiled (Linux on x86-64; their entry
+# points): helpers then sleep on ``_bell``, which `prewake` and every launch ring, not on
+# ``_pending``
+_doze: SimpleNamespace | None = None
 _doze_failed = False
 _bell = np.zeros(1, np.int64)
 _X86 = ("x86_64", "amd64", "i386", "i686")
@@ -215,9 +217,13 @@ def read_only(a: Any) -> Any:
     return a
 
 
-# (body, `_fingerprint` of its operands) of the launches known to be compiled: Numba's own
-# typing of the operands costs tens of microseconds a launch, this check one or two.
-_known: set[tuple[Any, ...]] = set()
+# (body, `_fingerprint` of its operands) of the launches known to be compiled, and the
+# compiled code's entry point for them: Numba's own typing of the operands costs tens of
+# microseconds a launch, this check one or two; and a chunk called through the entry point
+# skips the dispatcher's choice of it (a few microseconds when another library's call has
+# pushed the interpreter out of the caches). The entry point still checks each operand's
+# type as it converts it.
+_known: dict[tuple[Any, ...], Callable[..., None]] = {}
 
 
 def _fingerprint(args: tuple[Any, ...]) -> tuple[Any, ...]:
@@ -237,6 +243,15 @@ def _fingerprint(args: tuple[Any, ...]) -> tuple[Any, ...]:
 def _signature(body: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
     """The Numba signature of ``body`` called on ``args`` and the work bounds."""
     return tuple(body.typeof_pyval(a) for a in (*args, 0, 0))
+
+
+def _entry(body: Any, args: tuple[Any, ...], bounds: bool = True) -> Callable[..., Any]:
+    """The entry point of ``body``'s code compiled for ``args`` (and the work bounds, with
+    ``bounds``); the body itself where the dispatcher keeps none."""
+    signature = _signature(body, args) if bounds else \
+        tuple(body.typeof_pyval(a) for a in args)
+    entry = getattr(body.overloads.get(signature), "entry_point", None)
+    return body if entry is None else entry
 
 
 def _ready(body: Any, args: tuple[Any, ...]) -> bool:
@@ -265,23 +280,24 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
     """
     args = tuple(map(read_only, args[:form.reads])) + args[form.reads:]
     known = (form.body, _fingerprint(args))
-    if known not in _known:
+    body = _known.get(known)
+    if body is None:
         if tuning.COMPILE_IN_BACKGROUND and not wait:
             if not _ready(form.body, args):
                 return False
         else:
             compiler.compile_shared(form.body, _signature(form.body, args))
-        _known.add(known)
+        body = _known[known] = _entry(form.body, args)
     threads = tuning.kernel_threads()
     if work < tuning.SERIAL_WORK or threads == 1 or total <= 1:
-        form.body(*args, 0, total)
+        body(*args, 0, total)
         return True
     # up to 16 chunks a thread for dynamic balance, but none smaller than CHUNK_WORK cell
-    # visits where that leaves at least 4 a thread: each chunk is a call through Numba's
-    # dispatcher, taking the GIL, which costs more than it balances on small jobs
+    # visits where that leaves at least 4 a thread: each chunk is a call from Python into
+    # the compiled code, taking the GIL, which costs more than it balances on small jobs
     chunks = min(total, 16 * threads, max(4 * threads, work // max(1, tuning.CHUNK_WORK)))
     helpers = min(threads, chunks) - 1
-    job = _Launch(form.body, args, chunks, total, helpers)
+    job = _Launch(body, args, chunks, total, helpers)
     _ensure_helpers(threads - 1)
     if (_spin is None and not _spin_failed) or (_spin is not None and _doze is None
                                                 and not _doze_failed):
@@ -367,18 +383,19 @@ def _load_spin() -> None:
 
 
 def _compiled(name: str, functions: tuple[tuple[str, tuple[Any, ...]], ...],
-              background: bool) -> ModuleType | None:
-    """The kernel module ``name`` once each of its ``functions`` (name and arguments) is
-    compiled for its arguments, or None while one is queued for the background compiler;
+              background: bool) -> SimpleNamespace | None:
+    """The ``functions`` (name and arguments) of the kernel module ``name``, by those names,
+    once each is compiled for its arguments: their entry points (`_entry`), which the
+    launches and helpers call; None while one is queued for the background compiler;
     raises where one fails to compile."""
-    module, ready = kernels(name), True
+    module, ready, entries = kernels(name), True, {}
     for attr, args in functions:
         body = getattr(module, attr)
         signature = tuple(body.typeof_pyval(a) for a in args)
-        if signature in body.overloads:
-            continue
-        if background and compiler.request(body, signature):
-            ready = False  # queued, or being compiled
-        else:  # here, raising where the background compiler failed
-            compiler.compile_shared(body, signature)
-    return module if ready else None
+        if signature not in body.overloads:
+            if background and compiler.request(body, signature):
+                ready = False  # queued, or being compiled
+                continue
+            compiler.compile_shared(body, signature)  # (raises where compiling failed)
+        entries[attr] = _entry(body, args, bounds=False)
+    return SimpleNamespace(**entries) if ready else None
