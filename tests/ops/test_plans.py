@@ -103,7 +103,9 @@ def test_a_remembered_call_gives_pytorchs_bits_and_skips_the_checks(
     assert _same(fn(strided, **kwargs), want_other)
     assert _same(fn(other[..., ::-1].copy()[..., ::-1], **kwargs), want_other)
     assert remembering == [fn.__name__]
+    before = x.copy()
     fresh = fn(x, **kwargs)  # a new output each call, the input untouched
+    assert np.array_equal(x, before) and x.flags.writeable  # (read through a view of its own)
     assert fresh is not again and not np.shares_memory(np.asarray(fresh[0] if isinstance(
         fresh, tuple) else fresh), np.asarray(again[0] if isinstance(again, tuple) else again))
 

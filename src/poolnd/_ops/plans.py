@@ -66,8 +66,8 @@ def recall(call: Hashable | None, input: np.ndarray) -> tuple[np.ndarray, ...] |
     if outs is None:
         return None
     # (an argmax kernel's indices, when only the values were asked for, are left out)
-    return tuple(o.reshape(shape) for o, shape in zip(outs[:len(got.shapes)], got.shapes,
-                                                      strict=True))
+    return tuple(o if o.shape == shape else o.reshape(shape)
+                 for o, shape in zip(outs[:len(got.shapes)], got.shapes, strict=True))
 
 
 def remember(call: Hashable | None, plan: Plan, results: tuple[np.ndarray, ...]) -> None:

@@ -133,7 +133,9 @@ class Plan(NamedTuple):
         prewake(self.work)  # (the helpers wake while the outputs are made)
         outs = tuple(np.empty(shape, dtype) for shape, dtype, _ in self.outs)
         views = [o.reshape(view) for o, (_, _, view) in zip(outs, self.outs, strict=True)]
-        src = np.ascontiguousarray(x).reshape(self.src)
+        # (a view of this call's own, so made read-only here: `launch` need not make another)
+        src = (x if x.flags.c_contiguous else np.ascontiguousarray(x)).reshape(self.src)
+        src.flags.writeable = False
         return outs if launch(self.form, self.work, self.items, src, *views,
                               *self.operands) else None
 
