@@ -114,8 +114,7 @@ def test_parallel_launches_take_four_to_sixteen_chunks_a_thread(monkeypatch, res
         assert made == [want], (chunk_work, made)
 
 
-def test_launches_call_the_compiled_entry_point_which_still_checks_types(monkeypatch,
-                                                                         restore_threads):
+def test_launches_call_the_compiled_entry_point_which_still_checks_types(restore_threads):
     """Once a kernel is compiled for a launch's operands, its chunks (serial or parallel)
     are called through the compiled code's entry point, not the dispatcher, with the same
     results; the entry point still refuses an operand of another type than it was
