@@ -245,19 +245,16 @@ def _signature(body: Any, args: tuple[Any, ...]) -> tuple[Any, ...]:
     return tuple(body.typeof_pyval(a) for a in (*args, 0, 0))
 
 
-def _entry(body: Any, args: tuple[Any, ...], bounds: bool = True) -> Callable[..., Any]:
-    """The entry point of ``body``'s code compiled for ``args`` (and the work bounds, with
-    ``bounds``); the body itself where the dispatcher keeps none."""
-    signature = _signature(body, args) if bounds else \
-        tuple(body.typeof_pyval(a) for a in args)
+def _entry(body: Any, signature: tuple[Any, ...]) -> Callable[..., Any]:
+    """The entry point of ``body``'s code compiled for ``signature``; the body itself where
+    the dispatcher keeps none."""
     entry = getattr(body.overloads.get(signature), "entry_point", None)
     return body if entry is None else entry
 
 
-def _ready(body: Any, args: tuple[Any, ...]) -> bool:
-    """Whether ``body`` is compiled for ``args`` (and the work bounds), after loading it
-    from Numba's cache if it is there; if not, queue its compilation."""
-    signature = _signature(body, args)
+def _ready(body: Any, signature: tuple[Any, ...]) -> bool:
+    """Whether ``body`` is compiled for ``signature`` (`_signature`), after loading it from
+    Numba's cache if it is there; if not, queue its compilation."""
     if signature in body.overloads:
         return True
     if compiler.in_cache(body, signature):
@@ -282,12 +279,13 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
     known = (form.body, _fingerprint(args))
     body = _known.get(known)
     if body is None:
+        signature = _signature(form.body, args)
         if tuning.COMPILE_IN_BACKGROUND and not wait:
-            if not _ready(form.body, args):
+            if not _ready(form.body, signature):
                 return False
         else:
-            compiler.compile_shared(form.body, _signature(form.body, args))
-        body = _known[known] = _entry(form.body, args)
+            compiler.compile_shared(form.body, signature)
+        body = _known[known] = _entry(form.body, signature)
     threads = tuning.kernel_threads()
     if work < tuning.SERIAL_WORK or threads == 1 or total <= 1:
         body(*args, 0, total)
@@ -397,5 +395,5 @@ def _compiled(name: str, functions: tuple[tuple[str, tuple[Any, ...]], ...],
                 ready = False  # queued, or being compiled
                 continue
             compiler.compile_shared(body, signature)  # (raises where compiling failed)
-        entries[attr] = _entry(body, args, bounds=False)
+        entries[attr] = _entry(body, signature)
     return SimpleNamespace(**entries) if ready else None
