@@ -111,6 +111,40 @@ def test_dilated_sums_add_in_row_major_order(kernel, stride, padding, dilation, 
     assert_identical(got, _row_major_sums(x, kernel, stride, padding, dilation))
 
 
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("shape", "kernel", "stride", "padding"), [
+    ((1, 3, 150, 112), 7, 3, 3),  # bands of 9 rows, each taking 2 phase rows from the last
+    ((1, 3, 150, 112), 7, 2, 3),
+    ((1, 3, 150, 112), 5, 1, 2),  # stride 1 with padding: 4 rows (the stacks read them)
+    ((2, 2, 90, 300), 6, 3, 3),  # bands of 2 rows and 3 rows taken: the moves overlap
+])
+def test_bands_that_follow_a_band_are_torch_bits(shape, kernel, stride, padding, threads, rng,
+                                                 kernel_threads):
+    """A band that follows another in its plane takes its first phase rows from the band
+    before instead of the input: the same bits, with every chunk's first band filled whole
+    (two threads split the planes' rows between bands)."""
+    kernel_threads(threads)
+    x = _floats(rng, shape)
+    win = make_window("avg_pool2d", x.shape[2:], (kernel,) * 2, (stride,) * 2,
+                      (padding,) * 2, (1, 1), False)
+    assert _row_kernel("sum", win).name == "sum_phases"
+    t = torch.from_numpy(x)
+    for include_pad in (True, False):
+        assert_identical(F.avg_pool2d(x, kernel, stride, padding, False, include_pad),
+                         tF.avg_pool2d(t, kernel, stride, padding, False, include_pad).numpy())
+    x3 = _floats(rng, (1, 2, 3, *shape[2:]))  # windows one plane deep: bands slide per depth
+    assert_identical(
+        F.avg_pool3d(x3, (1, kernel, kernel), (2, stride, stride), (0, padding, padding)),
+        tF.avg_pool3d(torch.from_numpy(x3), (1, kernel, kernel), (2, stride, stride),
+                      (0, padding, padding)).numpy())
+
+
+def test_dilated_bands_that_follow_a_band_add_in_row_major_order(rng):
+    x = _floats(rng, (1, 2, 400, 20))  # 200 output rows, in bands of 83
+    got = poolnd.sum_pool(x, (3, 4), (2, 3), (2, 3), (2, 2))
+    assert_identical(got, _row_major_sums(x, (3, 4), (2, 3), (2, 3), (2, 2)))
+
+
 @pytest.mark.parametrize("dtype", [np.int8, np.int32, np.uint16, np.int64])
 def test_integer_averages_truncate_like_torch(dtype, rng):
     info = np.iinfo(dtype)

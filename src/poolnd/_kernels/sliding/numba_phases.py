@@ -33,6 +33,16 @@ block's reads would pass the end of the plane (the band's last ``kw - 1`` cells,
 output uses), and the few outputs left are added one at a time (one thread, float32,
 (8, 64, 57, 57): 2x2 windows 1.10 -> 0.87 ms, 5x5 1.69 -> 1.47 ms).
 
+A plane taller than one band is copied a band at a time, and the windows of two bands that
+follow each other share ``(kh - 1) * dh // sh`` phase rows: the first band's last rows are
+the second's first. Where windows are one plane deep, the second band moves them to the
+front of its buffer (`_slide`, within L1) and deals only its own rows out of the input, where
+it dealt them all again before: at batch 1 on 112-wide planes, 7x7 windows at stride 3 in
+bands of 9 output rows re-dealt 2 of each band's 11 phase rows, at stride 1 with padding 3, 6
+of 34. One thread (`benchmarks/sweep.py --ops avg --threads 1`, two runs of each tree,
+alternated): the 24 such configurations on (1, 64, 112, 112) 0.96 of their time (geometric
+mean; 0.89-1.09), the others 1.00; two threads, within the runs' spread (1.01).
+
 Exactness. Each output receives its window's cells in row-major order (kernel cells are
 visited depth, then row, then column), as PyTorch adds them, so the sums are PyTorch's bit
 for bit. A cell outside the input adds ``+0``: the accumulator starts at ``+0`` and can
@@ -144,10 +154,10 @@ def _columns(wq, in_w, col_phase, sw, pw, plane_cells):  # pragma: no cover - co
 
 @nb.njit(**SERIAL)
 def _fill(  # pragma: no cover - compiled
-    flat, plane_cells, wq, src, in_h, in_w, first, rows, row_phase, col_phase, sh, sw, ph, pw,
-    columns,
+    flat, plane_cells, wq, src, in_h, in_w, first, skip, rows, row_phase, col_phase, sh, sw,
+    ph, pw, columns,
 ):
-    """Phase rows ``0 .. rows - 1`` of every phase plane of the band starting at phase row
+    """Phase rows ``skip .. rows - 1`` of every phase plane of the band starting at phase row
     ``first`` (planes ``plane_cells`` apart in ``flat``, rows ``wq`` cells) from the input
     plane ``src`` (flat, ``in_h`` rows of ``in_w``): cell ``m`` of slot ``(rs, cs)``'s row
     ``i`` is input cell ``((first + i) * sh + row_phase[rs] - ph, m * sw + col_phase[cs] -
@@ -163,9 +173,9 @@ def _fill(  # pragma: no cover - compiled
     # 0.87-0.96 of the time phase by phase; fewer, a phase at a time, which ran as fast or
     # faster at row stride 2
     in_order = n_rs > 2
-    for outer in range(rows if in_order else 1):
+    for outer in range(skip if in_order else 0, rows if in_order else 1):
         for rs in range(n_rs):
-            for i in range(outer if in_order else 0, outer + 1 if in_order else rows):
+            for i in range(outer if in_order else skip, outer + 1 if in_order else rows):
                 ih = (first + i) * sh + row_phase[rs] - ph
                 at = rs * n_cs * plane_cells + i * wq
                 if ih < 0 or ih >= in_h:
@@ -267,12 +277,16 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
     stacks = kd == 1 and sh == 1 and sw == 1 and dh == 1 and dw == 1
     columns = _columns(wq, in_w, col_phase, sw, pw, plane_cells)
     same_w = _same(div_w, 0, out_w)  # (then a band of rows with one divisor each row shares it)
+    # a band that follows the band before it in its plane and depth (windows one plane deep)
+    # takes its first ``extra`` phase rows from the buffer, where that band's last ones are
+    held, held_rows = -1, 0
     r = start
     while r < stop:
         p, od, oh0 = r // (out_d * out_h), (r // out_h) % out_d, r % out_h
         rows = min(band, out_h - oh0, stop - r)
         n = rows * wq
         acc[:n + block] = zero[0]
+        skip, held = extra if r == held else 0, -1
         for a_d in range(kd):
             id_ = od * sd - pd + a_d * dd
             if id_ < 0 or id_ >= in_d:
@@ -295,8 +309,12 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
                 _add_band(acc, plane, cells, rows_at, kw, sw, oh0 * in_w, done * wq, used,
                           used - lanes + 1, block, lanes)
                 continue
-            _fill(flat, plane_cells, wq, x[p, id_].reshape(-1), in_h, in_w, oh0, rows + extra,
-                  row_phase, col_phase, sh, sw, ph, pw, columns)
+            if skip:
+                _slide(flat, n_rs * n_cs, plane_cells, held_rows * wq, skip * wq)
+            _fill(flat, plane_cells, wq, x[p, id_].reshape(-1), in_h, in_w, oh0, skip,
+                  rows + extra, row_phase, col_phase, sh, sw, ph, pw, columns)
+            if kd == 1 and oh0 + rows < out_h:
+                held, held_rows = r + rows, rows
             # (the plane's rows past the band's, then the slack: ``rows + kh`` rows readable)
             done = stack_rows(acc, flat, wq, kh, kw, rows, 0, rows + kh, src, dst, ahead) \
                 if stacks else 0
@@ -307,6 +325,17 @@ def _sum_phases_chunk(  # pragma: no cover - compiled
         else:
             _divide(acc[:n].reshape((rows, wq)), out, floating, div_d, div_h, div_w, div_scale, r)
         r += rows
+
+
+@nb.njit(**SERIAL)
+def _slide(flat, planes, plane_cells, shift, cells):  # pragma: no cover - compiled
+    """Move the cells ``shift .. shift + cells - 1`` of each of the ``planes`` phase planes
+    (``plane_cells`` apart in ``flat``) to the plane's start (in ascending order: safe where
+    the two overlap, ``shift`` being positive)."""
+    for q in range(planes):
+        at = q * plane_cells
+        for t in range(cells):
+            flat[_U(at + t)] = flat[_U(at + shift + t)]
 
 
 @nb.njit(**SERIAL)
