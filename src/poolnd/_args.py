@@ -422,12 +422,20 @@ def exactly(value: Any) -> Any:
     True
     """
     kind = type(value)
-    if kind in (int, bool, str, type(None)):
+    if kind in _EXACT_SCALARS:
         return kind, value
-    if kind in (tuple, list):
-        parts = tuple(map(exactly, value))
-        return None if None in parts else (kind, parts)
+    if kind is tuple or kind is list:
+        parts = []
+        for v in value:  # (scalars tagged here: a call each costs more, a call is short)
+            part = (type(v), v) if type(v) in _EXACT_SCALARS else exactly(v)
+            if part is None:
+                return None
+            parts.append(part)
+        return kind, tuple(parts)
     return None
+
+
+_EXACT_SCALARS = frozenset({int, bool, str, type(None)})
 
 
 def _remembered_exactly(fn: _F) -> _F:

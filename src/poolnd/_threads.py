@@ -28,7 +28,17 @@ __all__ = [
 ]
 
 _requested: int | None = None  # set_num_threads' count; None: the default
-_local = threading.local()  # .serial: depth of `serial` blocks on this thread
+
+
+class _Local(threading.local):
+    """Per-thread state: ``serial``, the depth of `serial` blocks on this thread (0, a class
+    default, on threads that never entered one: reading it then raises nothing, where a
+    ``getattr`` default would raise and catch an AttributeError on every launch)."""
+
+    serial = 0
+
+
+_local = _Local()
 
 
 # --------------------------------------------------------------------------------------------
@@ -159,9 +169,9 @@ def usable_cpus() -> int:
 
 def kernel_threads() -> int:
     """The thread count for a kernel launched from the calling thread (1 inside `serial`)."""
-    if getattr(_local, "serial", 0):
+    if _local.serial:
         return 1
-    return thread_limit() if _requested is None else _requested
+    return (_limit or thread_limit()) if _requested is None else _requested
 
 
 @contextlib.contextmanager
@@ -171,7 +181,7 @@ def serial() -> Iterator[None]:
     Other threads are unaffected, and `set_num_threads` inside or before the block does not
     undo it.
     """
-    _local.serial = getattr(_local, "serial", 0) + 1
+    _local.serial += 1
     try:
         yield
     finally:

@@ -63,11 +63,20 @@ class _Call:
         return converted, like
 
 
+# the exact types of nearly every argument, all of them `PLAIN`: looked up first, since an
+# ``isinstance`` against `PLAIN`'s abstract `numbers.Number` costs microseconds a call once
+# another library's call has pushed the interpreter out of the caches
+_PLAIN_TYPES = frozenset({np.ndarray, int, float, bool, str, type(None), tuple, list})
+
+
 def _needs_dispatch(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
     for v in args:
-        if not isinstance(v, PLAIN) and is_foreign(v):
+        if type(v) not in _PLAIN_TYPES and not isinstance(v, PLAIN) and is_foreign(v):
             return True
-    return any(not isinstance(v, PLAIN) and is_foreign(v) for v in kwargs.values())
+    for v in kwargs.values():
+        if type(v) not in _PLAIN_TYPES and not isinstance(v, PLAIN) and is_foreign(v):
+            return True
+    return False
 
 
 def dispatching(fn: F, entry: Entry) -> F:

@@ -65,9 +65,10 @@ def recall(call: Hashable | None, input: np.ndarray) -> tuple[np.ndarray, ...] |
     outs = got.plan(input)
     if outs is None:
         return None
-    # (an argmax kernel's indices, when only the values were asked for, are left out)
-    return tuple(o if o.shape == shape else o.reshape(shape)
-                 for o, shape in zip(outs[:len(got.shapes)], got.shapes, strict=True))
+    results = []  # (an argmax kernel's indices, when only the values were asked for, left out)
+    for o, shape in zip(outs, got.shapes):
+        results.append(o if o.shape == shape else o.reshape(shape))
+    return tuple(results)
 
 
 def remember(call: Hashable | None, plan: Plan, results: tuple[np.ndarray, ...]) -> None:

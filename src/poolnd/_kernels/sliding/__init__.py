@@ -131,13 +131,16 @@ class Plan(NamedTuple):
         """The outputs of this launch on ``x``; None, running nothing, while the kernel is
         being compiled in the background (`launch`)."""
         prewake(self.work)  # (the helpers wake while the outputs are made)
-        outs = tuple(np.empty(shape, dtype) for shape, dtype, _ in self.outs)
-        views = [o.reshape(view) for o, (_, _, view) in zip(outs, self.outs, strict=True)]
+        outs, views = [], []  # (a loop: a comprehension is a call, dear on a cold cache)
+        for shape, dtype, view in self.outs:
+            out = np.empty(shape, dtype)
+            outs.append(out)
+            views.append(out.reshape(view))
         # (a view of this call's own, so made read-only here: `launch` need not make another)
         src = (x if x.flags.c_contiguous else np.ascontiguousarray(x)).reshape(self.src)
         src.flags.writeable = False
-        return outs if launch(self.form, self.work, self.items, src, *views,
-                              *self.operands) else None
+        return tuple(outs) if launch(self.form, self.work, self.items, src, *views,
+                                     *self.operands) else None
 
 
 def _plan(
