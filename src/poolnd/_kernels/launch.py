@@ -80,6 +80,9 @@ class _Launch:
     """One parallel launch: its chunks, taken one at a time by whichever thread asks next,
     and at most ``helpers`` helper threads besides the caller."""
 
+    __slots__ = ("args", "body", "chunks", "done", "error", "finish", "flag", "helpers", "join",
+                 "take", "total")
+
     def __init__(self, body: Callable[..., None], args: tuple[Any, ...], chunks: int,
                  total: int, helpers: int = 1) -> None:
         self.body, self.args, self.chunks, self.total = body, args, chunks, total
@@ -98,12 +101,13 @@ class _Launch:
     def run(self) -> bool:
         """Run chunks until none is left to take; True if this thread ended the last one."""
         chunks, total, last = self.chunks, self.total, False
-        while (i := self.take()) < chunks:
+        body, args, take, finish = self.body, self.args, self.take, self.finish
+        while (i := take()) < chunks:
             try:
-                self.body(*self.args, i * total // chunks, (i + 1) * total // chunks)
+                body(*args, i * total // chunks, (i + 1) * total // chunks)
             except BaseException as error:  # re-raised by the caller, in its thread
                 self.error = self.error or error
-            if self.finish() == chunks:
+            if finish() == chunks:
                 last = True
                 self.args = ()  # a handed-over launch that a helper meets late holds nothing
                 self.done.release()
@@ -296,7 +300,8 @@ def launch(form: Form, work: int, total: int, *args: Any, wait: bool = False) ->
     chunks = min(total, 16 * threads, max(4 * threads, work // max(1, tuning.CHUNK_WORK)))
     helpers = min(threads, chunks) - 1
     job = _Launch(body, args, chunks, total, helpers)
-    _ensure_helpers(threads - 1)
+    if len(_helpers) < threads - 1:
+        _ensure_helpers(threads - 1)
     if (_spin is None and not _spin_failed) or (_spin is not None and _doze is None
                                                 and not _doze_failed):
         _load_spin()
