@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import itertools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -70,10 +71,7 @@ _PLAIN_TYPES = frozenset({np.ndarray, int, float, bool, str, type(None), tuple, 
 
 
 def _needs_dispatch(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
-    for v in args:
-        if type(v) not in _PLAIN_TYPES and not isinstance(v, PLAIN) and is_foreign(v):
-            return True
-    for v in kwargs.values():
+    for v in itertools.chain(args, kwargs.values()):
         if type(v) not in _PLAIN_TYPES and not isinstance(v, PLAIN) and is_foreign(v):
             return True
     return False
