@@ -1,12 +1,13 @@
 """The phase kernel's vector intrinsics against plain loops: the register-held window sums
-(`numba_registers`) and the stride-3 deal (`numba_shuffles`).
+(`numba_registers`) and the stride-2 and stride-3 deals (`numba_shuffles`).
 
 `ADD_BLOCK` and `ADD_VECTOR` add every kernel cell, in the order given, to a block of
 outputs held in vector registers. Their sums must be those of adding the cells one at a
 time in that order (NumPy's float32 additions round each one, as the kernel's do), for
 every dtype the phase kernel sums in, onto the sums already there, touching no output
 outside the block, reading each cell ``shift`` further on and widening it to the sums'
-dtype. `DEAL3` must put each of three phases' cells where the loop over them does. The
+dtype. `DEAL2` and `DEAL3` must put each of two or three phases' cells where the loop over
+them does. The
 phase kernel built on them is checked against torch in `test_phase_kernel`.
 """
 
@@ -121,12 +122,18 @@ def _deal3(flat, src, g, j, a0, a1, a2):  # pragma: no cover - compiled
     S.DEAL3(flat, src, g, j, a0, a1, a2)
 
 
+@nb.njit
+def _deal2(flat, src, g, j, a0, a1):  # pragma: no cover - compiled
+    S.DEAL2(flat, src, g, j, a0, a1)
+
+
+@pytest.mark.parametrize("step", [2, 3])
 @pytest.mark.parametrize(("source", "dtype"), [
     (np.float32, np.float32), (np.float64, np.float64), (np.uint8, np.int64),
     (np.int16, np.int64), (np.int64, np.int64)])
-def test_deal3_puts_each_phase_where_the_loop_does(source, dtype, rng):
-    """`DEAL3` stores ``src[g + 3 * (j + i) + q]`` at ``flat[a_q + j + i]`` for one vector
-    of ``i``, widened, and nothing else."""
+def test_deal_puts_each_phase_where_the_loop_does(source, dtype, step, rng):
+    """`DEAL2` and `DEAL3` store ``src[g + step * (j + i) + q]`` at ``flat[a_q + j + i]``
+    for one vector of ``i``, widened, and nothing else."""
     lanes = R.LANE_BYTES // np.dtype(dtype).itemsize
     if np.dtype(source).kind == "f":
         src = rng.standard_normal(20 * lanes).astype(source)
@@ -134,14 +141,16 @@ def test_deal3_puts_each_phase_where_the_loop_does(source, dtype, rng):
         info = np.iinfo(source)
         src = rng.integers(max(info.min, -1000), min(info.max, 1000), 20 * lanes).astype(source)
     flat = np.full(10 * lanes, -7, dtype)
-    g, j, starts = 5, 2, (1, 3 * lanes + 2, 7 * lanes)
+    g, j, starts = 5, 2, (1, 3 * lanes + 2, 7 * lanes)[:step]
     expected = flat.copy()
     for q, a in enumerate(starts):
-        expected[a + j:a + j + lanes] = src[g + 3 * j + q:g + 3 * (j + lanes) + q:3]
-    _deal3(flat, src, g, j, *starts)
+        expected[a + j:a + j + lanes] = src[g + step * j + q:g + step * (j + lanes) + q:step]
+    (_deal2 if step == 2 else _deal3)(flat, src, g, j, *starts)
     assert_identical(flat, expected)
 
 
-def test_deal3_refuses_a_narrower_target():
+def test_deal_refuses_a_narrower_target():
     with pytest.raises(TypingError):
         _deal3(np.zeros(64, np.float32), np.zeros(64, np.float64), 0, 0, 0, 16, 32)
+    with pytest.raises(TypingError):
+        _deal2(np.zeros(64, np.float32), np.zeros(64, np.float64), 0, 0, 0, 16)

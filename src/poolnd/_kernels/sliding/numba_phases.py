@@ -63,7 +63,7 @@ from .numba_quotients import divide_run
 from .numba_registers import ACCUMULATORS, ADD_BLOCK, ADD_VECTOR, LANE_BYTES
 from .numba_rows import _U, _divide
 from .numba_runs import ADD_RUNS, ADD_RUNS2, RUN_CELLS, runs_pay
-from .numba_shuffles import DEAL3
+from .numba_shuffles import DEAL2, DEAL3
 from .numba_stacks import stack_rows
 
 __all__ = ["SUM_PHASES"]
@@ -162,16 +162,17 @@ def _fill(  # pragma: no cover - compiled
     plane ``src`` (flat, ``in_h`` rows of ``in_w``): cell ``m`` of slot ``(rs, cs)``'s row
     ``i`` is input cell ``((first + i) * sh + row_phase[rs] - ph, m * sw + col_phase[cs] -
     pw)``, zero outside the input. ``columns`` is `_columns`' plan: when every column phase
-    is used, a row's groups of ``sw`` cells inside the input are dealt out at once (stride
-    2 by name, which LLVM turns into shuffles; stride 3 a vector of groups at a time by
-    `numba_shuffles.DEAL3`, since LLVM does not) and its few other input cells copied one by
-    one; else each phase is read at the stride.
+    is used, a row's groups of ``sw`` cells inside the input are dealt out a vector of
+    groups at a time (`numba_shuffles.DEAL2`, `DEAL3`), the row's last vector ending at its
+    last group (over groups dealt already), and its few other input cells copied one by one;
+    else each phase is read at the stride.
 
-    The rows are taken by counters in one loop, and the stride-3 deal is written out here:
-    three loops nested with bounds that depended on the order, and a call of a dealing
-    function a row, cost a third of the time or more (one thread, in cache, float32, a
-    band's fill: 5x5 windows at stride 3 on 57-wide rows 18.9 -> 11.5 ns an input row, 7x7
-    on 112-wide rows 30.2 -> 19.8 ns; stride 1 with padding 2, 14.0 -> 11.5 ns)."""
+    The rows are taken by counters in one loop, and the deal is written out here: three loops
+    nested with bounds that depended on the order, and a call of a dealing function a row,
+    cost a third of the time or more (one thread, in cache, float32, a band's fill: 5x5
+    windows at stride 3 on 57-wide rows 18.9 -> 11.5 ns an input row, 7x7 on 112-wide rows
+    30.2 -> 19.8 ns; stride 1 with padding 2, 14.0 -> 11.5 ns). The last vector's overlap
+    took these stride-3 fills on to 10.0-10.4 and 16.7-16.9 ns."""
     dealt, lo, hi, spans, edges = columns
     n_cs, n_rs = col_phase.shape[0], row_phase.shape[0]
     # three row phases or more are filled an input row at a time, in the input's order (each
@@ -209,21 +210,25 @@ def _fill(  # pragma: no cover - compiled
         for e in range(edges.shape[1]):
             flat[_U(at + edges[0, e])] = src[_U(row + edges[1, e])]
         g, n = row + lo * sw - pw, hi - lo
-        if sw == 2:  # (LLVM's own vector loop: faster here than `DEAL3`'s form)
-            a0, a1 = at + lo, at + plane_cells + lo
-            for j in range(n):
-                flat[_U(a0 + j)] = src[_U(g + 2 * j)]
-                flat[_U(a1 + j)] = src[_U(g + 2 * j + 1)]
-            continue
         a0, a1, a2 = at + lo, at + plane_cells + lo, at + 2 * plane_cells + lo
+        if n < lanes:  # (a group at a time)
+            for j in range(n):
+                for q in range(sw):
+                    flat[_U(a0 + q * plane_cells + j)] = src[_U(g + sw * j + q)]
+            continue
+        # a vector of groups at a time, the last one ending at the last group (over groups
+        # dealt already)
         j = 0
-        while j + lanes <= n:  # (a vector of groups at a time, then a group at a time)
-            DEAL3(flat, src, g, j, a0, a1, a2)
-            j += lanes
-        for m in range(j, n):
-            flat[_U(a0 + m)] = src[_U(g + 3 * m)]
-            flat[_U(a1 + m)] = src[_U(g + 3 * m + 1)]
-            flat[_U(a2 + m)] = src[_U(g + 3 * m + 2)]
+        if sw == 2:
+            while j + lanes < n:
+                DEAL2(flat, src, g, j, a0, a1)
+                j += lanes
+            DEAL2(flat, src, g, n - lanes, a0, a1)
+        else:
+            while j + lanes < n:
+                DEAL3(flat, src, g, j, a0, a1, a2)
+                j += lanes
+            DEAL3(flat, src, g, n - lanes, a0, a1, a2)
 
 
 @nb.njit(**SERIAL)
