@@ -29,7 +29,12 @@ import poolnd
 import poolnd._kernels.sliding as K
 import poolnd._kernels.sliding.numba_rows
 from poolnd._args import Padding, make_window
-from poolnd._kernels.sliding import _padded_row_fits, _row_kernel, _strided_sums
+from poolnd._kernels.sliding import (
+    _padded_row_fits,
+    _phases_over_3x3,
+    _row_kernel,
+    _strided_sums,
+)
 
 F = poolnd.functional
 
@@ -192,14 +197,15 @@ def test_sum_row_kernels_match_torch(form, width, k, s, p, d, dtype, threads, rn
     np.testing.assert_allclose(sums, ref, rtol=1e-6, atol=1e-5)
 
 
-# 3x3 windows (depth 1) at column stride 1 or 2: sums take the ``_3x3`` forms, max the
-# row forms (compared here on the same corners): (spatial shape, stride, padding,
-# ceil_mode); widths 1 and 3 have no interior column, height 2 no full window row
+# 3x3 windows (depth 1) at column stride 1 or 2: sums take the ``_3x3`` forms (at stride 2
+# on rows of 18 to 48 float32 sums, the phase planes: below), max the row forms (compared
+# here on the same corners): (spatial shape, stride, padding, ceil_mode); widths 1 and 3
+# have no interior column, height 2 no full window row
 FORMS_3X3 = [
     ((9, 40), (1, 1), (1, 1), False),
-    ((9, 45), (2, 2), (1, 1), False),
-    ((9, 45), (2, 2), (1, 1), True),
-    ((9, 44), (1, 2), (0, 1), True),
+    ((9, 31), (2, 2), (1, 1), False),
+    ((9, 29), (2, 2), (1, 1), True),
+    ((9, 28), (1, 2), (0, 1), True),
     ((2, 3), (2, 1), (1, 0), False),
     ((9, 1), (1, 1), (1, 1), False),
     ((9, 515), (3, 2), (1, 1), False),
@@ -265,7 +271,7 @@ def test_sum_3x3_kernels_match_torch_and_the_general_form(
     win = make_window("avg_pool", x.shape[2:], kernel, stride, padding,
                       (1,) * nd, ceil_mode)
     floating = x.dtype.kind == "f"
-    assert _row_kernel("sum", win, floating).name == (
+    assert _row_kernel("sum", win, floating, x.dtype == np.float32).name == (
         "sum_rows_3x3" if stride[-1] == 2 or floating else "sum_phases")
     op, top = (F.avg_pool2d, tF.avg_pool2d) if nd == 2 else (F.avg_pool3d, tF.avg_pool3d)
     t = torch.from_numpy(x.astype(np.float64))
@@ -289,15 +295,47 @@ def test_sum_3x3_kernels_with_padding_pairs_equal_the_general_form(
     padding, stride, threads, rng, kernel_threads, monkeypatch
 ):
     kernel_threads(threads)
-    x = _sum_input(rng, (3, 16, 8, 37), np.float32)
+    x = _sum_input(rng, (3, 16, 8, 27), np.float32)  # (at stride 2, under 18 outputs a row)
     win = make_window("avg_pool", x.shape[2:], (3, 3), stride,
                       Padding("pairs", padding), (1, 1), True)
-    assert _row_kernel("sum", win).name == "sum_rows_3x3"
+    assert _row_kernel("sum", win, True, True).name == "sum_rows_3x3"
     for include_pad in (True, False):
         got = F.avg_pool2d(x, 3, stride, padding, True, include_pad)
         with monkeypatch.context() as m:
             m.setattr(K, "_row_kernel", _general_form)
             assert_identical(F.avg_pool2d(x, 3, stride, padding, True, include_pad), got)
+
+
+def _rows_3x3_form(kind, win, *_):
+    """`_row_kernel` forcing the 3x3 sums (whatever `_phases_over_3x3` would choose)."""
+    assert kind == "sum"
+    return poolnd._kernels.sliding.numba_rows.SUM_ROWS_3X3
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("width", [33, 35, 57, 95, 97])
+def test_float32_3x3_sums_on_rows_of_18_to_48_take_the_phase_planes_with_the_same_bits(
+    width, dtype, threads, rng, kernel_threads, monkeypatch
+):
+    """3x3 windows at stride 2 with padding 1: rows of 17, 18, 29, 48 and 49 outputs. Float32
+    sums on rows of 18 to 48 take the phase planes, the others the 3x3 kernel; either gives
+    the other's bits (PyTorch's order) and torch's values."""
+    kernel_threads(threads)
+    x = _sum_input(rng, (2, 8, 7, width), dtype)
+    win = make_window("avg_pool", x.shape[2:], (3, 3), (2, 2), (1, 1), (1, 1), False)
+    routed = dtype == np.float32 and 18 <= win.out_shape[-1] <= 48
+    assert _phases_over_3x3(win) == (18 <= win.out_shape[-1] <= 48)
+    assert _row_kernel("sum", win, True, dtype == np.float32).name == (
+        "sum_phases" if routed else "sum_rows_3x3")
+    t = torch.from_numpy(x.astype(np.float64))
+    for include_pad in (True, False):
+        got = F.avg_pool2d(x, 3, 2, 1, False, include_pad)
+        ref = tF.avg_pool2d(t, 3, 2, 1, False, include_pad).numpy()
+        np.testing.assert_allclose(got, ref, rtol=1e-5, atol=1e-5)
+        with monkeypatch.context() as m:
+            m.setattr(K, "_row_kernel", _rows_3x3_form if routed else _general_form)
+            assert_identical(F.avg_pool2d(x, 3, 2, 1, False, include_pad), got)
 
 
 def _strided_form(kind, win, *_):

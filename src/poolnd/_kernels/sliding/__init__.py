@@ -181,22 +181,36 @@ def _planes(a: np.ndarray, spatial: tuple[int, ...]) -> np.ndarray:
     return np.ascontiguousarray(a).reshape(_tile_shape(planes, spatial, 1))
 
 
-def _row_kernel(kind: str, win: Window, floating: bool = True) -> Form:
+def _row_kernel(kind: str, win: Window, floating: bool = True, single: bool = False) -> Form:
     """The row kernel of ``kind`` (``'max'`` or ``'sum'``) for this window. Sums: the 3x3
     kernel for undilated 3x3 windows (depth 1, low column padding under 3) at column stride
-    2, and at stride 1 for ``floating`` sums; for ``floating`` sums where `_strided_sums`
-    says, the strided kernel; else the phase-plane kernel (`numba_phases`).
+    2, and at stride 1 for ``floating`` sums, but where `_phases_over_3x3` says (``single``:
+    float32 sums); for ``floating`` sums where `_strided_sums` says, the strided kernel;
+    else the phase-plane kernel (`numba_phases`).
     Max: `numba_rows`' one max kernel (`_padded_row_fits` says where it applies)."""
     if kind == "sum":
         if win.ndim >= 2 and win.kernel[-2:] == (3, 3) and win.dilation[-2:] == (1, 1) and \
                 (win.ndim == 2 or win.kernel[-3] == 1) and win.pad[-1][0] < 3 and \
-                (win.stride[-1] == 2 or (win.stride[-1] == 1 and floating)):
+                (win.stride[-1] == 2 or (win.stride[-1] == 1 and floating)) and \
+                not (single and _phases_over_3x3(win)):
             # (the low padding bounds the stride-1 kernel's padded row copies)
             return _row_kernels().SUM_ROWS_3X3
         if floating and _strided_sums(win):
             return _row_kernels().SUM_STRIDED
         return _phase_kernels().SUM_PHASES
     return _row_kernels().MAX_ROWS
+
+
+def _phases_over_3x3(win: Window) -> bool:
+    """Whether float32 sums over 3x3 windows at column stride 2 take the phase planes rather
+    than the 3x3 kernel: on output rows 18 to 48 wide. Measured on the Intel Xeon, two
+    threads, alternated processes (two runs each), the phase planes against the 3x3 kernel
+    at stride 2 with padding 1 (without on 57-wide planes): 0.74-0.87 of its time on rows of
+    18 outputs, 0.70-0.83 of 20, 0.60-0.72 of 28, 0.55-0.66 of 32, 0.53-0.70 of 36,
+    0.60-0.70 of 44; 0.71-1.10 of 50 and 0.78-1.02 of 56, and 1.7-2.1 of 16, where a phase
+    row's groups fill less than a vector. Float64 sums stay with the 3x3 kernel (the phase
+    planes took 1.09-1.63 of its time on rows of 16 to 50)."""
+    return win.stride[-1] == 2 and 18 <= win.out_shape[-1] <= 48
 
 
 def _strided_sums(win: Window) -> bool:
@@ -640,7 +654,7 @@ def _sum_plans(
         yield _plan(form, x, win, (dtype,), (
             np.zeros(1, acc), acc.kind == "f", np.array([divisor], acc), *params), lanes=tiles[3])
     if _compiled(win, x.dtype):
-        yield _plan(_row_kernel("sum", win, acc.kind == "f"), x, win, (dtype,), (
+        yield _plan(_row_kernel("sum", win, acc.kind == "f", acc == np.float32), x, win, (dtype,), (
             np.zeros(1, acc), acc.kind == "f", _geometry(win), *_padded3(divisors), scale))
 
 
