@@ -254,10 +254,12 @@ def gil_input():
 def test_kernels_release_the_gil(name, gil_input, restore_threads):
     poolnd.set_num_threads(1)  # the serial path: one call, one kernel on the calling thread
     x = gil_input
+    # (each call a few milliseconds or more: a shorter one can end before the observer,
+    # sharing two cores with the other test worker, is scheduled at all)
     if name == "max_pool2d":
-        call = lambda: F.max_pool2d(x, 5, 1, 2)  # noqa: E731
+        call = lambda: [F.max_pool2d(x, 5, 1, 2) for _ in range(4)]  # noqa: E731
     elif name == "avg_pool2d":
-        call = lambda: F.avg_pool2d(x, 5, 1, 2)  # noqa: E731
+        call = lambda: [F.avg_pool2d(x, 5, 1, 2) for _ in range(4)]  # noqa: E731
     elif name == "max_pool2d backward":
         out, pullback = poolnd.vjp(F.max_pool2d, x, 2, 1)
         g = np.ones_like(out)
