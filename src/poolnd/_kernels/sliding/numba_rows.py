@@ -28,7 +28,8 @@ associative, and row-major order is what PyTorch scans, so:
 windows 3 cells wide at stride 2 or 3, by pairs for 2 wide at stride 2, by phase
 otherwise). 2d 3x3 windows at stride 1 with padding 1 take `max_plane_3x3`, the same folds
 a whole plane a loop (its work items are planes, not rows). Sums over 3x3 windows at column
-stride 1 (floating) and 2 take ``sum_rows_3x3``, all nine cells of an output at once;
+stride 1 (floating) and 2 take ``sum_rows_3x3``, all nine cells of an output at once (but
+float32 sums at stride 2 on rows of 18 to 48 outputs, `poolnd._kernels.sliding._phases_over_3x3`);
 floating sums at column stride 2 or 3 where `poolnd._kernels.sliding._strided_sums` says
 take ``sum_strided``, reading the input rows at the stride; every other sum runs over phase
 planes (`numba_phases`).
