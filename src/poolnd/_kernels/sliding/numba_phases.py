@@ -217,7 +217,8 @@ def _fill(  # pragma: no cover - compiled
                     flat[_U(a0 + q * plane_cells + j)] = src[_U(g + sw * j + q)]
             continue
         # a vector of groups at a time, the last one ending at the last group (over groups
-        # dealt already)
+        # dealt already); a loop for each stride, where one loop choosing its deal each
+        # vector ran a band's fill 1.3x slower (14.2 against 10.4-11.0 ns a 57-cell row)
         j = 0
         if sw == 2:
             while j + lanes < n:
