@@ -215,10 +215,18 @@ def _holds_the_gil(x, repeat):  # pragma: no cover - compiled
     return total
 
 
-def _observer_share(call, tries: int = 3) -> float:
-    """How fast a Python thread runs while another thread makes ``call``, relative to while
-    that thread sleeps as long: about 1 (or 1/2 on a single free core) when ``call``
-    releases the GIL, near 0 when it holds it. The best of ``tries``."""
+def _observer_share(call, tries: int = 3, span: float = 0.03) -> float:
+    """How fast a Python thread runs while another thread makes ``call`` (again and again
+    for at least ``span`` seconds), relative to while that thread sleeps as long: about 1
+    (or 1/2 on a single free core) when ``call`` releases the GIL, near 0 when it holds it.
+    The best of ``tries``. (A single call of a millisecond or two could end before the
+    observer, sharing two cores with the other test worker, was scheduled at all: 0.0.)"""
+
+    def repeated():
+        end = time.perf_counter() + span
+        call()
+        while time.perf_counter() < end:
+            call()
 
     def rate(work) -> tuple[float, float]:
         done = threading.Event()
@@ -236,7 +244,7 @@ def _observer_share(call, tries: int = 3) -> float:
 
     best = 0.0
     for _ in range(tries):
-        during, elapsed = rate(call)
+        during, elapsed = rate(repeated)
         idle, _ = rate(lambda seconds=elapsed: time.sleep(seconds))
         best = max(best, during / idle)
         if best > 0.25:
@@ -254,12 +262,10 @@ def gil_input():
 def test_kernels_release_the_gil(name, gil_input, restore_threads):
     poolnd.set_num_threads(1)  # the serial path: one call, one kernel on the calling thread
     x = gil_input
-    # (each call a few milliseconds or more: a shorter one can end before the observer,
-    # sharing two cores with the other test worker, is scheduled at all)
     if name == "max_pool2d":
-        call = lambda: [F.max_pool2d(x, 5, 1, 2) for _ in range(4)]  # noqa: E731
+        call = lambda: F.max_pool2d(x, 5, 1, 2)  # noqa: E731
     elif name == "avg_pool2d":
-        call = lambda: [F.avg_pool2d(x, 5, 1, 2) for _ in range(4)]  # noqa: E731
+        call = lambda: F.avg_pool2d(x, 5, 1, 2)  # noqa: E731
     elif name == "max_pool2d backward":
         out, pullback = poolnd.vjp(F.max_pool2d, x, 2, 1)
         g = np.ones_like(out)
