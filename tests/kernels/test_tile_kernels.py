@@ -3,7 +3,9 @@
 Non-overlapping windows (kernel == stride, no padding or dilation) run the tile kernels,
 picked per call by `poolnd._kernels.sliding._tile_kernel`: the ``2`` form for tiles two cells wide
 without lanes, the general form otherwise (other widths, and channels-last calls, whose
-channels become lanes). Each form runs serially and in parallel chunks, on data with ties,
+channels become lanes); but where `poolnd._kernels.sliding._rows_over_tiles` says (short
+rows, wide windows), max values and floating sums take the row kernels, whose bits must be
+the tile kernels'. Each form runs serially and in parallel chunks, on data with ties,
 signed zeros and NaN, with tails the tiles leave out, and is compared with torch bit for bit
 (max values and indices) or within float rounding (averages; integers truncate). LP pooling
 of order 2 over tiles (`poolnd._kernels.sliding.numba_squares`) runs the sum forms on squares made
@@ -22,9 +24,11 @@ from helpers import assert_identical, to_torch
 import poolnd
 
 # private units tested directly: the window record the kernels take, the choice of tile
-# kernel, the tiling and the one-pass LP form
+# kernel (called, and replaced to force the other kernel), the tiling and the one-pass LP
+# form
+import poolnd._kernels.sliding as K
 from poolnd._args import make_window
-from poolnd._kernels.sliding import _tile_kernel, _tiles, lp2_forward
+from poolnd._kernels.sliding import _rows_over_tiles, _tile_kernel, _tiles, lp2_forward
 from poolnd._threads import SUM2_MAX_WIDTH
 
 F = poolnd.functional
@@ -37,7 +41,9 @@ FORMS = [
     ("block_max2", (5, 8, 13), (2, 2, 2), False),
     ("block_max2", (29,), (2,), False),
     ("block_max", (9, 31), (2, 3), False),
+    ("block_max", (3, 3 * 100 + 2), (2, 3), False),  # a row the max values keep tiled
     ("block_max", (7, 33), (3, 4), False),
+    ("block_max", (3, 4 * 60 + 1), (2, 4), False),
     ("block_max", (8, 30), (2, 5), False),
     ("block_max", (9, 31), (2, 2), True),
     ("block_max", (5, 8, 13), (2, 2, 2), True),
@@ -214,3 +220,70 @@ def test_padded_passes_never_read_past_the_input(rng, shape, k, threads):
     assert_identical(got_max, getattr(tF, f"max_pool{nd}d")(xt, k).numpy())
     np.testing.assert_allclose(got_avg, getattr(tF, f"avg_pool{nd}d")(xt, k).numpy(),
                                rtol=1e-6, atol=1e-6)
+
+
+# (spatial, kernel, dtype, max values routed, sums routed): `_rows_over_tiles`' bounds,
+# on either side; max 3 wide on rows of at most 192 bytes, 4 wide of 112, 5 and more
+# always; floating sums 3 wide and 5 and more on rows of at most 192 bytes
+ROUTES = [
+    ((9, 57), (3, 3), np.float32, True, True),  # rows of 19 outputs
+    ((4, 3 * 48 + 2), (2, 3), np.float32, True, True),  # 192 bytes
+    ((4, 3 * 49), (2, 3), np.float32, False, False),  # 196
+    ((4, 3 * 24), (2, 3), np.float64, True, True),  # 192
+    ((4, 3 * 25), (2, 3), np.float64, False, False),
+    ((9, 57), (3, 3), np.int32, True, False),  # integer sums stay tiled
+    ((9, 57), (3, 3), np.int16, True, False),
+    ((7, 4 * 28), (3, 4), np.float32, True, False),  # 112 bytes; sums 4 wide stay tiled
+    ((7, 4 * 29), (3, 4), np.float32, False, False),
+    ((10, 56), (5, 5), np.float32, True, True),
+    ((3, 5 * 39), (2, 5), np.float32, True, True),  # 156 bytes
+    ((3, 5 * 49), (2, 5), np.float32, True, False),  # 196
+    ((7 * 60,), (7,), np.float64, True, False),
+    ((4, 8, 15), (2, 2, 3), np.float32, True, True),
+    ((8, 57), (2, 2), np.float32, False, False),  # 2 wide: the ``2`` forms
+]
+
+
+def _launched(monkeypatch):
+    names = []
+    real = K.launch
+    monkeypatch.setattr(K, "launch", lambda form, *a, **k: names.append(form.name)
+                        or real(form, *a, **k))
+    return names
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize(("spatial", "kernel", "dtype", "max_routed", "sum_routed"), ROUTES,
+                         ids=[f"{'x'.join(map(str, r[0]))}-k{'x'.join(map(str, r[1]))}-"
+                              f"{np.dtype(r[2]).name}" for r in ROUTES])
+def test_tiles_on_short_rows_or_wide_windows_take_the_row_kernels_with_the_same_bits(
+    spatial, kernel, dtype, max_routed, sum_routed, threads, rng, kernel_threads, monkeypatch
+):
+    kernel_threads(threads)
+    nd = len(spatial)
+    x = _input(rng, spatial, dtype)
+    win = make_window("max_pool", spatial, kernel, kernel, (0,) * nd, (1,) * nd, False)
+    tiles = _tiles(win)
+    assert tiles is not None
+    assert _rows_over_tiles("max", win, tiles, np.dtype(dtype)) == max_routed
+    assert _rows_over_tiles("sum", win, tiles, np.dtype(dtype)) == sum_routed
+    launched = _launched(monkeypatch)
+    values = _MAX[nd](x, kernel)
+    assert launched[-1].startswith("block_") != max_routed, launched
+    t = to_torch(x if x.dtype.kind == "f" else x.astype(np.float64))
+    assert_identical(values, _TMAX[nd](t, kernel).numpy().astype(x.dtype))
+    finite = np.nan_to_num(x) if x.dtype.kind == "f" else x
+    avg = _AVG[nd](finite, kernel)
+    assert launched[-1].startswith("block_") != sum_routed, launched
+    ref = _TAVG[nd](torch.from_numpy(finite.astype(np.float64)), kernel).numpy()
+    if x.dtype.kind == "f":
+        np.testing.assert_allclose(avg, ref, rtol=1e-6, atol=1e-6)
+    else:
+        assert_identical(avg, np.trunc(ref).astype(x.dtype))
+    with monkeypatch.context() as m:  # the other kernel: the same bits
+        m.setattr(K, "_rows_over_tiles",
+                  lambda kind, *_: not (max_routed if kind == "max" else sum_routed))
+        assert_identical(_MAX[nd](x, kernel), values)
+        assert launched[-1].startswith("block_") == max_routed, launched
+        assert_identical(_AVG[nd](finite, kernel), avg)
+        assert launched[-1].startswith("block_") == sum_routed, launched

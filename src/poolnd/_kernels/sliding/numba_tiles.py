@@ -9,7 +9,9 @@ each output left to right. That is exactly PyTorch's scan order, so values (sign
 NaN payloads too), indices and sums come out as PyTorch's with no second pass. A row of a
 window of width 2, 3 or 4 (2 or 4 with indices) is read as interleaved groups
 (``src[2 * j]``, ``src[2 * j + 1]``), which LLVM vectorises with shuffles; other widths take
-a scalar loop.
+a scalar loop. LLVM runs those loops vector-wide only on long rows: max values on short
+rows or over windows 5 wide or more, and floating sums on short rows, are given to the row
+kernels (`poolnd._kernels.sliding._rows_over_tiles`), which fold whole rows first.
 """
 
 from __future__ import annotations
