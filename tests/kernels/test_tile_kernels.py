@@ -45,6 +45,7 @@ FORMS = [
     ("block_max", (7, 33), (3, 4), False),
     ("block_max", (3, 4 * 60 + 1), (2, 4), False),
     ("block_max", (8, 30), (2, 5), False),
+    ("block_max", (4, 9 * 5 + 3), (2, 9), False),
     ("block_max", (9, 31), (2, 2), True),
     ("block_max", (5, 8, 13), (2, 2, 2), True),
 ]
@@ -224,7 +225,7 @@ def test_padded_passes_never_read_past_the_input(rng, shape, k, threads):
 
 # (spatial, kernel, dtype, max values routed, sums routed): `_rows_over_tiles`' bounds,
 # on either side; max 3 wide on rows of at most 192 bytes, 4 wide of 112, 5 and more
-# always; floating sums 3 wide and 5 and more on rows of at most 192 bytes
+# always; floating sums 3 wide on rows of at most 192 bytes
 ROUTES = [
     ((9, 57), (3, 3), np.float32, True, True),  # rows of 19 outputs
     ((4, 3 * 48 + 2), (2, 3), np.float32, True, True),  # 192 bytes
@@ -235,9 +236,8 @@ ROUTES = [
     ((9, 57), (3, 3), np.int16, True, False),
     ((7, 4 * 28), (3, 4), np.float32, True, False),  # 112 bytes; sums 4 wide stay tiled
     ((7, 4 * 29), (3, 4), np.float32, False, False),
-    ((10, 56), (5, 5), np.float32, True, True),
-    ((3, 5 * 39), (2, 5), np.float32, True, True),  # 156 bytes
-    ((3, 5 * 49), (2, 5), np.float32, True, False),  # 196
+    ((10, 56), (5, 5), np.float32, True, False),  # sums 5 wide and more stay tiled
+    ((3, 8 * 7), (2, 8), np.float64, True, False),
     ((7 * 60,), (7,), np.float64, True, False),
     ((4, 8, 15), (2, 2, 3), np.float32, True, True),
     ((8, 57), (2, 2), np.float32, False, False),  # 2 wide: the ``2`` forms
@@ -287,3 +287,23 @@ def test_tiles_on_short_rows_or_wide_windows_take_the_row_kernels_with_the_same_
         assert launched[-1].startswith("block_") == max_routed, launched
         assert_identical(_AVG[nd](finite, kernel), avg)
         assert launched[-1].startswith("block_") == sum_routed, launched
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("width", [5, 6, 7, 8, 9])
+def test_wide_tile_sums_add_in_pytorchs_order(width, threads, rng, kernel_threads):
+    """Tile sums 5 to 7 wide gather each kernel column's cells (`ADD_TILES`, a vector of
+    outputs at a time, the last one masked), wider ones add cell by cell: either adds each
+    window's cells row by row, left to right, from zero, as PyTorch does, so float32
+    averages have torch's bits and those of NumPy adding the cells in that order; on rows
+    of 1 to 40 outputs (less and more than a vector)."""
+    kernel_threads(threads)
+    for n in (1, 7, 16, 17, 40):
+        x = rng.standard_normal((2, 3, 2 * width + 1, n * width + width - 1)).astype(np.float32)
+        got = F.avg_pool2d(x, width)
+        acc = np.zeros((2, 3, 2, n), np.float32)
+        for b in range(width):
+            for c in range(width):
+                acc = acc + x[:, :, b:2 * width:width, c:n * width:width]
+        assert_identical(got, acc / np.float32(width * width) + np.float32(0))
+        assert_identical(got, tF.avg_pool2d(torch.from_numpy(x), width).numpy())

@@ -207,26 +207,25 @@ def _rows_over_tiles(
     """Whether windows that tile the input (``tiles``, `_tiles`) take the row kernels of
     ``kind`` (``'max'``, without indices, or ``'sum'``) rather than the tile kernels: the
     tile kernels read a window row's cells at the stride, in loops LLVM vectorises only on
-    long rows (and not at all beyond 4 cells), where the row kernels fold whole rows first.
-    Max: windows 5 wide or more; 3 wide on output rows of at most 192 bytes; 4 wide of at
-    most 112. Sums, floating: windows 3 wide or 5 and more on output rows of at most 192
-    bytes. Windows 2 wide, channels-last tiles and kernels too large to compile stay tiled.
+    long rows (and, for max, not at all beyond 4 cells), where the row kernels fold whole
+    rows first. Max: windows 5 wide or more; 3 wide on output rows of at most 192 bytes; 4
+    wide of at most 112. Floating sums: windows 3 wide on output rows of at most 192 bytes
+    (the tile sums of windows 5 to 7 wide gather their cells, `numba_registers.ADD_TILES`).
+    Windows 2 wide, channels-last tiles and kernels too large to compile stay tiled.
 
     Measured on the Intel Xeon, two threads, alternated processes (two runs each), the row
     kernels against the tile kernels, float32: max 3 wide 0.59-0.68 of their time on rows
     of 19 to 32 outputs, 0.76 of 40, 0.86 of 48, 1.0 of 56, 1.1 of 64 and 74; 4 wide 0.53
     of 16, 0.90 of 24, 1.2 of 32 and 1.3 of 48; 5 and 7 wide 0.27-0.77 everywhere (rows of
-    11 to 1638 outputs); float64, uint8 and int16 alike by bytes. Sums, float32: 3 wide
-    0.64-0.72 on rows of 19 and 24 outputs, 0.89 of 48; 5 and 7 wide 0.73-0.95 on rows of
-    11 to 44; on rows of 1638 and 1170 (1d) as fast or slower, as were float64 7 wide on
-    rows of 32 and uint8 (integer sums) 3 wide on rows of 48."""
+    11 to 1638 outputs); float64, uint8 and int16 alike by bytes. Sums 3 wide 0.64-0.72 on
+    rows of 19 and 24 outputs, 0.89 of 48; integer sums (uint8) 1.5 on rows of 48."""
     kw, lanes = tiles[2], tiles[3]
     if lanes != 1 or kw == 2 or not _compiled(win, dtype):
         return False
     row_bytes = win.out_shape[-1] * dtype.itemsize
     if kind == "max":
         return kw >= 5 or row_bytes <= (192 if kw == 3 else 112)
-    return dtype.kind == "f" and kw != 4 and row_bytes <= 192
+    return kw == 3 and dtype.kind == "f" and row_bytes <= 192
 
 
 def _phases_over_3x3(win: Window) -> bool:
