@@ -1,7 +1,8 @@
 """Every form of the compiled row kernels against torch 2.13 CPU.
 
 Max pooling runs one row kernel (`max_rows`), whose column reads depend on the column
-stride and kernel: in place at stride 1, triples for undilated windows 3 wide at stride 2
+stride and kernel: in place at stride 1 (windows 5 wide or more by threes of columns
+first), triples for undilated windows 3 wide at stride 2
 (overlapping) or 3, pairs for 2 wide at stride 2, by phase otherwise (strides 2 and 3
 dealt by name, others in general); its rows and columns are folded in passes of up to
 three rows or columns at a time, so the window height and width each pick a sequence of
@@ -39,12 +40,19 @@ from poolnd._kernels.sliding import (
 F = poolnd.functional
 
 # (column read, width, kernel, stride, padding, dilation): each column read of `max_rows`
-# (kernel widths 1 to 7 fold their columns in one to three passes)
+# (kernel widths 1 to 7 fold their columns in one to three passes; at stride 1, windows 5
+# wide or more fold threes of columns first, then ceil(k / 3) of those, the last
+# overlapping the one before where 3 does not divide k)
 FORMS = [
     ("in-place", 40, 3, 1, 1, 1),
     ("in-place", 40, 2, 1, 0, 2),
-    ("in-place", 41, 7, 1, 3, 1),
     ("in-place", 9, 1, 1, 0, 1),
+    ("threes", 41, 7, 1, 3, 1),
+    ("threes", 40, 5, 1, 2, 1),
+    ("threes", 40, 6, 1, 0, 2),
+    ("threes", 45, 9, 1, 4, 1),
+    ("threes", 50, 11, 1, 5, 1),
+    ("threes", 12, 8, 1, 4, 1),
     ("triples", 45, 3, 2, 1, 1),
     ("triples", 3, 3, 2, 1, 1),
     ("triples", 517, 3, 2, 0, 1),

@@ -26,7 +26,13 @@ associative, and row-major order is what PyTorch scans, so:
 
 `max_rows` serves every stride (its column reads: in place at stride 1, by triples for
 windows 3 cells wide at stride 2 or 3, by pairs for 2 wide at stride 2, by phase
-otherwise). 2d 3x3 windows at stride 1 with padding 1 take `max_plane_3x3`, the same folds
+otherwise). At stride 1, windows 5 wide or more first fold threes of columns into a row of
+their own, then ceil(k / 3) of those, the last overlapping the one before (a max may take
+a cell twice): two passes where windows 6 to 9 wide took three or four. One thread,
+float32, (8, 64, 57, 57): 6x6 windows 2.13-2.29 -> 1.78-1.91 ms, 7x7 with padding 3
+2.49-2.57 -> 2.23-2.41 ms, 5x5 1.77-1.79 -> 1.65-1.70 ms; 7x7 on (1, 64, 112, 112)
+0.83-0.87 -> 0.67-0.78 ms. Folding threes of rows likewise (each three of input rows
+folded once, kept for the output rows below) was no faster (0.96-1.09 of the time). 2d 3x3 windows at stride 1 with padding 1 take `max_plane_3x3`, the same folds
 a whole plane a loop (its work items are planes, not rows). Sums over 3x3 windows at column
 stride 1 (floating) and 2 take ``sum_rows_3x3``, all nine cells of an output at once (but
 float32 sums at stride 2 on rows of 18 to 48 outputs, `poolnd._kernels.sliding._phases_over_3x3`);
@@ -187,10 +193,18 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
     # `acc0` and `acc0 + out_w`
     ph0 = 2 * width
     acc0 = ph0 + (plen * n_ph if sw > 1 and not (triples or pairs) else 0)
-    buf = np.full(acc0 + 2 * out_w, lowest, x.dtype)
-    off = np.empty(kw, np.int64)  # kernel column c of output j: cell off[c] + j of its source
-    for c in range(kw):
-        off[c] = c * dw if sw == 1 else ph0 + (c * dw % sw) * plen + c * dw // sw
+    # at stride 1, windows 5 wide or more fold their columns three at a time first (into
+    # the row at `t0`), then those threes: ceil(kw / 3) columns, the last overlapping
+    threes = sw == 1 and kw >= 5
+    t0 = acc0 + 2 * out_w
+    buf = np.full(t0 + (width if threes else 0), lowest, x.dtype)
+    kc = (kw + 2) // 3 if threes else kw  # the columns folded into the output row
+    off = np.empty(kc, np.int64)  # column c of output j: cell off[c] + j of its source
+    for c in range(kc):
+        if threes:
+            off[c] = t0 + min(3 * c, kw - 3) * dw
+        else:
+            off[c] = c * dw if sw == 1 else ph0 + (c * dw % sw) * plen + c * dw // sw
     bases = np.empty(min(kd, in_d) * min(kh, in_h), np.int64)
     flat, of = x.reshape(-1), out.reshape(-1)
     p, od, oh = row_before(start, out_d, out_h)
@@ -250,7 +264,10 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
                 of[_U(o + j)] = v if (v > m) | (v != v) else m
             continue
         src = f  # kernel column c of output j: cell src + off[c] + j
-        if sw > 1:  # padded cell i to phase i % sw, cell i // sw
+        if threes:
+            src = 0
+            FOLD3(buf, t0, buf, f, buf, f + dw, buf, f + 2 * dw, out_w + (kw - 3) * dw)
+        elif sw > 1:  # padded cell i to phase i % sw, cell i // sw
             src = 0
             if sw == 2:
                 for j in range(width // 2):
@@ -268,26 +285,26 @@ def _max_rows_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: no 
             for i in range(width - width % sw, width):
                 buf[_U(ph0 + i % sw * plen + i // sw)] = buf[_U(f + i)]
         o0 = src + off[0]
-        if kw == 1:
+        if kc == 1:
             for j in range(out_w):
                 of[_U(o + j)] = buf[_U(o0 + j)]
             continue
         o1 = src + off[1]
-        if kw == 2:
+        if kc == 2:
             FOLD2(of, o, buf, o0, buf, o1, out_w)
             continue
         o2 = src + off[2]
-        if kw == 3:
+        if kc == 3:
             FOLD3(of, o, buf, o0, buf, o1, buf, o2, out_w)
             continue
         FOLD3(buf, acc0, buf, o0, buf, o1, buf, o2, out_w)
         a, c = acc0, 3
-        while kw - c > 2:  # two more columns a pass, into the other output row
+        while kc - c > 2:  # two more columns a pass, into the other output row
             g = 2 * acc0 + out_w - a
             FOLD3(buf, g, buf, a, buf, src + off[c], buf, src + off[c + 1], out_w)
             a, c = g, c + 2
         oc = src + off[c]
-        if kw - c == 2:
+        if kc - c == 2:
             FOLD3(of, o, buf, a, buf, oc, buf, src + off[c + 1], out_w)
         else:
             FOLD2(of, o, buf, a, buf, oc, out_w)
