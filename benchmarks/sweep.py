@@ -1,8 +1,11 @@
 """Forward max and average pooling over a sweep of window shapes, against onnxruntime and
 PyTorch (NCHW), float32: kernel sizes 2 to 7, strides 1 to 3, with and without padding, on
-odd-sized planes and at batch 1. No kernel size should fall off a cliff.
+odd-sized planes and at batch 1. No kernel size should fall off a cliff. With ``--tiles``,
+windows that tile the input instead (kernel == stride, 2 to 8, no padding), on the same
+planes.
 
-Run: ``OMP_WAIT_POLICY=PASSIVE python benchmarks/sweep.py [--threads 2] [--budget 0.3]``.
+Run: ``OMP_WAIT_POLICY=PASSIVE python benchmarks/sweep.py [--threads 2] [--budget 0.3]
+[--tiles]``.
 The timing is `poolnd bench`'s (poolnd._cli.bench): each configuration's competitors run in
 interleaved rounds of random order, and the medians are compared. Prints one Markdown row
 per configuration (poolnd/ort below 1: poolnd faster) and, last, the worst ratios.
@@ -21,7 +24,9 @@ from poolnd._cli import bench
 SHAPES = ((8, 64, 57, 57), (1, 64, 112, 112))
 
 
-def _configs() -> list[bench.Case]:
+def _configs(tiles: bool = False) -> list[bench.Case]:
+    if tiles:
+        return [bench.Case(shape, k, k, 0) for shape in SHAPES for k in range(2, 9)]
     cases = []
     for shape in SHAPES:
         for k in range(2, 8):
@@ -38,6 +43,8 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--budget", type=float, default=0.3)
     parser.add_argument("--ops", default="max,avg")
+    parser.add_argument("--tiles", action="store_true",
+                        help="windows that tile the input (kernel == stride, 2 to 8)")
     args = parser.parse_args()
     libs = bench._Libs.load()
     bench._set_threads(libs, args.threads)
@@ -46,7 +53,7 @@ def main() -> None:
     print("| op | case | poolnd ms | onnxruntime ms | torch NCHW ms | poolnd/ort | torch/poolnd |")
     print("|---|---|---:|---:|---:|---:|---:|")
     rows = []
-    for case in _configs():
+    for case in _configs(args.tiles):
         x = np.random.default_rng(0).standard_normal(case.shape, dtype=np.float32)
         for op in args.ops.split(","):
             comps = [c for c in bench._forward_competitors(libs, op, case, x, args.threads)
