@@ -32,8 +32,10 @@ a cell twice): two passes where windows 6 to 9 wide took three or four. One thre
 float32, (8, 64, 57, 57): 6x6 windows 2.13-2.29 -> 1.78-1.91 ms, 7x7 with padding 3
 2.49-2.57 -> 2.23-2.41 ms, 5x5 1.77-1.79 -> 1.65-1.70 ms; 7x7 on (1, 64, 112, 112)
 0.83-0.87 -> 0.67-0.78 ms. Folding threes of rows likewise (each three of input rows
-folded once, kept for the output rows below) was no faster (0.96-1.09 of the time). 2d 3x3 windows at stride 1 with padding 1 take `max_plane_3x3`, the same folds
-a whole plane a loop (its work items are planes, not rows). Sums over 3x3 windows at column
+folded once, kept for the output rows below) was no faster (0.96-1.09 of the time).
+
+2d 3x3 windows at stride 1 with padding 1 take `max_plane_3x3`, the same folds a whole
+plane a loop (its work items are planes, not rows). Sums over 3x3 windows at column
 stride 1 (floating) and 2 take ``sum_rows_3x3``, all nine cells of an output at once (but
 float32 sums at stride 2 on rows of 18 to 48 outputs, `poolnd._kernels.sliding._phases_over_3x3`);
 floating sums at column stride 2 or 3 where `poolnd._kernels.sliding._strided_sums` says
