@@ -28,14 +28,9 @@ from numba.core import cgutils
 from numba.extending import intrinsic
 from numba.np.numpy_support import as_dtype
 
-from .numba_registers import LANE_BYTES, fits, splat
+from .numba_registers import LANE_BYTES, fits, masked_moves, splat
 
 __all__ = ["FOLD2", "FOLD3"]
-
-
-def _suffix(dtype: Any) -> str:
-    """The element part of an LLVM vector intrinsic's name (``f32``, ``i8``, ...)."""
-    return f"{'f' if isinstance(dtype, types.Float) else 'i'}{dtype.bitwidth}"
 
 
 def _fold(rows: int, dst: Any, d0: Any, rest: tuple[Any, ...]) -> Any:
@@ -54,14 +49,9 @@ def _fold(rows: int, dst: Any, d0: Any, rest: tuple[Any, ...]) -> Any:
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
         i64, i32 = ir.IntType(64), ir.IntType(32)
         vec = ir.VectorType(context.get_value_type(dtype), lanes)
-        mvec, ivec = ir.VectorType(ir.IntType(1), lanes), ir.VectorType(i64, lanes)
+        ivec = ir.VectorType(i64, lanes)
         align = ir.Constant(i32, itemsize)
-        masked_load = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(vec, [vec.as_pointer(), i32, mvec, vec]),
-            f"llvm.masked.load.v{lanes}{_suffix(dtype)}.p0")
-        masked_store = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [vec, vec.as_pointer(), i32, mvec]),
-            f"llvm.masked.store.v{lanes}{_suffix(dtype)}.p0")
+        masked_load, masked_store = masked_moves(builder, vec, dtype)
         # (destination first, then the sources: data pointers and starting offsets)
         at = [0, *range(2, 2 + 2 * rows, 2)]
         data = [context.make_array(sig.args[i])(context, builder, args[i]).data for i in at]

@@ -50,7 +50,7 @@ from numba.extending import intrinsic
 from numba.np.numpy_support import as_dtype
 
 __all__ = ["ACCUMULATORS", "ADD_BLOCK", "ADD_TILES", "ADD_VECTOR", "LANE_BYTES", "address", "fits",
-           "offsets", "splat", "sums_in_registers", "widen"]
+           "masked_moves", "offsets", "splat", "suffix", "sums_in_registers", "widen"]
 
 ACCUMULATORS = 8  # vectors a block keeps in registers (of AVX-512's 32)
 
@@ -105,6 +105,26 @@ def sums_in_registers(builder: Any, data: Any, first: Any, count: int, vec: Any,
         builder.store(builder.load(address(builder, data, here, vec), align=itemsize), slot)
         sums.append((slot, here))
     return sums
+
+
+def suffix(dtype: Any) -> str:
+    """The element part of an LLVM vector intrinsic's name (``f32``, ``i8``, ...) for the
+    Numba type ``dtype``."""
+    return f"{'f' if isinstance(dtype, types.Float) else 'i'}{dtype.bitwidth}"
+
+
+def masked_moves(builder: Any, vec: Any, dtype: Any) -> tuple[Any, Any]:
+    """LLVM's masked load and store of the vector type ``vec`` of ``dtype`` numbers
+    (``llvm.masked.load``, ``llvm.masked.store``), declared in ``builder``'s module."""
+    i32, mvec = ir.IntType(32), ir.VectorType(ir.IntType(1), vec.count)
+    name = f"v{vec.count}{suffix(dtype)}.p0"
+    load = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(vec, [vec.as_pointer(), i32, mvec, vec]),
+        f"llvm.masked.load.{name}")
+    store = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(ir.VoidType(), [vec, vec.as_pointer(), i32, mvec]),
+        f"llvm.masked.store.{name}")
+    return load, store
 
 
 def splat(builder: Any, vec: Any, value: Any) -> Any:
@@ -196,17 +216,10 @@ def ADD_TILES(typingctx: Any, acc: Any, flat: Any, row: Any, kw: Any, n: Any) ->
         src = ir.VectorType(context.get_value_type(f_ty.dtype), lanes)
         ivec, mvec = ir.VectorType(i64, lanes), ir.VectorType(ir.IntType(1), lanes)
         pvec = ir.VectorType(f.data.type, lanes)
-        name = ("f" if floating else "i") + str(8 * source)
-        wide = ("f" if floating else "i") + str(8 * itemsize)
         gather = cgutils.get_or_insert_function(
             builder.module, ir.FunctionType(src, [pvec, i32, mvec, src]),
-            f"llvm.masked.gather.v{lanes}{name}.v{lanes}p0")
-        load = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(vec, [vec.as_pointer(), i32, mvec, vec]),
-            f"llvm.masked.load.v{lanes}{wide}.p0")
-        store = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(ir.VoidType(), [vec, vec.as_pointer(), i32, mvec]),
-            f"llvm.masked.store.v{lanes}{wide}.p0")
+            f"llvm.masked.gather.v{lanes}{suffix(f_ty.dtype)}.v{lanes}p0")
+        load, store = masked_moves(builder, vec, a_ty.dtype)
         add = builder.fadd if floating else builder.add
         steps = builder.mul(splat(builder, ivec, step), ir.Constant(ivec, list(range(lanes))))
         base = builder.ptrtoint(f.data, i64)
