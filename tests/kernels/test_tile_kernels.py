@@ -239,8 +239,16 @@ ROUTES = [
     ((10, 56), (5, 5), np.float32, True, False),  # sums 5 wide and more stay tiled
     ((3, 8 * 7), (2, 8), np.float64, True, False),
     ((7 * 60,), (7,), np.float64, True, False),
-    ((4, 8, 15), (2, 2, 3), np.float32, True, True),
+    ((4, 8, 3 * 9), (2, 2, 3), np.float32, True, True),
+    ((4, 8, 15), (2, 2, 3), np.float32, False, False),  # 5 outputs a row: packed
     ((8, 57), (2, 2), np.float32, False, False),  # 2 wide: the ``2`` forms
+    # rows of at most half a vector (64-byte vectors) stay tiled, packed (`numba_tiles.packs`)
+    ((7, 7), (7, 7), np.float32, False, False),  # a lone output a row
+    ((6, 3 * 8), (3, 3), np.float32, False, False),  # 8 float32 outputs: 64 bytes
+    ((6, 3 * 9), (3, 3), np.float32, True, True),  # 9: 72 bytes, the row kernels
+    ((8, 12), (4, 4), np.float64, False, False),  # 3 float64 outputs: 48 bytes
+    ((10, 25), (5, 5), np.float64, True, False),  # 5: 80 bytes
+    ((6, 48), (3, 3), np.int16, False, False),  # int16 max packed (64 bytes), int64 sums not
 ]
 
 
@@ -307,3 +315,27 @@ def test_wide_tile_sums_add_in_pytorchs_order(width, threads, rng, kernel_thread
                 acc = acc + x[:, :, b:2 * width:width, c:n * width:width]
         assert_identical(got, acc / np.float32(width * width) + np.float32(0))
         assert_identical(got, tF.avg_pool2d(torch.from_numpy(x), width).numpy())
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("width", [3, 4, 5, 7, 9])
+def test_short_tile_rows_pack_several_rows_into_a_vector(width, threads, rng, kernel_threads):
+    """Rows of tiles of at most half a vector of outputs (1 to 8 float32 outputs) are taken
+    several rows, of any planes, a vector at a time (`numba_tiles._pack`, `ADD_TILES`,
+    `MAX_TILES`): the sums add each window's cells in PyTorch's order from zero, and the max
+    values, NaN and signed zeros included, are torch's; over 7 planes of 3 rows each, so
+    that vectors span planes and chunks end inside a vector."""
+    kernel_threads(threads)
+    for n in (1, 2, 3, 5, 8):
+        x = rng.standard_normal((7, 1, 3 * width + 1, n * width + width - 1)).astype(np.float32)
+        got = F.avg_pool2d(x, width)
+        acc = np.zeros((7, 1, 3, n), np.float32)
+        for b in range(width):
+            for c in range(width):
+                acc = acc + x[:, :, b:3 * width:width, c:n * width:width]
+        assert_identical(got, acc / np.float32(width * width) + np.float32(0))
+        assert_identical(got, tF.avg_pool2d(torch.from_numpy(x), width).numpy())
+        x[rng.random(x.shape) < 0.2] = -0.0
+        x[rng.random(x.shape) < 0.2] = 0.0
+        x[rng.random(x.shape) < 0.02] = np.nan
+        assert_identical(F.max_pool2d(x, width), tF.max_pool2d(torch.from_numpy(x), width).numpy())

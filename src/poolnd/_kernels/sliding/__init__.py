@@ -211,7 +211,9 @@ def _rows_over_tiles(
     rows first. Max: windows 5 wide or more; 3 wide on output rows of at most 192 bytes; 4
     wide of at most 112. Floating sums: windows 3 wide on output rows of at most 192 bytes
     (the tile sums of windows 5 to 7 wide gather their cells, `numba_registers.ADD_TILES`).
-    Windows 2 wide, channels-last tiles and kernels too large to compile stay tiled.
+    Windows 2 wide, channels-last tiles, kernels too large to compile and rows the tile
+    kernels take several at a time (`numba_tiles.packs`: at most half a vector of outputs)
+    stay tiled.
 
     Measured on the Intel Xeon, two threads, alternated processes (two runs each), the row
     kernels against the tile kernels, float32: max 3 wide 0.59-0.68 of their time on rows
@@ -221,6 +223,9 @@ def _rows_over_tiles(
     rows of 19 and 24 outputs, 0.89 of 48; integer sums (uint8) 1.5 on rows of 48."""
     kw, lanes = tiles[2], tiles[3]
     if lanes != 1 or kw == 2 or not _compiled(win, dtype):
+        return False
+    acc = _sum_dtype(dtype) if kind == "sum" else dtype
+    if _tile_kernels().packs(win.out_shape[-1], acc.itemsize):
         return False
     row_bytes = win.out_shape[-1] * dtype.itemsize
     if kind == "max":

@@ -34,7 +34,10 @@ cells at the stride (``llvm.masked.gather``; the last vector masked): one thread
 ``avg_pool2d(x, 5)`` of an (8, 64, 57, 57) array 1.18-1.30 -> 0.61 ms, against the cells
 added one at a time by a function called a row. Windows 8 wide or more gathered slower on
 rows of up to 8 outputs (8x8 tiles on 56-wide planes: 0.86 ms, against 0.70 for that loop
-and 0.47-0.49 for the same loop addressing the input by offsets), and keep the loop.
+and 0.47-0.49 for the same loop addressing the input by offsets), and keep the loop. Each
+lane's first cell comes from a table, so that one vector can hold the tiles of several short
+rows (`numba_tiles._pack`); `MAX_TILES` is the same fold with PyTorch's max rule (the new
+cell taken when greater or NaN) for the addition.
 """
 
 from __future__ import annotations
@@ -49,8 +52,9 @@ from numba.core import cgutils, config
 from numba.extending import intrinsic
 from numba.np.numpy_support import as_dtype
 
-__all__ = ["ACCUMULATORS", "ADD_BLOCK", "ADD_TILES", "ADD_VECTOR", "LANE_BYTES", "address", "fits",
-           "masked_moves", "offsets", "splat", "suffix", "sums_in_registers", "widen"]
+__all__ = ["ACCUMULATORS", "ADD_BLOCK", "ADD_TILES", "ADD_VECTOR", "LANE_BYTES", "MAX_TILES",
+           "address", "fits", "masked_moves", "offsets", "splat", "suffix",
+           "sums_in_registers", "widen"]
 
 ACCUMULATORS = 8  # vectors a block keeps in registers (of AVX-512's 32)
 
@@ -192,59 +196,96 @@ ADD_BLOCK = _adder(ACCUMULATORS)  # a block: ``ACCUMULATORS`` vectors
 ADD_VECTOR = _adder(1)  # one vector, for a band's last outputs
 
 
-@intrinsic
-def ADD_TILES(typingctx: Any, acc: Any, flat: Any, row: Any, kw: Any, n: Any) -> Any:
-    """Add ``flat[row + kw * j + c]`` for ``c`` 0 to ``kw - 1`` in order to ``acc[j]``, for
-    ``j < n``: a row of tiles ``kw`` cells wide summed into their outputs, a vector of
-    outputs at a time, each kernel column's cells gathered at the stride ``kw`` (the last
-    vector masked). The same additions in the same order as a loop over ``j`` and ``c``.
-    ``acc`` and ``flat`` as `ADD_BLOCK`'s; no bounds are checked."""
-    if not fits(acc, flat, (row, kw, n)):
-        return None
-    itemsize, source = as_dtype(acc.dtype).itemsize, as_dtype(flat.dtype).itemsize
-    lanes = LANE_BYTES // itemsize
-    floating = isinstance(acc.dtype, types.Float)
+def _combine(kind: str, dtype: Any) -> Any:
+    """``(builder, cur, got) -> new``: the running sum's addition (``kind`` ``'add'``) or
+    PyTorch's max rule, ``got`` taken when greater than ``cur`` or NaN (``'max'``), on
+    vectors of ``dtype`` numbers."""
+    floating = isinstance(dtype, types.Float)
+    if kind == "add":
+        return lambda b, cur, got: b.fadd(cur, got) if floating else b.add(cur, got)
 
-    def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        a_ty, f_ty = sig.args[0], sig.args[1]
-        a = context.make_array(a_ty)(context, builder, args[0])
-        f = context.make_array(f_ty)(context, builder, args[1])
-        first, step, count = (context.cast(builder, v, t, types.int64)
-                              for v, t in zip(args[2:], sig.args[2:], strict=True))
-        i64, i32 = ir.IntType(64), ir.IntType(32)
-        vec = ir.VectorType(context.get_value_type(a_ty.dtype), lanes)
-        src = ir.VectorType(context.get_value_type(f_ty.dtype), lanes)
-        ivec, mvec = ir.VectorType(i64, lanes), ir.VectorType(ir.IntType(1), lanes)
-        pvec = ir.VectorType(f.data.type, lanes)
-        gather = cgutils.get_or_insert_function(
-            builder.module, ir.FunctionType(src, [pvec, i32, mvec, src]),
-            f"llvm.masked.gather.v{lanes}{suffix(f_ty.dtype)}.v{lanes}p0")
-        load, store = masked_moves(builder, vec, a_ty.dtype)
-        add = builder.fadd if floating else builder.add
-        steps = builder.mul(splat(builder, ivec, step), ir.Constant(ivec, list(range(lanes))))
-        base = builder.ptrtoint(f.data, i64)
-        size = ir.Constant(i64, source)
-        vectors = builder.udiv(builder.add(count, ir.Constant(i64, lanes - 1)),
-                               ir.Constant(i64, lanes))
-        slot = cgutils.alloca_once(builder, vec)
-        with cgutils.for_range(builder, vectors) as outer:
-            j = builder.mul(outer.index, ir.Constant(i64, lanes))
-            mask = builder.icmp_signed("<", ir.Constant(ivec, list(range(lanes))),
-                                       splat(builder, ivec, builder.sub(count, j)))
-            here = address(builder, a.data, j, vec)
-            builder.store(builder.call(load, [here, ir.Constant(i32, itemsize), mask,
-                                              ir.Constant(vec, ir.Undefined)]), slot)
-            start = builder.add(first, builder.mul(j, step))
-            with cgutils.for_range(builder, step) as inner:
-                cells = builder.add(steps, splat(builder, ivec, builder.add(start, inner.index)))
-                at = builder.add(splat(builder, ivec, base), builder.mul(cells, splat(
-                    builder, ivec, size)))
-                got = builder.call(gather, [builder.inttoptr(at, pvec),
-                                            ir.Constant(i32, source), mask,
-                                            ir.Constant(src, ir.Undefined)])
-                got = widen(builder, got, f_ty.dtype, a_ty.dtype, vec)
-                builder.store(add(builder.load(slot), got), slot)
-            builder.call(store, [builder.load(slot), here, ir.Constant(i32, itemsize), mask])
-        return context.get_dummy_value()
+    def take(b: Any, cur: Any, got: Any) -> Any:
+        if floating:
+            mask = b.or_(b.fcmp_ordered(">", got, cur), b.fcmp_unordered("uno", got, got))
+        else:
+            greater = b.icmp_signed if dtype.signed else b.icmp_unsigned
+            mask = greater(">", got, cur)
+        return b.select(mask, got, cur)
 
-    return types.none(acc, flat, row, kw, n), codegen
+    return take
+
+
+def _folder(kind: str) -> Any:
+    """The intrinsic folding tiles' cells into their outputs by ``kind`` (`_combine`):
+    `ADD_TILES`, `MAX_TILES`."""
+
+    def tiles(typingctx: Any, acc: Any, flat: Any, starts: Any, shift: Any, kw: Any,
+              n: Any) -> Any:
+        if not (fits(acc, flat, (shift, kw, n)) and offsets(starts)) or \
+                (kind == "max" and acc.dtype != flat.dtype):
+            return None
+        itemsize, source = as_dtype(acc.dtype).itemsize, as_dtype(flat.dtype).itemsize
+        lanes = LANE_BYTES // itemsize
+        combine = _combine(kind, acc.dtype)
+
+        def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
+            a_ty, f_ty = sig.args[0], sig.args[1]
+            a = context.make_array(a_ty)(context, builder, args[0])
+            f = context.make_array(f_ty)(context, builder, args[1])
+            at0 = context.make_array(sig.args[2])(context, builder, args[2])
+            first, step, count = (context.cast(builder, v, t, types.int64)
+                                  for v, t in zip(args[3:], sig.args[3:], strict=True))
+            i64, i32 = ir.IntType(64), ir.IntType(32)
+            vec = ir.VectorType(context.get_value_type(a_ty.dtype), lanes)
+            src = ir.VectorType(context.get_value_type(f_ty.dtype), lanes)
+            ivec, mvec = ir.VectorType(i64, lanes), ir.VectorType(ir.IntType(1), lanes)
+            pvec = ir.VectorType(f.data.type, lanes)
+            gather = cgutils.get_or_insert_function(
+                builder.module, ir.FunctionType(src, [pvec, i32, mvec, src]),
+                f"llvm.masked.gather.v{lanes}{suffix(f_ty.dtype)}.v{lanes}p0")
+            load, store = masked_moves(builder, vec, a_ty.dtype)
+            steps = builder.load(address(builder, at0.data, ir.Constant(i64, 0), ivec), align=8)
+            base = builder.ptrtoint(f.data, i64)
+            size = ir.Constant(i64, source)
+            vectors = builder.udiv(builder.add(count, ir.Constant(i64, lanes - 1)),
+                                   ir.Constant(i64, lanes))
+            slot = cgutils.alloca_once(builder, vec)
+            with cgutils.for_range(builder, vectors) as outer:
+                j = builder.mul(outer.index, ir.Constant(i64, lanes))
+                mask = builder.icmp_signed("<", ir.Constant(ivec, list(range(lanes))),
+                                           splat(builder, ivec, builder.sub(count, j)))
+                here = address(builder, a.data, j, vec)
+                builder.store(builder.call(load, [here, ir.Constant(i32, itemsize), mask,
+                                                  ir.Constant(vec, ir.Undefined)]), slot)
+                start = builder.add(first, builder.mul(j, step))
+                with cgutils.for_range(builder, step) as inner:
+                    cells = builder.add(steps, splat(builder, ivec,
+                                                     builder.add(start, inner.index)))
+                    at = builder.add(splat(builder, ivec, base), builder.mul(cells, splat(
+                        builder, ivec, size)))
+                    got = builder.call(gather, [builder.inttoptr(at, pvec),
+                                                ir.Constant(i32, source), mask,
+                                                ir.Constant(src, ir.Undefined)])
+                    got = widen(builder, got, f_ty.dtype, a_ty.dtype, vec)
+                    builder.store(combine(builder, builder.load(slot), got), slot)
+                builder.call(store, [builder.load(slot), here, ir.Constant(i32, itemsize),
+                                     mask])
+            return context.get_dummy_value()
+
+        return types.none(acc, flat, starts, shift, kw, n), codegen
+
+    return intrinsic(tiles)
+
+
+ADD_TILES = _folder("add")
+ADD_TILES.__doc__ = """Add ``flat[at(j) + c]`` for ``c`` 0 to ``kw - 1`` in order to ``acc[j]``,
+for ``j < n``, where ``at(j) = starts[j % lanes] + shift + (j // lanes) * lanes * kw``
+(``lanes``: a vector's numbers): tiles ``kw`` cells wide summed into their outputs, a vector
+of outputs at a time, each kernel column's cells gathered (the last vector masked). With
+``starts`` ``0, kw, 2 * kw, ...`` that is a row of tiles from ``shift``; other ``starts`` pack
+the tiles of several short rows into one vector (``n`` at most ``lanes`` then). The same
+additions in the same order as a loop over ``j`` and ``c``. ``acc`` and ``flat`` as
+`ADD_BLOCK`'s, ``starts`` an int64 array of ``lanes`` offsets; no bounds are checked."""
+MAX_TILES = _folder("max")
+MAX_TILES.__doc__ = """`ADD_TILES` with PyTorch's max rule for the addition: each cell taken
+into ``acc[j]`` when greater or NaN, in the same order (``acc`` and ``flat`` of one dtype)."""

@@ -19,6 +19,20 @@ threads, against onnxruntime (two alternated runs): on 8x64x57x57, 5x5 tiles 1.4
 0.83-0.84, 6x6 1.41-1.43 -> 0.94, 7x7 1.34-1.40 -> 1.02-1.06; 7x7 on 1x64x112x112 1.19-1.26
 -> 0.74-0.75; 5x5 on 1x3x1024x1024 0.86 -> 0.50, 5-wide on 16x64x8192 1.00-1.01 ->
 0.54-0.59; 8x8 on 8x64x56x56 0.94-1.00 -> 0.73-0.78.
+
+Short rows. A row of at most half a vector of outputs (8 float32 sums or max values with
+64-byte vectors: small planes, windows as large as the plane) left most of each gather's
+lanes empty and paid a row's set-up for a few outputs. There the sums and max values
+(without indices) of windows 3 wide or more take several whole rows, of any planes, a vector
+at a time: `_pack` lists each output's first input cell, and every kernel cell is gathered
+for all of them at once (`ADD_TILES`, `MAX_TILES`: per-lane offsets), in the same order as
+before (`packs` tells the selectors; 2-wide tiles keep their own forms, which were as fast
+or faster there). Measured on the Intel Xeon, float32, two threads, against onnxruntime
+(two alternated runs): averages of 7x7 tiles on 32x2048x7x7 (a lone output a plane) 4.9-5.3
+-> 0.83-0.85, on 32x256x14x14 3.2-3.3 -> 0.81-0.82, on 8x64x57x57 1.06-1.07 -> 0.73-0.78;
+3x3 on 32x2048x7x7 1.52-1.67 -> 0.83-0.87, 4x4 on 32x512x14x14 2.0 -> 0.86-0.88; max values
+of 7x7 tiles on 32x2048x7x7 2.5-2.8 -> 0.77-0.80, 3x3 2.1 -> 0.71-0.78, 4x4 on 32x512x14x14
+1.5-1.6 -> 0.76, 6x6 on 32x256x28x28 0.88-0.93 -> 0.68-0.69.
 """
 
 from __future__ import annotations
@@ -30,7 +44,7 @@ from ..._threads import ACC_CELLS
 from ..jit import SERIAL
 from ..launch import Form
 from ..raster import next_row, row_before
-from .numba_registers import ADD_TILES
+from .numba_registers import ADD_TILES, LANE_BYTES, MAX_TILES
 from .numba_rows import _EXACT, _U
 
 __all__ = [
@@ -142,6 +156,9 @@ def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cove
 
     Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3] // lanes
+    if lanes == 1 and 2 * out_w <= LANE_BYTES // x.itemsize:  # (`packs`)
+        _packed_max(x, out, kd, kh, kw, start, stop)
+        return
     p, od, oh = row_before(start, out_d, out_h)
     for _ in range(start, stop):
         p, od, oh = next_row(p, od, oh, out_d, out_h)
@@ -155,6 +172,49 @@ def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cove
                     _max_first(src, dst, out_w, kw)
                 else:
                     _max_more(src, dst, out_w, kw)
+
+
+@nb.njit(**SERIAL)
+def _packed_max(x, out, kd, kh, kw, start, stop):  # pragma: no cover - compiled
+    """`_block_max_chunk` of output rows of at most half a vector of outputs, a vector of
+    them at a time (`_pack`), every cell folded by `MAX_TILES` (each output starts from its
+    first cell, which the fold then takes again: a no-op, a NaN being replaced by itself)."""
+    out_d, out_h, n_out = out.shape[1], out.shape[2], out.shape[3]
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    vector = LANE_BYTES // x.itemsize
+    flat, dst = x.reshape(-1), out.reshape(-1)
+    starts, acc = np.zeros(vector, np.int64), np.empty(vector, x.dtype)
+    row = row_before(start, out_d, out_h)
+    r = start
+    while r < stop:
+        n, row = _pack(starts, row, r, stop, vector, n_out, out_d, out_h, in_d, in_h, in_w,
+                       kd, kh, kw)
+        for j in range(n):
+            acc[j] = flat[starts[j]]
+        for a in range(kd):
+            for b in range(kh):
+                MAX_TILES(acc, flat, starts, (a * in_h + b) * in_w, kw, n)
+        for j in range(n):
+            dst[_U(r * n_out + j)] = acc[j]
+        r += n // n_out
+
+
+@nb.njit(**SERIAL)
+def _pack(  # pragma: no cover - compiled
+    starts, row, r, stop, vector, n_out, out_d, out_h, in_d, in_h, in_w, kd, kh, kw
+):
+    """The first input cell of each tile of the output rows ``r`` onward (as many whole
+    rows of ``n_out`` outputs as a ``vector`` holds, up to ``stop``) into ``starts``; the
+    number of outputs, and the ``(plane, od, oh)`` of the last row (``row``: the one
+    before ``r``)."""
+    p, od, oh = row
+    rows = min(vector // n_out, stop - r)
+    for q in range(rows):
+        p, od, oh = next_row(p, od, oh, out_d, out_h)
+        first = ((p * in_d + od * kd) * in_h + oh * kh) * in_w
+        for j in range(n_out):
+            starts[q * n_out + j] = first + j * kw
+    return rows * n_out, (p, od, oh)
 
 
 # ---- argmax: the same folds, carrying the plane-flat index of the cell taken
@@ -298,6 +358,13 @@ def _add_lanes(src, acc, n, kw, lanes):  # pragma: no cover - compiled
                 d[c] += a[c]
 
 
+def packs(out_w: int, itemsize: int, lanes: int = 1) -> bool:
+    """Whether the tile sums take rows of ``out_w`` outputs (sums of ``itemsize`` bytes, no
+    ``lanes``) a vector of them at a time (`_packed_sums`): rows of at most half a vector.
+    `_block_sum_chunk` decides so itself; this tells the selectors."""
+    return lanes == 1 and 2 * out_w * itemsize <= LANE_BYTES
+
+
 @nb.njit(**SERIAL)
 def _block_sum_chunk(  # pragma: no cover - compiled
     x, out, zero, floating, divisor, kd, kh, kw, lanes, start, stop
@@ -305,14 +372,20 @@ def _block_sum_chunk(  # pragma: no cover - compiled
     """Tile sums accumulated in ``zero.dtype``, divided by ``divisor[0]`` (of that dtype;
     integers truncate toward zero).
 
-    Work items: output rows ``start .. stop - 1``."""
+    Work items: output rows ``start .. stop - 1``. Rows of at most half a vector of outputs
+    (without lanes) are taken a vector at a time: `_packed_sums`."""
     out_d, out_h, n_out = out.shape[1], out.shape[2], out.shape[3]
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    vector = LANE_BYTES // zero.itemsize
+    flat, dst = x.reshape(-1), out.reshape(-1)
+    if lanes == 1 and 2 * n_out <= vector:  # (`packs`)
+        _packed_sums(flat, dst, zero, floating, divisor[0], out_d, out_h, n_out, in_d, in_h,
+                     in_w, kd, kh, kw, vector, start, stop)
+        return
     acc = zero.repeat(n_out)
-    div = divisor[0]
-    flat = x.reshape(-1)
+    starts = np.arange(vector) * kw  # (a row of tiles: `ADD_TILES`)
     p, od, oh = row_before(start, out_d, out_h)
-    for _ in range(start, stop):
+    for r in range(start, stop):
         p, od, oh = next_row(p, od, oh, out_d, out_h)
         acc[:] = zero[0]
         for a in range(kd):
@@ -324,28 +397,57 @@ def _block_sum_chunk(  # pragma: no cover - compiled
                 else:  # (by offsets: no view or call a row)
                     row = ((p * in_d + od * kd + a) * in_h + oh * kh + b) * in_w
                     if kw <= 7:
-                        ADD_TILES(acc, flat, row, kw, n_out)
+                        ADD_TILES(acc, flat, starts, row, kw, n_out)
                         continue
                     for j in range(n_out):
                         s = acc[j]
                         for c in range(kw):
                             s += flat[_U(row + j * kw + c)]
                         acc[j] = s
-        dst = out[p, od, oh]
-        if floating:
-            for j in range(n_out):  # + 0: PyTorch adds into a zeroed output (no -0.0)
-                dst[j] = acc[j] / div + 0
-        else:
-            exact = div != 0 and -_EXACT < div < _EXACT  # float64 division where exact
-            for j in range(n_out):
-                exact &= -_EXACT < acc[j] < _EXACT
-            if exact:
-                for j in range(n_out):
-                    dst[j] = np.int64(acc[j] / div)
-            else:
-                for j in range(n_out):
-                    q = abs(acc[j]) // abs(div)
-                    dst[j] = -q if (acc[j] < 0) != (div < 0) else q
+        _divide_sums(acc, dst, r * n_out, n_out, divisor[0], floating)
+
+
+@nb.njit(**SERIAL)
+def _packed_sums(  # pragma: no cover - compiled
+    flat, dst, zero, floating, div, out_d, out_h, n_out, in_d, in_h, in_w, kd, kh, kw, vector,
+    start, stop,
+):
+    """`_block_sum_chunk` of output rows of at most ``vector // 2`` outputs: the tiles of
+    ``vector // n_out`` consecutive output rows (of any planes) summed in one vector (`_pack`
+    puts each output's first cell in ``starts``), every kernel cell gathered for all of them
+    at once (`ADD_TILES`), where a row at a time filled at most half a vector (a lone output,
+    on planes no wider than a window)."""
+    starts, acc = np.zeros(vector, np.int64), zero.repeat(vector)
+    row = row_before(start, out_d, out_h)
+    r = start
+    while r < stop:
+        n, row = _pack(starts, row, r, stop, vector, n_out, out_d, out_h, in_d, in_h, in_w,
+                       kd, kh, kw)
+        acc[:] = zero[0]
+        for a in range(kd):
+            for b in range(kh):
+                ADD_TILES(acc, flat, starts, (a * in_h + b) * in_w, kw, n)
+        _divide_sums(acc, dst, r * n_out, n, div, floating)
+        r += n // n_out
+
+
+@nb.njit(**SERIAL)
+def _divide_sums(acc, dst, o, n, div, floating):  # pragma: no cover - compiled
+    """``acc[:n] / div`` into ``dst[o:o + n]`` (integers truncated toward zero)."""
+    if floating:
+        for j in range(n):  # + 0: PyTorch adds into a zeroed output (no -0.0)
+            dst[_U(o + j)] = acc[j] / div + 0
+        return
+    exact = div != 0 and -_EXACT < div < _EXACT  # float64 division where exact
+    for j in range(n):
+        exact &= -_EXACT < acc[j] < _EXACT
+    if exact:
+        for j in range(n):
+            dst[_U(o + j)] = np.int64(acc[j] / div)
+    else:
+        for j in range(n):
+            q = abs(acc[j]) // abs(div)
+            dst[_U(o + j)] = -q if (acc[j] < 0) != (div < 0) else q
 
 
 # ---- tiles two cells wide (``max_pool2d(x, 2)`` and kin): kernels of their own, with no
