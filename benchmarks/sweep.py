@@ -2,10 +2,11 @@
 PyTorch (NCHW), float32: kernel sizes 2 to 7, strides 1 to 3, with and without padding, on
 odd-sized planes and at batch 1. No kernel size should fall off a cliff. With ``--tiles``,
 windows that tile the input instead (kernel == stride, 2 to 8, no padding), on the same
-planes.
+planes. With ``--small``, either sweep runs on small planes instead (14x14 and 7x7, the
+last stages of a CNN), windows no larger than the plane.
 
 Run: ``OMP_WAIT_POLICY=PASSIVE python benchmarks/sweep.py [--threads 2] [--budget 0.3]
-[--tiles]``.
+[--tiles] [--small]``.
 The timing is `poolnd bench`'s (poolnd._cli.bench): each configuration's competitors run in
 interleaved rounds of random order, and the medians are compared. Prints one Markdown row
 per configuration (poolnd/ort below 1: poolnd faster) and, last, the worst ratios.
@@ -22,16 +23,19 @@ import numpy as np
 from poolnd._cli import bench
 
 SHAPES = ((8, 64, 57, 57), (1, 64, 112, 112))
+SMALL = ((32, 512, 14, 14), (32, 2048, 7, 7))
 
 
-def _configs(tiles: bool = False) -> list[bench.Case]:
+def _configs(tiles: bool = False, small: bool = False) -> list[bench.Case]:
+    shapes = SMALL if small else SHAPES
     if tiles:
-        return [bench.Case(shape, k, k, 0) for shape in SHAPES for k in range(2, 9)]
+        return [bench.Case(shape, k, k, 0) for shape in shapes for k in range(2, 9)
+                if k <= shape[-1]]
     cases = []
-    for shape in SHAPES:
+    for shape in shapes:
         for k in range(2, 8):
             for s in range(1, 4):
-                if s > k:
+                if s > k or k > shape[-1]:
                     continue
                 for p in sorted({0, k // 2}):
                     cases.append(bench.Case(shape, k, s, p))
@@ -45,6 +49,8 @@ def main() -> None:
     parser.add_argument("--ops", default="max,avg")
     parser.add_argument("--tiles", action="store_true",
                         help="windows that tile the input (kernel == stride, 2 to 8)")
+    parser.add_argument("--small", action="store_true",
+                        help="small planes: 32x512x14x14 and 32x2048x7x7")
     args = parser.parse_args()
     libs = bench._Libs.load()
     bench._set_threads(libs, args.threads)
@@ -53,7 +59,7 @@ def main() -> None:
     print("| op | case | poolnd ms | onnxruntime ms | torch NCHW ms | poolnd/ort | torch/poolnd |")
     print("|---|---|---:|---:|---:|---:|---:|")
     rows = []
-    for case in _configs(args.tiles):
+    for case in _configs(args.tiles, args.small):
         x = np.random.default_rng(0).standard_normal(case.shape, dtype=np.float32)
         for op in args.ops.split(","):
             comps = [c for c in bench._forward_competitors(libs, op, case, x, args.threads)
