@@ -63,6 +63,11 @@ def _tile_kernels() -> Any:
     return kernels("poolnd._kernels.sliding.numba_tiles")
 
 
+def _gather_kernels() -> Any:
+    """The Numba gathered-window kernels (`numba_gathers`), loaded on first use."""
+    return kernels("poolnd._kernels.sliding.numba_gathers")
+
+
 def _select_kernels() -> Any:
     """The Numba order-statistic kernels (`numba_select`), loaded on first use."""
     return kernels("poolnd._kernels.sliding.numba_select")
@@ -231,6 +236,23 @@ def _rows_over_tiles(
     if kind == "max":
         return kw >= 5 or row_bytes <= (192 if kw == 3 else 112)
     return kw == 3 and dtype.kind == "f" and row_bytes <= 192
+
+
+def _gathered(win: Window, dtype: np.dtype) -> bool:
+    """Whether windows take `numba_gathers`' kernels (a vector of outputs at a time, across
+    rows and planes, every kernel cell gathered): on output rows of at most 3 outputs, or 4
+    without padding (small planes, large strides or windows). Measured on the Intel Xeon,
+    two threads, float32, against the row and phase kernels (`benchmarks/sweep.py --small`,
+    alternated processes): 0.10-0.91 of their time there on 32x2048x7x7 and 32x512x14x14
+    (a lone output a plane: 0.10-0.50); on rows of 4 with padding 0.58-1.26 (3x3 windows at
+    stride 2 with padding 1 0.86-1.21, 7x7 at stride 2 with padding 3 0.97-1.26), and
+    slower on the longer rows of stride 1 with padding (1.4-2.7)."""
+    widest = 4 if all(lo == hi == 0 for lo, hi in win.pad) else 3
+    return _compiled(win, dtype) and win.out_shape[-1] <= widest \
+        and max(win.kernel) <= GATHER_MAX_KERNEL
+
+
+GATHER_MAX_KERNEL = 21  # (`numba_registers.AXIS_BITS`: a window offset's bit a lane)
 
 
 def _phases_over_3x3(win: Window) -> bool:
@@ -508,6 +530,8 @@ def max_plan(
     if _plane_3x3(win):  # whole planes a loop (`max_plane_3x3`)
         return _plan(rows_kernels.MAX_PLANE_3X3, x, win, (x.dtype,), operands,
                      whole_planes=True)
+    if _gathered(win, x.dtype):
+        return _plan(_gather_kernels().GATHER_MAX, x, win, (x.dtype,), operands)
     return _plan(_row_kernel("max", win), x, win, (x.dtype,), operands)
 
 
@@ -690,6 +714,9 @@ def _sum_plans(
         divisor = scale * math.prod(int(d[0]) for d in divisors)
         yield _plan(form, x, win, (dtype,), (
             np.zeros(1, acc), acc.kind == "f", np.array([divisor], acc), *params), lanes=tiles[3])
+    if _gathered(win, x.dtype):
+        yield _plan(_gather_kernels().GATHER_SUM, x, win, (dtype,), (
+            np.zeros(1, acc), acc.kind == "f", _geometry(win), *_padded3(divisors), scale))
     if _compiled(win, x.dtype):
         yield _plan(_row_kernel("sum", win, acc.kind == "f", acc == np.float32), x, win, (dtype,), (
             np.zeros(1, acc), acc.kind == "f", _geometry(win), *_padded3(divisors), scale))
