@@ -11,8 +11,9 @@ the positions of one output plane (`_positions`), and every kernel cell is gathe
 the vector's outputs at once (`numba_registers.SUM_WINDOWS`, `MAX_WINDOWS`), the cells
 outside the input masked off.
 
-A gather costs about what loading its cells one by one does (on the Intel Xeon, some
-15 ns a thread for 16 float32 cells): this wins where the row kernels' set-up per row is
+A gather costs about what loading its cells one by one does (on the Intel Xeon, 12-15 ns
+of a thread's time per vector of 16 float32 outputs and kernel cell, set-up included): this
+wins where the row kernels' set-up per row is
 most of their time, not where windows overlap much. So `poolnd._kernels.sliding._gathered`
 gives these kernels output rows of at most 3 outputs, or 4 without padding. Measured there,
 two threads, float32, alternated with the row and phase kernels (`benchmarks/sweep.py
