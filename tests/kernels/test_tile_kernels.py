@@ -319,16 +319,19 @@ def test_wide_tile_sums_add_in_pytorchs_order(width, threads, rng, kernel_thread
 
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("width", [3, 4, 5, 7, 9])
-def test_short_tile_rows_pack_several_rows_into_a_vector(width, threads, rng, kernel_threads):
+def test_short_tile_rows_pack_several_rows_into_a_vector(width, threads, rng, kernel_threads,
+                                                         monkeypatch):
     """Rows of tiles of at most half a vector of outputs (1 to 8 float32 outputs) are taken
     several rows, of any planes, a vector at a time (`numba_tiles._pack`, `ADD_TILES`,
     `MAX_TILES`): the sums add each window's cells in PyTorch's order from zero, and the max
     values, NaN and signed zeros included, are torch's; over 7 planes of 3 rows each, so
     that vectors span planes and chunks end inside a vector."""
     kernel_threads(threads)
+    launched = _launched(monkeypatch)
     for n in (1, 2, 3, 5, 8):
         x = rng.standard_normal((7, 1, 3 * width + 1, n * width + width - 1)).astype(np.float32)
         got = F.avg_pool2d(x, width)
+        assert launched[-1] == "block_sum_packed"
         acc = np.zeros((7, 1, 3, n), np.float32)
         for b in range(width):
             for c in range(width):
@@ -339,3 +342,4 @@ def test_short_tile_rows_pack_several_rows_into_a_vector(width, threads, rng, ke
         x[rng.random(x.shape) < 0.2] = 0.0
         x[rng.random(x.shape) < 0.02] = np.nan
         assert_identical(F.max_pool2d(x, width), tF.max_pool2d(torch.from_numpy(x), width).numpy())
+        assert launched[-1] == "block_max_packed"

@@ -95,19 +95,22 @@ def _tiles(win: Window) -> tuple[int, int, int, int] | None:
 
 
 def _tile_kernel(
-    kind: str, tiles: tuple[int, int, int, int], out_w: int
+    kind: str, tiles: tuple[int, int, int, int], out_w: int, acc: np.dtype | None = None
 ) -> tuple[Form, tuple[int, ...]]:
     """The `numba_tiles` kernel of ``kind`` (``'max'``, ``'argmax'`` or ``'sum'``) for these
     tiles and its tile parameters: the 2-wide form for tiles two cells wide without lanes
     (no branch on either; for sums, on output rows at most `poolnd._threads.SUM2_MAX_WIDTH`
-    wide), else the general one."""
+    wide); for max values and sums in ``acc`` (when given) on rows of at most half a vector
+    of outputs, the packed form (`numba_tiles.packs`); else the general one."""
     b = _tile_kernels()
-    general, two_wide = {"max": (b.BLOCK_MAX, b.BLOCK_MAX2),
-                         "argmax": (b.BLOCK_ARGMAX, b.BLOCK_ARGMAX2),
-                         "sum": (b.BLOCK_SUM, b.BLOCK_SUM2)}[kind]
+    general, two_wide, packed = {"max": (b.BLOCK_MAX, b.BLOCK_MAX2, b.BLOCK_MAX_PACKED),
+                                 "argmax": (b.BLOCK_ARGMAX, b.BLOCK_ARGMAX2, None),
+                                 "sum": (b.BLOCK_SUM, b.BLOCK_SUM2, b.BLOCK_SUM_PACKED)}[kind]
     kd, kh, kw, lanes = tiles
     if (kw, lanes) == (2, 1) and (kind != "sum" or out_w <= tuning.SUM2_MAX_WIDTH):
         return two_wide, (kd, kh)
+    if packed is not None and acc is not None and b.packs(out_w, acc.itemsize, lanes):
+        return packed, tiles
     return general, tiles
 
 
@@ -514,7 +517,7 @@ def max_plan(
         tiles = None
     if tiles is not None:
         form, params = _tile_kernel("argmax" if with_indices else "max", tiles,
-                                    win.out_shape[-1])
+                                    win.out_shape[-1], x.dtype)
         dtypes = (x.dtype, index_dtype) if with_indices else (x.dtype,)
         return _plan(form, x, win, dtypes, params, lanes=tiles[3])
     if _lanes_last(win, x.dtype) or not _compiled(win, x.dtype):
@@ -710,7 +713,7 @@ def _sum_plans(
     if tiles is not None and _rows_over_tiles("sum", win, tiles, x.dtype):
         tiles = None
     if tiles is not None and all(np.all(d == d[0]) for d in divisors):
-        form, params = _tile_kernel("sum", tiles, win.out_shape[-1])
+        form, params = _tile_kernel("sum", tiles, win.out_shape[-1], acc)
         divisor = scale * math.prod(int(d[0]) for d in divisors)
         yield _plan(form, x, win, (dtype,), (
             np.zeros(1, acc), acc.kind == "f", np.array([divisor], acc), *params), lanes=tiles[3])

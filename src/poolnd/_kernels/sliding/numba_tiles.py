@@ -52,9 +52,11 @@ __all__ = [
     "BLOCK_ARGMAX2",
     "BLOCK_MAX",
     "BLOCK_MAX2",
+    "BLOCK_MAX_PACKED",
     "BLOCK_SPREAD",
     "BLOCK_SUM",
     "BLOCK_SUM2",
+    "BLOCK_SUM_PACKED",
     "FOLD_DEPTH",
 ]
 
@@ -156,9 +158,6 @@ def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cove
 
     Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, out_w = out.shape[1], out.shape[2], out.shape[3] // lanes
-    if lanes == 1 and 2 * out_w <= LANE_BYTES // x.itemsize:  # (`packs`)
-        _packed_max(x, out, kd, kh, kw, start, stop)
-        return
     p, od, oh = row_before(start, out_d, out_h)
     for _ in range(start, stop):
         p, od, oh = next_row(p, od, oh, out_d, out_h)
@@ -175,10 +174,11 @@ def _block_max_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cove
 
 
 @nb.njit(**SERIAL)
-def _packed_max(x, out, kd, kh, kw, start, stop):  # pragma: no cover - compiled
-    """`_block_max_chunk` of output rows of at most half a vector of outputs, a vector of
-    them at a time (`_pack`), every cell folded by `MAX_TILES` (each output starts from its
-    first cell, which the fold then takes again: a no-op, a NaN being replaced by itself)."""
+def _block_max_packed_chunk(x, out, kd, kh, kw, lanes, start, stop):  # pragma: no cover - compiled
+    """`_block_max_chunk` of output rows of at most half a vector of outputs (no ``lanes``:
+    `packs`), a vector of them at a time (`_pack`), every cell folded by `MAX_TILES` (each
+    output starts from its first cell, which the fold then takes again: a no-op, a NaN
+    being replaced by itself)."""
     out_d, out_h, n_out = out.shape[1], out.shape[2], out.shape[3]
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     vector = LANE_BYTES // x.itemsize
@@ -361,7 +361,8 @@ def _add_lanes(src, acc, n, kw, lanes):  # pragma: no cover - compiled
 def packs(out_w: int, itemsize: int, lanes: int = 1) -> bool:
     """Whether the tile sums take rows of ``out_w`` outputs (sums of ``itemsize`` bytes, no
     ``lanes``) a vector of them at a time (`_packed_sums`): rows of at most half a vector.
-    `_block_sum_chunk` decides so itself; this tells the selectors."""
+    The selectors then launch `BLOCK_MAX_PACKED` / `BLOCK_SUM_PACKED` (kept apart from the
+    general forms, which need not compile them)."""
     return lanes == 1 and 2 * out_w * itemsize <= LANE_BYTES
 
 
@@ -372,18 +373,15 @@ def _block_sum_chunk(  # pragma: no cover - compiled
     """Tile sums accumulated in ``zero.dtype``, divided by ``divisor[0]`` (of that dtype;
     integers truncate toward zero).
 
-    Work items: output rows ``start .. stop - 1``. Rows of at most half a vector of outputs
-    (without lanes) are taken a vector at a time: `_packed_sums`."""
+    Work items: output rows ``start .. stop - 1``."""
     out_d, out_h, n_out = out.shape[1], out.shape[2], out.shape[3]
     in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
     vector = LANE_BYTES // zero.itemsize
     flat, dst = x.reshape(-1), out.reshape(-1)
-    if lanes == 1 and 2 * n_out <= vector:  # (`packs`)
-        _packed_sums(flat, dst, zero, floating, divisor[0], out_d, out_h, n_out, in_d, in_h,
-                     in_w, kd, kh, kw, vector, start, stop)
-        return
     acc = zero.repeat(n_out)
-    starts = np.arange(vector) * kw  # (a row of tiles: `ADD_TILES`)
+    starts = np.empty(vector, np.int64)  # (a row of tiles: `ADD_TILES`)
+    for j in range(vector):
+        starts[j] = j * kw
     p, od, oh = row_before(start, out_d, out_h)
     for r in range(start, stop):
         p, od, oh = next_row(p, od, oh, out_d, out_h)
@@ -408,15 +406,18 @@ def _block_sum_chunk(  # pragma: no cover - compiled
 
 
 @nb.njit(**SERIAL)
-def _packed_sums(  # pragma: no cover - compiled
-    flat, dst, zero, floating, div, out_d, out_h, n_out, in_d, in_h, in_w, kd, kh, kw, vector,
-    start, stop,
+def _block_sum_packed_chunk(  # pragma: no cover - compiled
+    x, out, zero, floating, divisor, kd, kh, kw, lanes, start, stop
 ):
-    """`_block_sum_chunk` of output rows of at most ``vector // 2`` outputs: the tiles of
-    ``vector // n_out`` consecutive output rows (of any planes) summed in one vector (`_pack`
-    puts each output's first cell in ``starts``), every kernel cell gathered for all of them
-    at once (`ADD_TILES`), where a row at a time filled at most half a vector (a lone output,
-    on planes no wider than a window)."""
+    """`_block_sum_chunk` of output rows of at most half a vector of outputs (no ``lanes``:
+    `packs`): the tiles of as many consecutive output rows (of any planes) as a vector holds
+    summed in one vector (`_pack` puts each output's first cell in ``starts``), every kernel
+    cell gathered for all of them at once (`ADD_TILES`), where a row at a time filled at most
+    half a vector (a lone output, on planes no wider than a window)."""
+    out_d, out_h, n_out = out.shape[1], out.shape[2], out.shape[3]
+    in_d, in_h, in_w = x.shape[1], x.shape[2], x.shape[3]
+    vector, div = LANE_BYTES // zero.itemsize, divisor[0]
+    flat, dst = x.reshape(-1), out.reshape(-1)
     starts, acc = np.zeros(vector, np.int64), zero.repeat(vector)
     row = row_before(start, out_d, out_h)
     r = start
@@ -763,7 +764,9 @@ BLOCK_ARGMAX = Form(_block_argmax_chunk)
 BLOCK_ARGMAX2 = Form(_block_argmax2_chunk)
 BLOCK_MAX = Form(_block_max_chunk)
 BLOCK_MAX2 = Form(_block_max2_chunk)
+BLOCK_MAX_PACKED = Form(_block_max_packed_chunk)
 BLOCK_SPREAD = Form(_block_spread_chunk)
 BLOCK_SUM = Form(_block_sum_chunk)
 BLOCK_SUM2 = Form(_block_sum2_chunk)
+BLOCK_SUM_PACKED = Form(_block_sum_packed_chunk)
 FOLD_DEPTH = Form(_fold_depth_chunk)
