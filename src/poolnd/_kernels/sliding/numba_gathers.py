@@ -79,14 +79,16 @@ def _positions(x, out, geom, div_d, div_h, div_w, div_scale, acc):  # pragma: no
 
 
 @nb.njit(**SERIAL)
-def _steps(x, geom):  # pragma: no cover - compiled
-    """`SUM_WINDOWS`' ``steps``: the kernel's extent, then a step's cells along each axis."""
+def _scratch(x, geom, vector):  # pragma: no cover - compiled
+    """A launch's lanes of first cells and bits (``vector`` each), `SUM_WINDOWS`' ``steps``
+    (the kernel's extent, then a step's cells along each axis) and an input plane's cells."""
     in_h, in_w = x.shape[2], x.shape[3]
     steps = np.empty(6, np.int64)
     for t in range(3):
         steps[t] = geom[0, t]
     steps[3], steps[4], steps[5] = geom[3, 0] * in_h * in_w, geom[3, 1] * in_w, geom[3, 2]
-    return steps
+    return np.zeros(vector, np.int64), np.zeros(vector, np.int64), steps, \
+        x.shape[1] * in_h * in_w
 
 
 @nb.njit(**SERIAL)
@@ -126,13 +128,11 @@ def _gather_max_chunk(x, out, geom, lowest, floating, start, stop):  # pragma: n
     the input gives ``lowest``. Work items: output rows ``start .. stop - 1``."""
     out_w = out.shape[3]
     first, bits, none = _positions(x, out, geom, geom[0], geom[0], geom[0], 1, x[0, 0, 0, :0])
-    plane_in, cells = x.shape[1] * x.shape[2] * x.shape[3], first.shape[0]
     vector = LANE_BYTES // x.itemsize
-    starts, lane_bits = np.zeros(vector, np.int64), np.zeros(vector, np.int64)
-    acc, steps = np.empty(vector, x.dtype), _steps(x, geom)
-    flat, dst = x.reshape(-1), out.reshape(-1)
+    starts, lane_bits, steps, plane_in = _scratch(x, geom, vector)
+    acc, flat, dst = np.empty(vector, x.dtype), x.reshape(-1), out.reshape(-1)
     o, end = start * out_w, stop * out_w
-    p, t = o // cells, o % cells
+    p, t = o // first.shape[0], o % first.shape[0]
     while o < end:
         n = min(vector, end - o)
         p, t = _lanes(first, bits, none, plane_in, p, t, n, starts, lane_bits, none)
@@ -152,13 +152,12 @@ def _gather_sum_chunk(  # pragma: no cover - compiled
     Work items: output rows ``start .. stop - 1``."""
     out_w = out.shape[3]
     first, bits, divisor = _positions(x, out, geom, div_d, div_h, div_w, div_scale, zero)
-    plane_in, cells = x.shape[1] * x.shape[2] * x.shape[3], first.shape[0]
     vector = LANE_BYTES // zero.itemsize
-    starts, lane_bits = np.zeros(vector, np.int64), np.zeros(vector, np.int64)
-    acc, lane_div, steps = zero.repeat(vector), zero.repeat(vector), _steps(x, geom)
+    starts, lane_bits, steps, plane_in = _scratch(x, geom, vector)
+    acc, lane_div = zero.repeat(vector), zero.repeat(vector)
     flat, dst = x.reshape(-1), out.reshape(-1)
     o, end = start * out_w, stop * out_w
-    p, t = o // cells, o % cells
+    p, t = o // first.shape[0], o % first.shape[0]
     while o < end:
         n = min(vector, end - o)
         p, t = _lanes(first, bits, divisor, plane_in, p, t, n, starts, lane_bits, lane_div)

@@ -217,35 +217,56 @@ def _combine(kind: str, dtype: Any) -> Any:
     return take
 
 
+def _folding(kind: str, acc: Any, flat: Any) -> tuple[int, int, int, Any] | None:
+    """For folding ``flat``'s cells into ``acc`` (Numba array types) by ``kind``: the sums'
+    and the cells' itemsizes, the lanes of a vector and the fold (`_combine`); None for max
+    over two dtypes."""
+    if kind == "max" and acc.dtype != flat.dtype:
+        return None
+    itemsize = as_dtype(acc.dtype).itemsize
+    return itemsize, as_dtype(flat.dtype).itemsize, LANE_BYTES // itemsize, \
+        _combine(kind, acc.dtype)
+
+
+def _gathers(context: Any, builder: Any, sig: Any, args: Any, lanes: int) -> tuple[Any, ...]:
+    """What a gathering intrinsic's code needs, for its first two operands ``acc`` and
+    ``flat``: their arrays, the vector types of ``lanes`` sums (``vec``), cells (``src``) and
+    int64 offsets (``ivec``), the masked gather of cells from a vector of addresses
+    (``llvm.masked.gather``), and the masked load and store of sums (`masked_moves`)."""
+    a_ty, f_ty = sig.args[0], sig.args[1]
+    a = context.make_array(a_ty)(context, builder, args[0])
+    f = context.make_array(f_ty)(context, builder, args[1])
+    i64, i32 = ir.IntType(64), ir.IntType(32)
+    vec = ir.VectorType(context.get_value_type(a_ty.dtype), lanes)
+    src = ir.VectorType(context.get_value_type(f_ty.dtype), lanes)
+    ivec, mvec = ir.VectorType(i64, lanes), ir.VectorType(ir.IntType(1), lanes)
+    pvec = ir.VectorType(f.data.type, lanes)
+    gather = cgutils.get_or_insert_function(
+        builder.module, ir.FunctionType(src, [pvec, i32, mvec, src]),
+        f"llvm.masked.gather.v{lanes}{suffix(f_ty.dtype)}.v{lanes}p0")
+    load, store = masked_moves(builder, vec, a_ty.dtype)
+    return a, f, vec, src, ivec, pvec, gather, load, store
+
+
 def _folder(kind: str) -> Any:
     """The intrinsic folding tiles' cells into their outputs by ``kind`` (`_combine`):
     `ADD_TILES`, `MAX_TILES`."""
 
     def tiles(typingctx: Any, acc: Any, flat: Any, starts: Any, shift: Any, kw: Any,
               n: Any) -> Any:
-        if not (fits(acc, flat, (shift, kw, n)) and offsets(starts)) or \
-                (kind == "max" and acc.dtype != flat.dtype):
+        folding = _folding(kind, acc, flat)
+        if not (fits(acc, flat, (shift, kw, n)) and offsets(starts)) or folding is None:
             return None
-        itemsize, source = as_dtype(acc.dtype).itemsize, as_dtype(flat.dtype).itemsize
-        lanes = LANE_BYTES // itemsize
-        combine = _combine(kind, acc.dtype)
+        itemsize, source, lanes, combine = folding
 
         def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-            a_ty, f_ty = sig.args[0], sig.args[1]
-            a = context.make_array(a_ty)(context, builder, args[0])
-            f = context.make_array(f_ty)(context, builder, args[1])
+            a, f, vec, src, ivec, pvec, gather, load, store = _gathers(
+                context, builder, sig, args, lanes)
             at0 = context.make_array(sig.args[2])(context, builder, args[2])
             first, step, count = (context.cast(builder, v, t, types.int64)
                                   for v, t in zip(args[3:], sig.args[3:], strict=True))
             i64, i32 = ir.IntType(64), ir.IntType(32)
-            vec = ir.VectorType(context.get_value_type(a_ty.dtype), lanes)
-            src = ir.VectorType(context.get_value_type(f_ty.dtype), lanes)
-            ivec, mvec = ir.VectorType(i64, lanes), ir.VectorType(ir.IntType(1), lanes)
-            pvec = ir.VectorType(f.data.type, lanes)
-            gather = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(src, [pvec, i32, mvec, src]),
-                f"llvm.masked.gather.v{lanes}{suffix(f_ty.dtype)}.v{lanes}p0")
-            load, store = masked_moves(builder, vec, a_ty.dtype)
+            f_ty, a_ty = sig.args[1], sig.args[0]
             steps = builder.load(address(builder, at0.data, ir.Constant(i64, 0), ivec), align=8)
             base = builder.ptrtoint(f.data, i64)
             size = ir.Constant(i64, source)
@@ -304,29 +325,20 @@ def _window_folder(kind: str) -> Any:
 
     def windows(typingctx: Any, acc: Any, flat: Any, starts: Any, bits: Any, steps: Any,
                 n: Any) -> Any:
+        folding = _folding(kind, acc, flat)
         if not (fits(acc, flat, (n,)) and offsets(starts) and offsets(bits)
-                and offsets(steps)) or (kind == "max" and acc.dtype != flat.dtype):
+                and offsets(steps)) or folding is None:
             return None
-        itemsize, source = as_dtype(acc.dtype).itemsize, as_dtype(flat.dtype).itemsize
-        lanes = LANE_BYTES // itemsize
-        combine = _combine(kind, acc.dtype)
+        itemsize, source, lanes, combine = folding
 
         def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-            a_ty, f_ty = sig.args[0], sig.args[1]
-            a = context.make_array(a_ty)(context, builder, args[0])
-            f = context.make_array(f_ty)(context, builder, args[1])
+            a, f, vec, src, ivec, pvec, gather, load, store = _gathers(
+                context, builder, sig, args, lanes)
             at0, lane_bits, step = (context.make_array(t)(context, builder, v)
                                     for t, v in zip(sig.args[2:5], args[2:5], strict=True))
             count = context.cast(builder, args[5], sig.args[5], types.int64)
             i64, i32 = ir.IntType(64), ir.IntType(32)
-            vec = ir.VectorType(context.get_value_type(a_ty.dtype), lanes)
-            src = ir.VectorType(context.get_value_type(f_ty.dtype), lanes)
-            ivec, mvec = ir.VectorType(i64, lanes), ir.VectorType(ir.IntType(1), lanes)
-            pvec = ir.VectorType(f.data.type, lanes)
-            gather = cgutils.get_or_insert_function(
-                builder.module, ir.FunctionType(src, [pvec, i32, mvec, src]),
-                f"llvm.masked.gather.v{lanes}{suffix(f_ty.dtype)}.v{lanes}p0")
-            load, store = masked_moves(builder, vec, a_ty.dtype)
+            f_ty, a_ty = sig.args[1], sig.args[0]
             kd, kh, kw, sd, sh, sw = (builder.load(builder.gep(step.data, [ir.Constant(i64, t)]))
                                       for t in range(6))
             first = builder.load(address(builder, at0.data, ir.Constant(i64, 0), ivec), align=8)
