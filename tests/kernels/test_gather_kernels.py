@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as tF
-from helpers import assert_identical
+from helpers import assert_identical, launched_forms
 
 import poolnd
 import poolnd._kernels.sliding as K
@@ -41,19 +41,11 @@ def _input(rng, shape, dtype):
     return x
 
 
-def _launched(monkeypatch):
-    names = []
-    real = K.launch
-    monkeypatch.setattr(K, "launch", lambda form, *a, **k: names.append(form.name)
-                        or real(form, *a, **k))
-    return names
-
-
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("shape", SHAPES, ids=lambda s: "x".join(map(str, s)))
 def test_gathered_windows_match_torch(shape, threads, rng, kernel_threads, monkeypatch):
     kernel_threads(threads)
-    launched = _launched(monkeypatch)
+    launched = launched_forms(monkeypatch)
     checked = 0
     for k, s, p, d, ceil in GRID:
         if (k - 1) * d + 1 > min(shape[-2:]) + 2 * p:
@@ -101,7 +93,7 @@ def test_gathered_windows_give_the_row_kernels_bits(dtype, threads, rng, kernel_
 def test_gathered_windows_in_one_and_three_dimensions(threads, rng, kernel_threads,
                                                       monkeypatch):
     kernel_threads(threads)
-    launched = _launched(monkeypatch)
+    launched = launched_forms(monkeypatch)
     x = _input(rng, (2, 3, 5, 6, 7), np.float32)
     t = torch.from_numpy(x)
     for k, s, p in [(3, 3, 1), (2, 3, 0), ((3, 2, 3), (1, 2, 3), (1, 1, 0))]:

@@ -19,7 +19,7 @@ import numpy as np
 import pytest
 import torch
 import torch.nn.functional as tF
-from helpers import assert_identical, to_torch
+from helpers import assert_identical, launched_forms, to_torch
 
 import poolnd
 
@@ -252,14 +252,6 @@ ROUTES = [
 ]
 
 
-def _launched(monkeypatch):
-    names = []
-    real = K.launch
-    monkeypatch.setattr(K, "launch", lambda form, *a, **k: names.append(form.name)
-                        or real(form, *a, **k))
-    return names
-
-
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize(("spatial", "kernel", "dtype", "max_routed", "sum_routed"), ROUTES,
                          ids=[f"{'x'.join(map(str, r[0]))}-k{'x'.join(map(str, r[1]))}-"
@@ -275,7 +267,7 @@ def test_tiles_on_short_rows_or_wide_windows_take_the_row_kernels_with_the_same_
     assert tiles is not None
     assert _rows_over_tiles("max", win, tiles, np.dtype(dtype)) == max_routed
     assert _rows_over_tiles("sum", win, tiles, np.dtype(dtype)) == sum_routed
-    launched = _launched(monkeypatch)
+    launched = launched_forms(monkeypatch)
     values = _MAX[nd](x, kernel)
     assert launched[-1].startswith("block_") != max_routed, launched
     t = to_torch(x if x.dtype.kind == "f" else x.astype(np.float64))
@@ -297,6 +289,19 @@ def test_tiles_on_short_rows_or_wide_windows_take_the_row_kernels_with_the_same_
         assert launched[-1].startswith("block_") == sum_routed, launched
 
 
+def _assert_tile_average(x, width, got):
+    """``got`` is the average of ``x``'s ``width`` x ``width`` tiles as NumPy gives it adding
+    each window's cells row by row, left to right, from zero (PyTorch's order), and as
+    torch gives it."""
+    rows, n = x.shape[2] // width, x.shape[3] // width
+    acc = np.zeros((*x.shape[:2], rows, n), np.float32)
+    for b in range(width):
+        for c in range(width):
+            acc = acc + x[:, :, b:rows * width:width, c:n * width:width]
+    assert_identical(got, acc / np.float32(width * width) + np.float32(0))
+    assert_identical(got, tF.avg_pool2d(torch.from_numpy(x), width).numpy())
+
+
 @pytest.mark.parametrize("threads", [1, 2])
 @pytest.mark.parametrize("width", [5, 6, 7, 8, 9])
 def test_wide_tile_sums_add_in_pytorchs_order(width, threads, rng, kernel_threads):
@@ -308,13 +313,7 @@ def test_wide_tile_sums_add_in_pytorchs_order(width, threads, rng, kernel_thread
     kernel_threads(threads)
     for n in (1, 7, 16, 17, 40):
         x = rng.standard_normal((2, 3, 2 * width + 1, n * width + width - 1)).astype(np.float32)
-        got = F.avg_pool2d(x, width)
-        acc = np.zeros((2, 3, 2, n), np.float32)
-        for b in range(width):
-            for c in range(width):
-                acc = acc + x[:, :, b:2 * width:width, c:n * width:width]
-        assert_identical(got, acc / np.float32(width * width) + np.float32(0))
-        assert_identical(got, tF.avg_pool2d(torch.from_numpy(x), width).numpy())
+        _assert_tile_average(x, width, F.avg_pool2d(x, width))
 
 
 @pytest.mark.parametrize("threads", [1, 2])
@@ -327,17 +326,11 @@ def test_short_tile_rows_pack_several_rows_into_a_vector(width, threads, rng, ke
     values, NaN and signed zeros included, are torch's; over 7 planes of 3 rows each, so
     that vectors span planes and chunks end inside a vector."""
     kernel_threads(threads)
-    launched = _launched(monkeypatch)
+    launched = launched_forms(monkeypatch)
     for n in (1, 2, 3, 5, 8):
         x = rng.standard_normal((7, 1, 3 * width + 1, n * width + width - 1)).astype(np.float32)
-        got = F.avg_pool2d(x, width)
+        _assert_tile_average(x, width, F.avg_pool2d(x, width))
         assert launched[-1] == "block_sum_packed"
-        acc = np.zeros((7, 1, 3, n), np.float32)
-        for b in range(width):
-            for c in range(width):
-                acc = acc + x[:, :, b:3 * width:width, c:n * width:width]
-        assert_identical(got, acc / np.float32(width * width) + np.float32(0))
-        assert_identical(got, tF.avg_pool2d(torch.from_numpy(x), width).numpy())
         x[rng.random(x.shape) < 0.2] = -0.0
         x[rng.random(x.shape) < 0.2] = 0.0
         x[rng.random(x.shape) < 0.02] = np.nan

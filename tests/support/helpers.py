@@ -416,3 +416,15 @@ def avg_cases(draw, nd: int, *, max_extra: int = 5, batch=(None, 0, 1, 2), chann
         divisor_override=divisor,
     )
     return Case(nd, shape, args)
+
+
+def launched_forms(monkeypatch: Any) -> list[str]:
+    """The names of the kernel forms the sliding-window selector launches from now on
+    (`poolnd._kernels.launch.Form.name`), appended as each launch is asked for."""
+    import poolnd._kernels.sliding as sliding
+
+    names: list[str] = []
+    real = sliding.launch
+    monkeypatch.setattr(sliding, "launch", lambda form, *a, **k: names.append(form.name)
+                        or real(form, *a, **k))
+    return names
