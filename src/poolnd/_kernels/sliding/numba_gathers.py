@@ -36,7 +36,7 @@ import numpy as np
 from ..jit import SERIAL
 from ..launch import Form
 from .numba_registers import AXIS_BITS, LANE_BYTES, MAX_WINDOWS, SUM_WINDOWS
-from .numba_rows import _EXACT, _U
+from .numba_rows import _EXACT, _U, _truncated
 
 __all__ = ["GATHER_MAX", "GATHER_SUM"]
 
@@ -172,8 +172,7 @@ def _gather_sum_chunk(  # pragma: no cover - compiled
                 if (-_EXACT < a < _EXACT) & (d != 0) & (-_EXACT < d < _EXACT):
                     dst[_U(o + j)] = np.int64(a / d)
                 else:
-                    q = abs(a) // abs(d)
-                    dst[_U(o + j)] = -q if (a < 0) != (d < 0) else q
+                    dst[_U(o + j)] = _truncated(a, d)
         o += n
 
 

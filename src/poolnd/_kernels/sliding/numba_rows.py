@@ -504,6 +504,14 @@ def _argmax_rows_chunk(x, out, idx, geom, lowest, start, stop):  # pragma: no co
 
 
 @nb.njit(**SERIAL)
+def _truncated(a, d):  # pragma: no cover - compiled
+    """The integer quotient ``a / d`` truncated toward zero (C's and PyTorch's integer
+    division), by integers: where the float64 division would not be exact."""
+    q = abs(a) // abs(d)
+    return -q if (a < 0) != (d < 0) else q
+
+
+@nb.njit(**SERIAL)
 def _divide(acc, out, floating, div_d, div_h, div_w, div_scale, start):  # pragma: no cover
     """Rows ``start ..`` of ``out`` (as many as ``acc`` holds): ``acc`` divided by
     ``div_d[od] * div_h[oh] * div_w[ow] * div_scale``; integers truncate toward zero."""
@@ -534,8 +542,7 @@ def _divide(acc, out, floating, div_d, div_h, div_w, div_scale, start):  # pragm
                     dst[ow] = np.int64(a[ow] / divisor[ow])
             else:
                 for ow in range(out_w):
-                    q = abs(a[ow]) // abs(divisor[ow])
-                    dst[ow] = -q if (a[ow] < 0) != (divisor[ow] < 0) else q
+                    dst[ow] = _truncated(a[ow], divisor[ow])
 
 
 @nb.njit(**SERIAL)
@@ -620,8 +627,7 @@ def _sum_rows_3x3_chunk(  # pragma: no cover - compiled
                      + pad[_U(a1 + i)] + pad[_U(a1 + i + 1)] + pad[_U(a1 + i + 2)]
                      + pad[_U(a2 + i)] + pad[_U(a2 + i + 1)] + pad[_U(a2 + i + 2)])
                 dv = divisor[_U(j)]
-                q = abs(s) // abs(dv)
-                of[_U(o + j)] = -q if (s < 0) != (dv < 0) else q
+                of[_U(o + j)] = _truncated(s, dv)
 
 
 @nb.njit(**SERIAL)
@@ -716,8 +722,7 @@ def _sum_strided_chunk(  # pragma: no cover - compiled
         else:  # integers truncate toward zero
             for j in range(out_w):
                 s, dv = acc[_U(j)], divisor[_U(j)]
-                q = abs(s) // abs(dv)
-                of[_U(o + j)] = -q if (s < 0) != (dv < 0) else q
+                of[_U(o + j)] = _truncated(s, dv)
 
 
 @nb.njit(**SERIAL)

@@ -45,7 +45,7 @@ from ..jit import SERIAL
 from ..launch import Form
 from ..raster import next_row, row_before
 from .numba_registers import ADD_TILES, LANE_BYTES, MAX_TILES
-from .numba_rows import _EXACT, _U
+from .numba_rows import _EXACT, _U, _truncated
 
 __all__ = [
     "BLOCK_ARGMAX",
@@ -447,8 +447,7 @@ def _divide_sums(acc, dst, o, n, div, floating):  # pragma: no cover - compiled
             dst[_U(o + j)] = np.int64(acc[j] / div)
     else:
         for j in range(n):
-            q = abs(acc[j]) // abs(div)
-            dst[_U(o + j)] = -q if (acc[j] < 0) != (div < 0) else q
+            dst[_U(o + j)] = _truncated(acc[j], div)
 
 
 # ---- tiles two cells wide (``max_pool2d(x, 2)`` and kin): kernels of their own, with no
@@ -620,8 +619,7 @@ def _divide_rows(acc, out, floating, div, start):  # pragma: no cover - compiled
                 flat[j] = np.int64(a[j] / div)
         else:
             for j in range(flat.shape[0]):
-                q = abs(a[j]) // abs(div)
-                flat[j] = -q if (a[j] < 0) != (div < 0) else q
+                flat[j] = _truncated(a[j], div)
 
 
 @nb.njit(**SERIAL)
